@@ -1,0 +1,287 @@
+#pragma once
+/// \file client.hpp
+/// Client (blocking, thread-safe) and AsyncClient (callbacks on the loop thread).
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "flyshard/args.hpp"
+#include "flyshard/error.hpp"
+#include "flyshard/options.hpp"
+#include "flyshard/reply.hpp"
+#include "flyshard/result.hpp"
+#include "flyshard/stats.hpp"
+#include "flyshard/topology.hpp"
+
+namespace flyshard {
+
+namespace detail {
+class ClientCore;
+class BlockingLease;
+}  // namespace detail
+
+/// A multi-key command split over shards and merged back.
+struct MultiKeyReply {
+  /// Merged reply: MGET an array in the caller's key order (nil where the key's shard
+  /// failed); DEL/EXISTS/UNLINK/TOUCH the sum of the shards that answered; MSET "OK".
+  Reply reply;
+  /// Per key, in the caller's order: the error of the key's shard, or nullopt when it
+  /// answered.
+  std::vector<std::optional<errc>> key_errors;
+  /// The first failure's message; empty when every shard answered.
+  std::string error_message;
+  /// True when every shard answered.
+  bool ok() const noexcept { return error_message.empty(); }
+};
+
+/// Options of SET.
+struct SetOptions {
+  std::chrono::milliseconds ttl{0};  ///< expiry; 0 (default) means none
+  bool only_if_absent = false;       ///< NX
+  bool only_if_present = false;      ///< XX
+};
+
+/// Callback of an async request: runs exactly once, on the loop thread, never inside the
+/// call that made the request. It must not block; exceptions it throws are logged and
+/// dropped.
+template <typename T>
+using Callback = std::function<void(Result<T>)>;
+
+/// Receives a published message: (channel, message). Runs on the loop thread.
+using MessageHandler = std::function<void(std::string_view channel, std::string_view message)>;
+
+/// A live subscription; unsubscribes when destroyed or by unsubscribe(). Movable.
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&&) noexcept = default;
+  Subscription& operator=(Subscription&& other) noexcept;
+  ~Subscription();
+  /// Stops delivery; after it returns, the handler is never called again.
+  void unsubscribe();
+  bool active() const noexcept { return static_cast<bool>(state_); }
+
+  struct State;  ///< implementation detail
+
+ private:
+  friend class AsyncClient;
+  explicit Subscription(std::shared_ptr<State> s) : state_(std::move(s)) {}
+  std::shared_ptr<State> state_;
+};
+
+/// The async face of a Client: the same engine, router and stats.
+class AsyncClient {
+ public:
+  /// Any command routed by its key (the first key by the command table; keyless
+  /// commands go to the first shard). Multi-key commands whose keys span shards fail with
+  /// errc::cross_shard (use the split helpers below).
+  void command(Args args, Callback<Reply> cb);
+  /// The same, as a future; get() throws flyshard::Error.
+  std::future<Reply> command(Args args);
+
+  void get(std::string_view key, Callback<std::optional<std::string>> cb);
+  void set(std::string_view key, std::string_view value, Callback<bool> cb,
+           const SetOptions& options = {});
+
+  /// MGET/DEL/EXISTS/UNLINK/TOUCH over any keys: split per shard, sent in parallel, merged
+  /// in the caller's order. `name` is the command name.
+  void multi_key(std::string_view name, const std::vector<std::string>& keys,
+                 Callback<MultiKeyReply> cb);
+  /// MSET over any keys: pairs split per shard.
+  void mset(const std::vector<std::pair<std::string, std::string>>& pairs,
+            Callback<MultiKeyReply> cb);
+
+  /// Commands for any keys; each shard's part leaves at once; replies in order.
+  void pipeline(const std::vector<std::vector<std::string>>& commands,
+                Callback<std::vector<Result<Reply>>> cb);
+  /// MULTI + commands + EXEC written as one batch to one shard; errc::cross_shard before
+  /// sending when the keys span shards. The result is EXEC's array.
+  void transaction(const std::vector<std::vector<std::string>>& commands, Callback<Reply> cb);
+
+  /// Subscribes to channels (each on the shard its name hashes to). Subscriptions are
+  /// restored after a reconnect. The handler runs on the loop thread.
+  Subscription subscribe(const std::vector<std::string>& channels, MessageHandler handler);
+
+ private:
+  friend class Client;
+  explicit AsyncClient(detail::ClientCore* core) : core_(core) {}
+  detail::ClientCore* core_;
+};
+
+class Client;
+
+/// Commands collected for any keys and sent together (Client::pipeline()).
+class Pipeline {
+ public:
+  /// Adds a command; returns *this for chaining.
+  Pipeline& command(Args args);
+  std::size_t size() const noexcept { return commands_.size(); }
+  /// Sends every shard's part at once; replies in the order the commands were added. The
+  /// pipeline is empty afterwards.
+  std::vector<Result<Reply>> execute();
+
+ private:
+  friend class Client;
+  explicit Pipeline(detail::ClientCore* core) : core_(core) {}
+  detail::ClientCore* core_;
+  std::vector<std::vector<std::string>> commands_;
+};
+
+/// MULTI/EXEC on one shard, optionally with WATCH (Client::transaction()). It holds a
+/// dedicated connection from the time of watch() until exec()/discard()/destruction.
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+
+  /// WATCHes keys now (they must map to the transaction's shard); throws Error.
+  void watch(const std::vector<std::string>& keys);
+  /// Runs a command now, outside the transaction (e.g. a read after WATCH).
+  Reply read(Args args);
+  /// Queues a command for EXEC; returns *this.
+  Transaction& command(Args args);
+  /// Sends MULTI, the queued commands and EXEC. Returns EXEC's replies, or nullopt when a
+  /// WATCHed key changed. Throws errc::cross_shard (nothing sent) when keys span shards.
+  std::optional<std::vector<Reply>> exec();
+  /// Drops the queued commands and UNWATCHes.
+  void discard();
+
+ private:
+  friend class Client;
+  explicit Transaction(detail::ClientCore* core);
+  std::size_t shard_for_all_keys() const;
+  detail::ClientCore* core_;
+  std::vector<std::vector<std::string>> commands_;
+  std::vector<std::string> watched_;
+  std::unique_ptr<detail::BlockingLease> lease_;
+  std::optional<std::size_t> shard_;
+};
+
+/// The blocking client: thread-safe, every call may come from any thread. Errors are thrown
+/// as flyshard::Error. Destruction completes every pending request with
+/// errc::shutting_down, then returns.
+class Client {
+ public:
+  /// Validates the topology (throws errc::config), starts the loop thread and opens
+  /// connections in the background; the first calls wait for them.
+  explicit Client(Topology topology, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// The async face of this client (same connections, router and stats).
+  AsyncClient& async() noexcept { return async_; }
+
+  /// Any command, routed by its first key (see AsyncClient::command).
+  Reply command(Args args);
+  /// A keyless command (PING, DBSIZE, FLUSHDB, SCRIPT LOAD, ...) on every shard's primary;
+  /// replies in shard order.
+  std::vector<Reply> command_on_all(Args args);
+  /// Any command on the primary of shard `shard` (index into topology().shards).
+  Reply command_on_shard(std::size_t shard, Args args);
+
+  // Strings and counters.
+  std::optional<std::string> get(std::string_view key);
+  /// SET; false when NX/XX prevented the write.
+  bool set(std::string_view key, std::string_view value, const SetOptions& options = {});
+  long long incr(std::string_view key, long long by = 1);
+  long long decr(std::string_view key, long long by = 1);
+  double incrbyfloat(std::string_view key, double by);
+  long long append(std::string_view key, std::string_view value);
+  long long strlen(std::string_view key);
+  std::optional<std::string> getdel(std::string_view key);
+
+  // Expiry.
+  bool expire(std::string_view key, std::chrono::seconds ttl);
+  bool pexpire(std::string_view key, std::chrono::milliseconds ttl);
+  /// Remaining time to live; nullopt when the key has no expiry or does not exist.
+  std::optional<std::chrono::milliseconds> pttl(std::string_view key);
+  bool persist(std::string_view key);
+
+  // Hashes.
+  long long hset(std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields);
+  std::optional<std::string> hget(std::string_view key, std::string_view field);
+  std::vector<std::pair<std::string, std::string>> hgetall(std::string_view key);
+  long long hdel(std::string_view key, const std::vector<std::string>& fields);
+  long long hincrby(std::string_view key, std::string_view field, long long by);
+  long long hlen(std::string_view key);
+
+  // Lists.
+  long long lpush(std::string_view key, const std::vector<std::string>& values);
+  long long rpush(std::string_view key, const std::vector<std::string>& values);
+  std::optional<std::string> lpop(std::string_view key);
+  std::optional<std::string> rpop(std::string_view key);
+  std::vector<std::string> lrange(std::string_view key, long long start, long long stop);
+  long long llen(std::string_view key);
+
+  // Sets.
+  long long sadd(std::string_view key, const std::vector<std::string>& members);
+  long long srem(std::string_view key, const std::vector<std::string>& members);
+  bool sismember(std::string_view key, std::string_view member);
+  std::vector<std::string> smembers(std::string_view key);
+  long long scard(std::string_view key);
+
+  // Sorted sets.
+  long long zadd(std::string_view key, const std::vector<std::pair<double, std::string>>& members);
+  std::optional<double> zscore(std::string_view key, std::string_view member);
+  std::vector<std::string> zrange(std::string_view key, long long start, long long stop);
+  long long zrem(std::string_view key, const std::vector<std::string>& members);
+  double zincrby(std::string_view key, double by, std::string_view member);
+  long long zcard(std::string_view key);
+
+  // Multi-key commands, split per shard and merged in the caller's order. These throw the
+  // first shard's error; the *_partial forms report per-key errors instead.
+  std::vector<std::optional<std::string>> mget(const std::vector<std::string>& keys);
+  void mset(const std::vector<std::pair<std::string, std::string>>& pairs);
+  long long del(const std::vector<std::string>& keys);
+  long long exists(const std::vector<std::string>& keys);
+  long long unlink(const std::vector<std::string>& keys);
+  long long touch(const std::vector<std::string>& keys);
+  /// MGET/DEL/EXISTS/UNLINK/TOUCH (by `name`) with per-key errors; never throws for a
+  /// failed shard.
+  MultiKeyReply multi_key_partial(std::string_view name, const std::vector<std::string>& keys);
+  /// MSET with per-key errors.
+  MultiKeyReply mset_partial(const std::vector<std::pair<std::string, std::string>>& pairs);
+
+  // Scripts: every key must map to one shard, else errc::cross_shard before sending.
+  Reply eval(std::string_view script, const std::vector<std::string>& keys,
+             const std::vector<std::string>& args = {});
+  Reply evalsha(std::string_view sha1, const std::vector<std::string>& keys,
+                const std::vector<std::string>& args = {});
+  /// SCRIPT LOAD on every shard; returns the SHA1.
+  std::string script_load(std::string_view script);
+
+  /// PUBLISH on the shard the channel hashes to; returns the receiver count there.
+  long long publish(std::string_view channel, std::string_view message);
+  /// See AsyncClient::subscribe.
+  Subscription subscribe(const std::vector<std::string>& channels, MessageHandler handler);
+
+  /// A pipeline over this client.
+  Pipeline pipeline() { return Pipeline(core_.get()); }
+  /// A transaction over this client.
+  Transaction transaction() { return Transaction(core_.get()); }
+
+  /// The shard index (into topology().shards) that owns `key`.
+  std::size_t shard_for(std::string_view key) const;
+  /// The address that would serve `key` now (a write: the shard's primary).
+  NodeAddress node_for(std::string_view key, bool write = true) const;
+  /// The topology the client was built with.
+  const Topology& topology() const noexcept;
+  /// A snapshot of every node's counters.
+  ClientStats stats() const;
+
+ private:
+  std::unique_ptr<detail::ClientCore> core_;
+  AsyncClient async_;
+};
+
+}  // namespace flyshard

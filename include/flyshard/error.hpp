@@ -1,0 +1,47 @@
+#pragma once
+/// \file error.hpp
+/// Error codes and the exception type of flyshard.
+
+#include <string>
+#include <system_error>
+
+namespace flyshard {
+
+/// Why a request or a configuration failed. Zero is never used for an error.
+enum class errc {
+  timeout = 1,        ///< the request's deadline passed before its reply arrived
+  connection_lost,    ///< the link to the node broke or could not be opened
+  shard_unavailable,  ///< no node of the shard may serve the request now
+  overloaded,         ///< the node's bound on queued + in-flight requests was reached
+  cross_shard,        ///< keys of one transaction/script/command map to several shards
+  server_error,       ///< the server answered with an error reply (message kept)
+  protocol_error,     ///< the server's reply could not be parsed
+  config,             ///< bad topology or options (message names the JSON path)
+  shutting_down,      ///< the client was destroyed while the request was pending
+};
+
+/// The category of flyshard::errc; name() is "flyshard".
+const std::error_category& error_category() noexcept;
+
+/// Makes std::error_code work with flyshard::errc.
+std::error_code make_error_code(errc e) noexcept;
+
+/// True for errors that a retry may cure (timeout, connection_lost, shard_unavailable,
+/// overloaded). A retry of a non-idempotent write may apply it twice.
+bool is_retriable(errc e) noexcept;
+
+/// True for errors of the transport (timeout, connection_lost, shard_unavailable).
+bool is_transport(errc e) noexcept;
+
+/// The exception thrown by the blocking API and by configuration loading.
+class Error : public std::system_error {
+ public:
+  Error(errc e, const std::string& message) : std::system_error(make_error_code(e), message) {}
+  /// The flyshard error code.
+  errc value() const noexcept { return static_cast<errc>(code().value()); }
+};
+
+}  // namespace flyshard
+
+template <>
+struct std::is_error_code_enum<flyshard::errc> : std::true_type {};

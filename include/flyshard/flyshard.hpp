@@ -1,0 +1,13 @@
+#pragma once
+/// \file flyshard.hpp
+/// Umbrella header: everything a user of flyshard needs.
+
+#include "flyshard/args.hpp"
+#include "flyshard/client.hpp"
+#include "flyshard/distribution.hpp"
+#include "flyshard/error.hpp"
+#include "flyshard/options.hpp"
+#include "flyshard/reply.hpp"
+#include "flyshard/result.hpp"
+#include "flyshard/stats.hpp"
+#include "flyshard/topology.hpp"

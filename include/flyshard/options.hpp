@@ -1,0 +1,61 @@
+#pragma once
+/// \file options.hpp
+/// ClientOptions: every knob of a Client, each with its unit and default.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+namespace flyshard {
+
+/// Where reads go (names after Lettuce).
+enum class ReadFrom {
+  primary,            ///< always the primary
+  primary_preferred,  ///< the primary; an eligible replica when the primary is down
+  replica,            ///< an eligible replica only (error when none is)
+  replica_preferred,  ///< an eligible replica; the primary when none is
+  nearest,            ///< the node with the lowest measured latency
+};
+
+/// Severity of a log message.
+enum class LogLevel { debug, info, warning, error };
+
+/// Receives the library's log messages. Called from the loop thread or a caller's thread;
+/// it must be thread-safe and must not call back into the Client.
+using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
+
+/// Options of a Client. A default-constructed value is a sound production setting.
+struct ClientOptions {
+  /// Longest wait for a TCP connect plus handshake (AUTH/SELECT). Default 1000 ms.
+  std::chrono::milliseconds connect_timeout{1000};
+  /// Deadline of one request, from the call until its reply. Past it the request completes
+  /// with errc::timeout and its late reply is dropped. Default 1000 ms.
+  std::chrono::milliseconds request_timeout{1000};
+  /// A link whose oldest unanswered request is older than this is closed and reopened
+  /// (its requests fail with errc::connection_lost). 0 means 2 x request_timeout. Default 0.
+  std::chrono::milliseconds stuck_timeout{0};
+  /// Multiplexed async connections per node; requests are spread round-robin. Default 1.
+  unsigned connections_per_node = 1;
+  /// Bound on queued + in-flight async requests per node; past it a request fails at once
+  /// with errc::overloaded. Default 100000.
+  std::size_t max_pending_per_node = 100000;
+  /// First reconnect delay after a link fails; it doubles per failure (with +-25 % jitter)
+  /// up to reconnect_max. Default 50 ms.
+  std::chrono::milliseconds reconnect_min{50};
+  /// Largest reconnect delay. Default 2000 ms.
+  std::chrono::milliseconds reconnect_max{2000};
+  /// Idle blocking connections kept per node for the blocking API (one is in use per
+  /// calling thread at a time; more are opened on demand). Default 8.
+  std::size_t blocking_pool_size = 8;
+  /// Where reads go. Default ReadFrom::primary.
+  ReadFrom read_from = ReadFrom::primary;
+  /// Receives log messages of at least log_level. Empty (default): warnings and errors go
+  /// to stderr.
+  LogHandler log;
+  /// Least severity passed to `log`. Default LogLevel::warning.
+  LogLevel log_level = LogLevel::warning;
+};
+
+}  // namespace flyshard

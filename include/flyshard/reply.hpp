@@ -1,0 +1,77 @@
+#pragma once
+/// \file reply.hpp
+/// Reply: an owned RESP2 value.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace flyshard {
+
+/// One reply of the server, owned (it does not point into any buffer).
+class Reply {
+ public:
+  enum class Type : std::uint8_t { nil, string, status, error, integer, array };
+
+  /// A nil reply.
+  Reply() = default;
+
+  static Reply nil() { return Reply(); }
+  static Reply string(std::string s) { return Reply(Type::string, std::move(s)); }
+  static Reply status(std::string s) { return Reply(Type::status, std::move(s)); }
+  static Reply error(std::string s) { return Reply(Type::error, std::move(s)); }
+  static Reply integer(long long v) {
+    Reply r;
+    r.type_ = Type::integer;
+    r.integer_ = v;
+    return r;
+  }
+  static Reply array(std::vector<Reply> elements) {
+    Reply r;
+    r.type_ = Type::array;
+    r.elements_ = std::move(elements);
+    return r;
+  }
+
+  Type type() const noexcept { return type_; }
+  bool is_nil() const noexcept { return type_ == Type::nil; }
+  bool is_string() const noexcept { return type_ == Type::string; }
+  bool is_status() const noexcept { return type_ == Type::status; }
+  bool is_error() const noexcept { return type_ == Type::error; }
+  bool is_integer() const noexcept { return type_ == Type::integer; }
+  bool is_array() const noexcept { return type_ == Type::array; }
+
+  /// The text of a string, status or error reply; empty for other types.
+  const std::string& str() const noexcept { return str_; }
+  /// The value of an integer reply; 0 for other types.
+  long long integer() const noexcept { return integer_; }
+  /// The elements of an array reply; empty for other types.
+  const std::vector<Reply>& elements() const noexcept { return elements_; }
+  std::vector<Reply>& elements() noexcept { return elements_; }
+
+  /// A string reply's text, or nullopt for nil. Throws flyshard::Error(protocol_error) for
+  /// other types (an error reply throws server_error with the server's message).
+  std::optional<std::string> as_optional_string() const;
+  /// An integer reply's value; throws like as_optional_string for other types.
+  long long as_integer() const;
+  /// Throws flyshard::Error(server_error) with the message when this is an error reply.
+  const Reply& throw_if_error() const;
+
+  /// A readable rendering, for logs and tests: "nil", "\"text\"", "(error) ...", "[...]".
+  std::string to_string() const;
+
+  friend bool operator==(const Reply& a, const Reply& b) = default;
+
+ private:
+  Reply(Type t, std::string s) : type_(t), str_(std::move(s)) {}
+
+  Type type_ = Type::nil;
+  long long integer_ = 0;
+  std::string str_;
+  std::vector<Reply> elements_;
+};
+
+}  // namespace flyshard
