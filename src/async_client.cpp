@@ -1,1 +1,183 @@
-// placeholder: being written
+#include <memory>
+
+#include "client_core.hpp"
+#include "flyshard/client.hpp"
+#include "io/resp.hpp"
+#include "routing/scatter.hpp"
+
+namespace flyshard {
+
+using detail::append_command;
+
+namespace {
+
+// Collects the results of several requests and hands them over when the last one is in.
+// Every callback runs on the loop thread, so the count needs no atomics.
+template <typename Done>
+struct Gather {
+  std::vector<Result<Reply>> results;
+  std::size_t remaining;
+  Done done;
+  Gather(std::size_t n, Done d)
+      : results(n, Result<Reply>(errc::shutting_down, "not completed")), remaining(n),
+        done(std::move(d)) {}
+};
+
+template <typename Done>
+auto make_gather(std::size_t n, Done d) {
+  return std::make_shared<Gather<Done>>(n, std::move(d));
+}
+
+void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
+              Callback<MultiKeyReply> cb) {
+  auto g = make_gather(plan->parts.size(), [plan, cb = std::move(cb)](std::vector<Result<Reply>>& r) {
+    cb(detail::merge_parts(*plan, r));
+  });
+  const bool write = plan->kind != detail::MergeKind::values;
+  for (std::size_t i = 0; i < plan->parts.size(); ++i) {
+    detail::Node& node = core.router().node_for(plan->parts[i].shard, write);
+    core.submit(node, plan->parts[i].payload, 1, [g, i](Result<Reply> r) {
+      g->results[i] = std::move(r);
+      if (--g->remaining == 0) g->done(g->results);
+    });
+  }
+}
+
+}  // namespace
+
+void AsyncClient::command(Args args, Callback<Reply> cb) {
+  detail::Node* node;
+  try {
+    node = &core_->route(args.span());
+  } catch (const Error& e) {
+    core_->submit_error(e.value(), e.what(), std::move(cb));
+    return;
+  }
+  std::string payload;
+  append_command(payload, args.span());
+  core_->submit(*node, std::move(payload), 1, std::move(cb));
+}
+
+std::future<Reply> AsyncClient::command(Args args) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  std::future<Reply> f = promise->get_future();
+  command(args, [promise](Result<Reply> r) {
+    if (r.ok()) {
+      promise->set_value(std::move(r).value());
+    } else {
+      promise->set_exception(std::make_exception_ptr(Error(r.error(), r.message())));
+    }
+  });
+  return f;
+}
+
+void AsyncClient::get(std::string_view key, Callback<std::optional<std::string>> cb) {
+  command({"GET", key}, [cb = std::move(cb)](Result<Reply> r) {
+    if (!r.ok()) return cb(Result<std::optional<std::string>>(r.error(), r.message()));
+    try {
+      cb(Result<std::optional<std::string>>(r.value().as_optional_string()));
+    } catch (const Error& e) {
+      cb(Result<std::optional<std::string>>(e.value(), e.what()));
+    }
+  });
+}
+
+void AsyncClient::set(std::string_view key, std::string_view value, Callback<bool> cb,
+                      const SetOptions& options) {
+  std::vector<std::string_view> w{"SET", key, value};
+  std::string ms;
+  if (options.ttl.count() > 0) {
+    ms = std::to_string(options.ttl.count());
+    w.push_back("PX");
+    w.push_back(ms);
+  }
+  if (options.only_if_absent) w.push_back("NX");
+  if (options.only_if_present) w.push_back("XX");
+  command(w, [cb = std::move(cb)](Result<Reply> r) {
+    if (!r.ok()) return cb(Result<bool>(r.error(), r.message()));
+    cb(Result<bool>(!r.value().is_nil()));
+  });
+}
+
+void AsyncClient::multi_key(std::string_view name, const std::vector<std::string>& keys,
+                            Callback<MultiKeyReply> cb) {
+  std::shared_ptr<detail::SplitPlan> plan;
+  try {
+    if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
+    plan = std::make_shared<detail::SplitPlan>(
+        detail::split_keys(name, keys, core_->router().distribution()));
+  } catch (const Error& e) {
+    core_->submit_error(e.value(), e.what(), [cb = std::move(cb)](Result<Reply> r) {
+      cb(Result<MultiKeyReply>(r.error(), r.message()));
+    });
+    return;
+  }
+  run_plan(*core_, std::move(plan), std::move(cb));
+}
+
+void AsyncClient::mset(const std::vector<std::pair<std::string, std::string>>& pairs,
+                       Callback<MultiKeyReply> cb) {
+  if (pairs.empty()) {
+    core_->submit_error(errc::config, "MSET: no keys", [cb = std::move(cb)](Result<Reply> r) {
+      cb(Result<MultiKeyReply>(r.error(), r.message()));
+    });
+    return;
+  }
+  run_plan(*core_,
+           std::make_shared<detail::SplitPlan>(
+               detail::split_pairs(pairs, core_->router().distribution())),
+           std::move(cb));
+}
+
+void AsyncClient::pipeline(const std::vector<std::vector<std::string>>& commands,
+                           Callback<std::vector<Result<Reply>>> cb) {
+  if (commands.empty()) {
+    core_->submit_error(errc::config, "empty pipeline", [cb = std::move(cb)](Result<Reply>) {
+      cb(Result<std::vector<Result<Reply>>>(std::vector<Result<Reply>>{}));
+    });
+    return;
+  }
+  auto g = make_gather(commands.size(), [cb = std::move(cb)](std::vector<Result<Reply>>& r) {
+    cb(Result<std::vector<Result<Reply>>>(std::move(r)));
+  });
+  // Each command is its own request; those submitted together leave in one write per node.
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    command(Args(commands[i]), [g, i](Result<Reply> r) {
+      g->results[i] = std::move(r);
+      if (--g->remaining == 0) g->done(g->results);
+    });
+  }
+}
+
+void AsyncClient::transaction(const std::vector<std::vector<std::string>>& commands,
+                              Callback<Reply> cb) {
+  std::optional<std::size_t> shard;
+  std::string payload;
+  try {
+    if (commands.empty()) throw Error(errc::config, "empty transaction");
+    for (const auto& c : commands) {
+      std::vector<std::string_view> w(c.begin(), c.end());
+      std::optional<std::size_t> s = core_->shard_of(w);
+      if (s && shard && *s != *shard) {
+        throw Error(errc::cross_shard, "transaction: keys span shards " +
+                                           core_->router().shard(*shard).name + " and " +
+                                           core_->router().shard(*s).name);
+      }
+      if (s) shard = s;
+    }
+  } catch (const Error& e) {
+    core_->submit_error(e.value(), e.what(), std::move(cb));
+    return;
+  }
+  // MULTI ... EXEC leave as one contiguous batch on the shared connection, so no other
+  // caller's command can land inside the transaction.
+  std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+  append_command(payload, multi);
+  for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
+  append_command(payload, exec);
+  detail::Node& node = core_->router().node_for(shard.value_or(0), true);
+  core_->submit(node, std::move(payload), static_cast<std::uint32_t>(commands.size() + 2),
+                std::move(cb));
+}
+
+}  // namespace flyshard

@@ -1,1 +1,370 @@
-// placeholder: being written
+#include "flyshard/client.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+#include "client_core.hpp"
+#include "io/resp.hpp"
+#include "routing/scatter.hpp"
+
+namespace flyshard {
+
+using detail::append_command;
+using detail::value_or_throw;
+
+namespace {
+
+std::string encode(Args args) {
+  std::string out;
+  append_command(out, args.span());
+  return out;
+}
+
+std::string to_text(long long v) { return std::to_string(v); }
+
+std::string to_text(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+double parse_double(const Reply& r) {
+  if (r.is_error()) throw Error(errc::server_error, r.str());
+  if (!r.is_string() && !r.is_status()) {
+    throw Error(errc::protocol_error, "expected a number, got " + r.to_string());
+  }
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(r.str().data(), r.str().data() + r.str().size(), v);
+  if (ec != std::errc{}) throw Error(errc::protocol_error, "not a number: " + r.str());
+  return v;
+}
+
+std::vector<std::string> strings_of(const Reply& r) {
+  std::vector<std::string> out;
+  out.reserve(r.elements().size());
+  for (const auto& e : r.elements()) out.push_back(e.str());
+  return out;
+}
+
+// Builds {name, key, items...}.
+std::vector<std::string_view> words_with(std::string_view name, std::string_view key,
+                                         const std::vector<std::string>& items) {
+  std::vector<std::string_view> w{name, key};
+  w.insert(w.end(), items.begin(), items.end());
+  return w;
+}
+
+}  // namespace
+
+Client::Client(Topology topology, ClientOptions options)
+    : core_(std::make_unique<detail::ClientCore>(std::move(topology), std::move(options))),
+      async_(core_.get()) {}
+
+Client::~Client() = default;
+
+Reply Client::command(Args args) {
+  detail::Node& node = core_->route(args.span());
+  return value_or_throw(core_->execute(node, encode(args)));
+}
+
+std::vector<Reply> Client::command_on_all(Args args) {
+  std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
+  const std::string payload = encode(args);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].node = core_->router().shard(i).primary;
+    jobs[i].payload = payload;
+    jobs[i].replies = 1;
+  }
+  core_->execute_many(jobs);
+  std::vector<Reply> out;
+  for (auto& j : jobs) {
+    if (j.error != errc{}) throw Error(j.error, j.message);
+    if (j.out.back().is_error()) throw Error(errc::server_error, j.out.back().str());
+    out.push_back(std::move(j.out.back()));
+  }
+  return out;
+}
+
+Reply Client::command_on_shard(std::size_t shard, Args args) {
+  if (shard >= core_->router().shard_count()) {
+    throw Error(errc::config, "shard index " + std::to_string(shard) + " out of range");
+  }
+  return value_or_throw(core_->execute(*core_->router().shard(shard).primary, encode(args)));
+}
+
+std::optional<std::string> Client::get(std::string_view key) {
+  return command({"GET", key}).as_optional_string();
+}
+
+bool Client::set(std::string_view key, std::string_view value, const SetOptions& options) {
+  std::vector<std::string_view> w{"SET", key, value};
+  std::string ms;
+  if (options.ttl.count() > 0) {
+    ms = std::to_string(options.ttl.count());
+    w.push_back("PX");
+    w.push_back(ms);
+  }
+  if (options.only_if_absent) w.push_back("NX");
+  if (options.only_if_present) w.push_back("XX");
+  return !command(w).is_nil();
+}
+
+long long Client::incr(std::string_view key, long long by) {
+  std::string n = to_text(by);
+  return command({"INCRBY", key, n}).as_integer();
+}
+long long Client::decr(std::string_view key, long long by) {
+  std::string n = to_text(by);
+  return command({"DECRBY", key, n}).as_integer();
+}
+double Client::incrbyfloat(std::string_view key, double by) {
+  std::string n = to_text(by);
+  return parse_double(command({"INCRBYFLOAT", key, n}));
+}
+long long Client::append(std::string_view key, std::string_view value) {
+  return command({"APPEND", key, value}).as_integer();
+}
+long long Client::strlen(std::string_view key) { return command({"STRLEN", key}).as_integer(); }
+std::optional<std::string> Client::getdel(std::string_view key) {
+  return command({"GETDEL", key}).as_optional_string();
+}
+
+bool Client::expire(std::string_view key, std::chrono::seconds ttl) {
+  std::string n = to_text(static_cast<long long>(ttl.count()));
+  return command({"EXPIRE", key, n}).as_integer() == 1;
+}
+bool Client::pexpire(std::string_view key, std::chrono::milliseconds ttl) {
+  std::string n = to_text(static_cast<long long>(ttl.count()));
+  return command({"PEXPIRE", key, n}).as_integer() == 1;
+}
+std::optional<std::chrono::milliseconds> Client::pttl(std::string_view key) {
+  long long v = command({"PTTL", key}).as_integer();
+  if (v < 0) return std::nullopt;
+  return std::chrono::milliseconds(v);
+}
+bool Client::persist(std::string_view key) { return command({"PERSIST", key}).as_integer() == 1; }
+
+long long Client::hset(std::string_view key,
+                       const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::vector<std::string_view> w{"HSET", key};
+  for (const auto& [f, v] : fields) {
+    w.push_back(f);
+    w.push_back(v);
+  }
+  return command(w).as_integer();
+}
+std::optional<std::string> Client::hget(std::string_view key, std::string_view field) {
+  return command({"HGET", key, field}).as_optional_string();
+}
+std::vector<std::pair<std::string, std::string>> Client::hgetall(std::string_view key) {
+  Reply r = command({"HGETALL", key});
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto& e = r.elements();
+  for (std::size_t i = 0; i + 1 < e.size(); i += 2) out.emplace_back(e[i].str(), e[i + 1].str());
+  return out;
+}
+long long Client::hdel(std::string_view key, const std::vector<std::string>& fields) {
+  return command(words_with("HDEL", key, fields)).as_integer();
+}
+long long Client::hincrby(std::string_view key, std::string_view field, long long by) {
+  std::string n = to_text(by);
+  return command({"HINCRBY", key, field, n}).as_integer();
+}
+long long Client::hlen(std::string_view key) { return command({"HLEN", key}).as_integer(); }
+
+long long Client::lpush(std::string_view key, const std::vector<std::string>& values) {
+  return command(words_with("LPUSH", key, values)).as_integer();
+}
+long long Client::rpush(std::string_view key, const std::vector<std::string>& values) {
+  return command(words_with("RPUSH", key, values)).as_integer();
+}
+std::optional<std::string> Client::lpop(std::string_view key) {
+  return command({"LPOP", key}).as_optional_string();
+}
+std::optional<std::string> Client::rpop(std::string_view key) {
+  return command({"RPOP", key}).as_optional_string();
+}
+std::vector<std::string> Client::lrange(std::string_view key, long long start, long long stop) {
+  std::string a = to_text(start), b = to_text(stop);
+  return strings_of(command({"LRANGE", key, a, b}));
+}
+long long Client::llen(std::string_view key) { return command({"LLEN", key}).as_integer(); }
+
+long long Client::sadd(std::string_view key, const std::vector<std::string>& members) {
+  return command(words_with("SADD", key, members)).as_integer();
+}
+long long Client::srem(std::string_view key, const std::vector<std::string>& members) {
+  return command(words_with("SREM", key, members)).as_integer();
+}
+bool Client::sismember(std::string_view key, std::string_view member) {
+  return command({"SISMEMBER", key, member}).as_integer() == 1;
+}
+std::vector<std::string> Client::smembers(std::string_view key) {
+  return strings_of(command({"SMEMBERS", key}));
+}
+long long Client::scard(std::string_view key) { return command({"SCARD", key}).as_integer(); }
+
+long long Client::zadd(std::string_view key,
+                       const std::vector<std::pair<double, std::string>>& members) {
+  std::vector<std::string> scores;
+  scores.reserve(members.size());
+  for (const auto& m : members) scores.push_back(to_text(m.first));
+  std::vector<std::string_view> w{"ZADD", key};
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    w.push_back(scores[i]);
+    w.push_back(members[i].second);
+  }
+  return command(w).as_integer();
+}
+std::optional<double> Client::zscore(std::string_view key, std::string_view member) {
+  Reply r = command({"ZSCORE", key, member});
+  if (r.is_nil()) return std::nullopt;
+  return parse_double(r);
+}
+std::vector<std::string> Client::zrange(std::string_view key, long long start, long long stop) {
+  std::string a = to_text(start), b = to_text(stop);
+  return strings_of(command({"ZRANGE", key, a, b}));
+}
+long long Client::zrem(std::string_view key, const std::vector<std::string>& members) {
+  return command(words_with("ZREM", key, members)).as_integer();
+}
+double Client::zincrby(std::string_view key, double by, std::string_view member) {
+  std::string n = to_text(by);
+  return parse_double(command({"ZINCRBY", key, n, member}));
+}
+long long Client::zcard(std::string_view key) { return command({"ZCARD", key}).as_integer(); }
+
+namespace {
+
+// Runs a split plan on the blocking path: every shard's part at once.
+MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) {
+  std::vector<detail::BlockingJob> jobs(plan.parts.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const bool write = plan.kind != detail::MergeKind::values;
+    jobs[i].node = &core.router().node_for(plan.parts[i].shard, write);
+    jobs[i].payload = plan.parts[i].payload;
+    jobs[i].replies = 1;
+  }
+  if (jobs.size() == 1) {
+    // One shard: the single-request fast path.
+    Result<Reply> r = core.execute(*jobs[0].node, jobs[0].payload);
+    std::vector<Result<Reply>> results;
+    results.push_back(std::move(r));
+    return detail::merge_parts(plan, results);
+  }
+  core.execute_many(jobs);
+  std::vector<Result<Reply>> results;
+  results.reserve(jobs.size());
+  for (auto& j : jobs) {
+    if (j.error != errc{}) {
+      results.emplace_back(j.error, j.message);
+    } else if (j.out.back().is_error()) {
+      results.emplace_back(errc::server_error, j.out.back().str());
+    } else {
+      results.emplace_back(std::move(j.out.back()));
+    }
+  }
+  return detail::merge_parts(plan, results);
+}
+
+MultiKeyReply or_throw(MultiKeyReply r) {
+  if (!r.ok()) {
+    for (const auto& e : r.key_errors) {
+      if (e) throw Error(*e, r.error_message);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+MultiKeyReply Client::multi_key_partial(std::string_view name,
+                                        const std::vector<std::string>& keys) {
+  if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
+  return run_plan(*core_, detail::split_keys(name, keys, core_->router().distribution()));
+}
+
+MultiKeyReply Client::mset_partial(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  if (pairs.empty()) throw Error(errc::config, "MSET: no keys");
+  return run_plan(*core_, detail::split_pairs(pairs, core_->router().distribution()));
+}
+
+std::vector<std::optional<std::string>> Client::mget(const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out;
+  if (keys.empty()) return out;
+  MultiKeyReply r = or_throw(multi_key_partial("MGET", keys));
+  out.reserve(keys.size());
+  for (const auto& e : r.reply.elements()) {
+    out.push_back(e.is_nil() ? std::nullopt : std::optional<std::string>(e.str()));
+  }
+  return out;
+}
+
+void Client::mset(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  if (!pairs.empty()) or_throw(mset_partial(pairs));
+}
+long long Client::del(const std::vector<std::string>& keys) {
+  return keys.empty() ? 0 : or_throw(multi_key_partial("DEL", keys)).reply.integer();
+}
+long long Client::exists(const std::vector<std::string>& keys) {
+  return keys.empty() ? 0 : or_throw(multi_key_partial("EXISTS", keys)).reply.integer();
+}
+long long Client::unlink(const std::vector<std::string>& keys) {
+  return keys.empty() ? 0 : or_throw(multi_key_partial("UNLINK", keys)).reply.integer();
+}
+long long Client::touch(const std::vector<std::string>& keys) {
+  return keys.empty() ? 0 : or_throw(multi_key_partial("TOUCH", keys)).reply.integer();
+}
+
+namespace {
+std::vector<std::string_view> script_words(std::string_view cmd, std::string_view body,
+                                           const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& args,
+                                           std::string& count) {
+  count = std::to_string(keys.size());
+  std::vector<std::string_view> w{cmd, body, count};
+  w.insert(w.end(), keys.begin(), keys.end());
+  w.insert(w.end(), args.begin(), args.end());
+  return w;
+}
+}  // namespace
+
+Reply Client::eval(std::string_view script, const std::vector<std::string>& keys,
+                   const std::vector<std::string>& args) {
+  std::string count;
+  return command(script_words("EVAL", script, keys, args, count));
+}
+
+Reply Client::evalsha(std::string_view sha1, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args) {
+  std::string count;
+  return command(script_words("EVALSHA", sha1, keys, args, count));
+}
+
+std::string Client::script_load(std::string_view script) {
+  std::vector<Reply> replies = command_on_all({"SCRIPT", "LOAD", script});
+  return replies.front().str();
+}
+
+long long Client::publish(std::string_view channel, std::string_view message) {
+  // A channel lives on the shard its name hashes to, like a key.
+  std::size_t shard = core_->router().shard_for(channel);
+  std::string payload;
+  std::vector<std::string_view> w{"PUBLISH", channel, message};
+  append_command(payload, w);
+  return value_or_throw(core_->execute(*core_->router().shard(shard).primary, payload))
+      .as_integer();
+}
+
+std::size_t Client::shard_for(std::string_view key) const { return core_->router().shard_for(key); }
+
+NodeAddress Client::node_for(std::string_view key, bool write) const {
+  return core_->router().node_for(core_->router().shard_for(key), write).address;
+}
+
+const Topology& Client::topology() const noexcept { return core_->topology(); }
+
+ClientStats Client::stats() const { return core_->stats(); }
+
+}  // namespace flyshard

@@ -1,1 +1,73 @@
-// placeholder: being written
+#include "flyshard/error.hpp"
+
+#include <string>
+
+namespace flyshard {
+namespace {
+
+class Category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "flyshard"; }
+
+  std::string message(int code) const override {
+    switch (static_cast<errc>(code)) {
+      case errc::timeout:
+        return "request timed out";
+      case errc::connection_lost:
+        return "connection lost";
+      case errc::shard_unavailable:
+        return "shard unavailable";
+      case errc::overloaded:
+        return "node overloaded";
+      case errc::cross_shard:
+        return "keys map to several shards";
+      case errc::server_error:
+        return "server error";
+      case errc::protocol_error:
+        return "protocol error";
+      case errc::config:
+        return "configuration error";
+      case errc::shutting_down:
+        return "client shutting down";
+    }
+    return "unknown flyshard error " + std::to_string(code);
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+  // A function-local static: one instance per process even when several shared objects
+  // include the header, so comparing categories by address works.
+  static const Category category;
+  return category;
+}
+
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+bool is_retriable(errc e) noexcept {
+  switch (e) {
+    case errc::timeout:
+    case errc::connection_lost:
+    case errc::shard_unavailable:
+    case errc::overloaded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_transport(errc e) noexcept {
+  switch (e) {
+    case errc::timeout:
+    case errc::connection_lost:
+    case errc::shard_unavailable:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace flyshard

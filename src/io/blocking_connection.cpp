@@ -1,1 +1,234 @@
-// placeholder: being written
+#include "io/blocking_connection.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "flyshard/error.hpp"
+
+namespace flyshard::detail {
+namespace {
+
+std::string sys_message(int err) { return std::strerror(err); }
+
+int remaining_ms(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 1 << 30));
+}
+
+}  // namespace
+
+SocketAddress resolve_address(const std::string& host, std::uint16_t port) {
+  SocketAddress out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const std::string service = std::to_string(port);
+  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    throw Error(errc::config, "cannot resolve " + host + ": " + gai_strerror(rc));
+  }
+  std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
+  out.length = res->ai_addrlen;
+  freeaddrinfo(res);
+  return out;
+}
+
+Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
+    const SocketAddress& address, std::chrono::milliseconds connect_timeout,
+    std::string_view handshake, std::uint32_t handshake_replies, const std::string& name) {
+  const auto deadline = Clock::now() + connect_timeout;
+  int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return {errc::connection_lost, name + ": socket: " + sys_message(errno)};
+  // Connect without blocking so the connect timeout holds, then switch to blocking I/O with
+  // socket timeouts: one send and one recv per request, as plain hiredis does.
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length);
+  if (rc != 0 && errno != EINPROGRESS) {
+    int err = errno;
+    ::close(fd);
+    return {errc::connection_lost, name + ": connect: " + sys_message(err)};
+  }
+  if (rc != 0) {
+    pollfd p{fd, POLLOUT, 0};
+    int n;
+    do {
+      n = ::poll(&p, 1, remaining_ms(deadline));
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+      ::close(fd);
+      return {errc::timeout, name + ": connect timed out"};
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (n < 0 || err != 0) {
+      ::close(fd);
+      return {errc::connection_lost, name + ": connect: " + sys_message(n < 0 ? errno : err)};
+    }
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::unique_ptr<BlockingConnection> conn(new BlockingConnection(fd, name));
+  if (handshake_replies > 0) {
+    std::vector<Reply> replies;
+    std::string message;
+    errc e = conn->exchange(handshake, handshake_replies, replies, deadline, message);
+    if (e != errc{}) return {e, message};
+    for (const auto& r : replies) {
+      if (r.is_error()) return {errc::server_error, name + ": handshake: " + r.str()};
+    }
+  }
+  return conn;
+}
+
+BlockingConnection::~BlockingConnection() { close(); }
+
+void BlockingConnection::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool BlockingConnection::set_timeouts(std::chrono::milliseconds remaining) {
+  // Only touch the socket options when the timeout changes: with one request_timeout for
+  // every call this happens once per connection, not once per request.
+  long long us = std::max<long long>(1000, remaining.count() * 1000);
+  // Round to 10 ms so deadlines that differ by a little reuse the setting.
+  us = (us + 9999) / 10000 * 10000;
+  if (us == timeout_us_set_) return true;
+  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+    return false;
+  }
+  timeout_us_set_ = us;
+  return true;
+}
+
+errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replies,
+                                  std::vector<Reply>& out, Clock::time_point deadline,
+                                  std::string& message) {
+  auto fail = [&](errc e, std::string why) {
+    message = name_ + ": " + why;
+    close();
+    return e;
+  };
+  if (fd_ < 0) return fail(errc::connection_lost, "connection is closed");
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return fail(errc::timeout, "no time left before sending");
+  if (!set_timeouts(left)) return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
+  while (!payload.empty()) {
+    ssize_t n = ::send(fd_, payload.data(), payload.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return fail(errc::timeout, "send timed out");
+      return fail(errc::connection_lost, "send: " + sys_message(errno));
+    }
+    payload.remove_prefix(static_cast<std::size_t>(n));
+  }
+  const std::size_t want = out.size() + replies;
+  char buf[16 * 1024];
+  try {
+    while (out.size() < want) {
+      if (auto r = reader_.next()) {
+        out.push_back(std::move(*r));
+        continue;
+      }
+      if (Clock::now() >= deadline) return fail(errc::timeout, "no reply in time");
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) {
+        reader_.feed(buf, static_cast<std::size_t>(n));
+      } else if (n == 0) {
+        return fail(errc::connection_lost, "server closed the connection");
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return fail(errc::timeout, "no reply in time");
+      } else if (errno != EINTR) {
+        return fail(errc::connection_lost, "recv: " + sys_message(errno));
+      }
+    }
+  } catch (const Error& e) {
+    return fail(errc::protocol_error, e.what());
+  }
+  return errc{};
+}
+
+bool BlockingConnection::write_some(std::string_view& pending, std::string& message) {
+  while (!pending.empty()) {
+    ssize_t n = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      message = name_ + ": send: " + sys_message(errno);
+      close();
+      return false;
+    }
+    pending.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool BlockingConnection::read_some(std::vector<Reply>& out, std::uint32_t wanted,
+                                   std::string& message) {
+  char buf[16 * 1024];
+  try {
+    for (;;) {
+      while (out.size() < wanted) {
+        auto r = reader_.next();
+        if (!r) break;
+        out.push_back(std::move(*r));
+      }
+      if (out.size() >= wanted) return true;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        reader_.feed(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) {
+        message = name_ + ": server closed the connection";
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return true;
+      } else if (errno == EINTR) {
+        continue;
+      } else {
+        message = name_ + ": recv: " + sys_message(errno);
+      }
+      close();
+      return false;
+    }
+  } catch (const Error& e) {
+    message = name_ + ": " + e.what();
+    close();
+    return false;
+  }
+}
+
+std::unique_ptr<BlockingConnection> BlockingPool::take() {
+  std::lock_guard lock(mu_);
+  if (idle_.empty()) return nullptr;
+  auto c = std::move(idle_.back());
+  idle_.pop_back();
+  return c;
+}
+
+void BlockingPool::give_back(std::unique_ptr<BlockingConnection> c) {
+  if (!c || !c->usable()) return;
+  std::lock_guard lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
+}
+
+void BlockingPool::clear() {
+  std::vector<std::unique_ptr<BlockingConnection>> drop;
+  std::lock_guard lock(mu_);
+  drop.swap(idle_);
+}
+
+}  // namespace flyshard::detail

@@ -1,1 +1,303 @@
-// placeholder: being written
+#include "io/connection.hpp"
+
+#include <random>
+
+#include "io/engine.hpp"
+#include "routing/node.hpp"
+
+namespace flyshard::detail {
+
+// One TCP attempt. It lives on the heap because libuv owns it until its close callback, which
+// may come after the connection has already started the next attempt.
+struct TcpLink {
+  uv_tcp_t tcp{};
+  uv_connect_t connect{};
+  Connection* owner = nullptr;  // nulled when the connection lets go of this link
+  char buffer[64 * 1024];
+};
+
+namespace {
+
+struct WriteOp {
+  uv_write_t req{};
+  std::string data;
+  TcpLink* link = nullptr;
+};
+
+std::string uv_message(int status) { return uv_strerror(status); }
+
+}  // namespace
+
+struct LinkCallbacks {
+  static void on_connect(uv_connect_t* req, int status) {
+    auto* link = static_cast<TcpLink*>(req->data);
+    if (link->owner != nullptr) link->owner->on_connected(status);
+  }
+  static void on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+    auto* link = static_cast<TcpLink*>(handle->data);
+    *buf = uv_buf_init(link->buffer, sizeof link->buffer);
+  }
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* link = static_cast<TcpLink*>(stream->data);
+    if (link->owner == nullptr) return;
+    if (nread > 0) {
+      link->owner->on_data(buf->base, static_cast<std::size_t>(nread));
+    } else if (nread < 0) {
+      link->owner->fail_link(nread == UV_EOF ? std::string("server closed the connection")
+                                             : uv_message(static_cast<int>(nread)));
+    }
+  }
+  static void on_write(uv_write_t* req, int status) {
+    auto* op = static_cast<WriteOp*>(req->data);
+    Connection* owner = op->link->owner;
+    delete op;
+    if (owner != nullptr) owner->on_write_done(status);
+  }
+  static void on_close(uv_handle_t* handle) { delete static_cast<TcpLink*>(handle->data); }
+  static void on_retry(uv_timer_t* timer) {
+    static_cast<Connection*>(timer->data)->connect_now();
+  }
+};
+
+Connection::Connection(Engine& engine, Node& node) : engine_(engine), node_(node) {
+  uv_timer_init(engine_.loop(), &retry_timer_);
+  retry_timer_.data = this;
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() { connect_now(); }
+
+void Connection::connect_now() {
+  auto* link = new TcpLink;
+  link->owner = this;
+  link->tcp.data = link;
+  link->connect.data = link;
+  uv_tcp_init(engine_.loop(), &link->tcp);
+  link_ = link;
+  state_ = State::connecting;
+  connect_deadline_ = Clock::now() + engine_.link_settings().connect_timeout;
+  int rc = uv_tcp_connect(&link->connect, &link->tcp,
+                          reinterpret_cast<const sockaddr*>(&node_.socket.storage),
+                          LinkCallbacks::on_connect);
+  if (rc != 0) fail_link("connect: " + uv_message(rc));
+}
+
+void Connection::on_connected(int status) {
+  if (status != 0) {
+    fail_link("connect: " + uv_message(status));
+    return;
+  }
+  uv_tcp_nodelay(&link_->tcp, 1);
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&link_->tcp), LinkCallbacks::on_alloc,
+                         LinkCallbacks::on_read);
+  if (rc != 0) {
+    fail_link("read: " + uv_message(rc));
+    return;
+  }
+  state_ = State::ready;
+  if (ever_connected_) node_.stats.on_reconnect();
+  ever_connected_ = true;
+  failures_ = 0;
+  reader_.reset();
+  const LinkSettings& s = engine_.link_settings();
+  if (s.handshake_replies > 0) {
+    // AUTH/SELECT go first; their replies are checked here, not handed to anyone.
+    Request hs;
+    hs.node = &node_;
+    hs.replies = s.handshake_replies;
+    hs.deadline = Clock::now() + s.connect_timeout;
+    hs.start = Clock::now();
+    out_.append(s.handshake);
+    in_flight_.push_back(std::move(hs));
+  }
+  while (!waiting_.empty()) {
+    out_.append(waiting_.front().payload);
+    in_flight_.push_back(std::move(waiting_.front()));
+    waiting_.pop_front();
+  }
+  flush();
+}
+
+void Connection::enqueue(Request&& request) {
+  switch (state_) {
+    case State::ready:
+      out_.append(request.payload);
+      in_flight_.push_back(std::move(request));
+      if (!dirty_) {
+        dirty_ = true;
+        engine_.mark_dirty(this);
+      }
+      return;
+    case State::connecting:
+      waiting_.push_back(std::move(request));
+      return;
+    case State::backoff:
+      engine_.complete(request, Result<Reply>(errc::connection_lost,
+                                              node_.name + ": not connected (reconnecting)"));
+      return;
+    case State::closed:
+      engine_.complete(request, Result<Reply>(errc::shutting_down, "client is shutting down"));
+      return;
+  }
+}
+
+void Connection::flush() {
+  dirty_ = false;
+  if (state_ != State::ready || writing_ || out_.empty()) return;
+  auto* op = new WriteOp;
+  op->data.swap(out_);
+  op->link = link_;
+  op->req.data = op;
+  uv_buf_t buf = uv_buf_init(op->data.data(), static_cast<unsigned>(op->data.size()));
+  writing_ = true;
+  int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(&link_->tcp), &buf, 1,
+                    LinkCallbacks::on_write);
+  if (rc != 0) {
+    delete op;
+    writing_ = false;
+    fail_link("write: " + uv_message(rc));
+  }
+}
+
+void Connection::on_write_done(int status) {
+  writing_ = false;
+  if (status != 0) {
+    if (status != UV_ECANCELED) fail_link("write: " + uv_message(status));
+    return;
+  }
+  if (!out_.empty()) flush();
+}
+
+void Connection::on_data(const char* data, std::size_t size) {
+  try {
+    reader_.feed(data, size);
+    while (auto reply = reader_.next()) {
+      if (in_flight_.empty()) {
+        fail_link("reply with no request waiting for it");
+        return;
+      }
+      Request& front = in_flight_.front();
+      if (front.replies > 1) {
+        // A batch (MULTI ... EXEC or the handshake): only its last reply is delivered, but an
+        // error on the way is reported for the handshake.
+        --front.replies;
+        if (!front.callback && reply->is_error()) {
+          engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
+        }
+        continue;
+      }
+      Request done = std::move(front);
+      in_flight_.pop_front();
+      if (!done.callback) {
+        if (reply->is_error()) {
+          engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
+        }
+        continue;
+      }
+      if (done.done) continue;  // timed out already; its late reply is dropped
+      if (reply->is_error()) {
+        engine_.complete(done, Result<Reply>(errc::server_error, reply->str()));
+      } else {
+        engine_.complete(done, Result<Reply>(std::move(*reply)));
+      }
+    }
+  } catch (const Error& e) {
+    fail_link(e.what());
+  }
+}
+
+void Connection::fail_link(const std::string& why) {
+  if (link_ != nullptr) {
+    link_->owner = nullptr;
+    auto* handle = reinterpret_cast<uv_handle_t*>(&link_->tcp);
+    if (!uv_is_closing(handle)) uv_close(handle, LinkCallbacks::on_close);
+    link_ = nullptr;
+  }
+  writing_ = false;
+  out_.clear();
+  const bool was_ready = state_ == State::ready;
+  engine_.log().log(LogLevel::warning, node_.name + ": " + why);
+  fail_all(errc::connection_lost, node_.name + ": " + why);
+  if (state_ == State::closed) return;
+  if (was_ready && failures_ == 0) {
+    // An established link broke: try once at once (the node may only have dropped us),
+    // then back off if that fails too.
+    ++failures_;
+    connect_now();
+    return;
+  }
+  ++failures_;
+  state_ = State::backoff;
+  uv_timer_start(&retry_timer_, LinkCallbacks::on_retry,
+                 static_cast<std::uint64_t>(backoff_delay().count()), 0);
+}
+
+void Connection::fail_all(errc code, const std::string& why) {
+  // Move the queues out first: a callback may submit again, which only queues (the engine
+  // drains its queue later), but keep this loop independent of that anyway.
+  std::deque<Request> in_flight;
+  in_flight.swap(in_flight_);
+  std::deque<Request> waiting;
+  waiting.swap(waiting_);
+  for (auto& r : in_flight) {
+    if (r.callback && !r.done) engine_.complete(r, Result<Reply>(code, why));
+  }
+  for (auto& r : waiting) engine_.complete(r, Result<Reply>(code, why));
+}
+
+std::chrono::milliseconds Connection::backoff_delay() {
+  const auto& s = engine_.link_settings();
+  const unsigned shift = failures_ > 1 ? std::min(failures_ - 1, 16u) : 0u;
+  auto base = std::min<long long>(s.reconnect_max.count(),
+                                  s.reconnect_min.count() * (1LL << shift));
+  // +-25 % jitter so that many clients do not reconnect in lock step.
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.75, 1.25);
+  auto delay = static_cast<long long>(static_cast<double>(base) * jitter(rng));
+  return std::chrono::milliseconds(std::max<long long>(1, delay));
+}
+
+void Connection::sweep(Clock::time_point now) {
+  if (state_ == State::connecting && now > connect_deadline_) {
+    fail_link("connect timed out");
+    return;
+  }
+  // Deadlines grow in arrival order (one request_timeout for all), so expiry stops at the
+  // first live request that is still in time.
+  while (!waiting_.empty() && waiting_.front().deadline <= now) {
+    Request r = std::move(waiting_.front());
+    waiting_.pop_front();
+    engine_.complete(r, Result<Reply>(errc::timeout, node_.name + ": timed out while connecting"));
+  }
+  for (auto& r : in_flight_) {
+    if (r.done || !r.callback) continue;
+    if (r.deadline > now) break;
+    r.done = true;
+    engine_.complete(r, Result<Reply>(errc::timeout, node_.name + ": no reply in time"));
+  }
+  if (state_ == State::ready && !in_flight_.empty() &&
+      now - in_flight_.front().start > engine_.link_settings().stuck_timeout) {
+    ++failures_;  // a stuck link counts as a failure: reconnect with backoff
+    fail_link("no reply for " +
+              std::to_string(engine_.link_settings().stuck_timeout.count()) +
+              " ms; reopening the link");
+  }
+}
+
+void Connection::shutdown() {
+  state_ = State::closed;
+  fail_all(errc::shutting_down, "client is shutting down");
+  if (link_ != nullptr) {
+    link_->owner = nullptr;
+    auto* handle = reinterpret_cast<uv_handle_t*>(&link_->tcp);
+    if (!uv_is_closing(handle)) uv_close(handle, LinkCallbacks::on_close);
+    link_ = nullptr;
+  }
+  uv_timer_stop(&retry_timer_);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&retry_timer_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), nullptr);
+  }
+}
+
+}  // namespace flyshard::detail

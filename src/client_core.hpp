@@ -1,0 +1,102 @@
+#pragma once
+// What Client, AsyncClient, Pipeline and Transaction share: the topology, the nodes, the
+// router, the engine, and the two ways to run a request (handed to the loop, or on the
+// caller's thread over a pooled blocking connection).
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flyshard/client.hpp"
+#include "io/engine.hpp"
+#include "log.hpp"
+#include "routing/node.hpp"
+#include "routing/router.hpp"
+
+namespace flyshard::detail {
+
+/// One node's share of a blocking batch.
+struct BlockingJob {
+  Node* node = nullptr;
+  std::string payload;
+  std::uint32_t replies = 0;
+  std::vector<Reply> out;  // the replies, in order
+  errc error{};            // set when the node failed; `out` is then incomplete
+  std::string message;
+};
+
+class ClientCore {
+ public:
+  ClientCore(Topology topology, ClientOptions options);
+  ~ClientCore();
+
+  const Topology& topology() const noexcept { return topology_; }
+  const ClientOptions& options() const noexcept { return options_; }
+  const Router& router() const noexcept { return *router_; }
+  Engine& engine() noexcept { return *engine_; }
+  const Logger& log() const noexcept { return log_; }
+
+  /// The shard of a command's keys: nullopt for a keyless command; throws
+  /// Error(cross_shard) when they span shards.
+  std::optional<std::size_t> shard_of(std::span<const std::string_view> words) const;
+  /// The node a command goes to (keyless: the first shard).
+  Node& route(std::span<const std::string_view> words) const;
+
+  /// Async: hands the request to the loop. `cb` runs once on the loop thread.
+  void submit(Node& node, std::string payload, std::uint32_t replies, Callback<Reply> cb);
+  /// Async: completes `cb` with an error on the loop thread (never inside this call).
+  void submit_error(errc code, std::string message, Callback<Reply> cb);
+
+  /// Blocking, on the caller's thread: sends `payload`, returns its last reply (an error
+  /// reply becomes errc::server_error).
+  Result<Reply> execute(Node& node, std::string_view payload, std::uint32_t replies = 1);
+  /// Blocking, several nodes at once (one job per node); each job gets all its replies.
+  void execute_many(std::span<BlockingJob> jobs);
+
+  /// A blocking connection to `node`, from the pool or newly opened.
+  Result<std::unique_ptr<BlockingConnection>> lease(Node& node);
+  /// Returns a leased connection; a failure (error set) drops it and the node's idle ones.
+  void release(Node& node, std::unique_ptr<BlockingConnection> conn, errc error);
+
+  ClientStats stats() const;
+
+ private:
+  Topology topology_;
+  ClientOptions options_;
+  Logger log_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // before engine_: outlives it
+  std::unique_ptr<Router> router_;
+  std::string handshake_;
+  std::uint32_t handshake_replies_ = 0;
+  std::unique_ptr<Engine> engine_;
+};
+
+/// Throws flyshard::Error for a failed result; returns the reply otherwise.
+Reply value_or_throw(Result<Reply> r);
+
+}  // namespace flyshard::detail
+
+namespace flyshard::detail {
+
+/// A blocking connection held by one Transaction between WATCH and EXEC.
+class BlockingLease {
+ public:
+  BlockingLease(ClientCore& core, Node& node, std::unique_ptr<BlockingConnection> conn)
+      : core_(core), node_(node), conn_(std::move(conn)) {}
+  ~BlockingLease() { core_.release(node_, std::move(conn_), broken_ ? errc::timeout : errc{}); }
+  Node& node() const noexcept { return node_; }
+  /// Sends `payload`, returns all `replies` replies; on failure the lease is broken and the
+  /// connection is dropped when the lease ends.
+  Result<std::vector<Reply>> exchange(std::string_view payload, std::uint32_t replies);
+
+ private:
+  ClientCore& core_;
+  Node& node_;
+  std::unique_ptr<BlockingConnection> conn_;
+  bool broken_ = false;
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,92 @@
+#pragma once
+// The blocking path's connection: a plain socket used on the caller's thread. A blocking call
+// that handed its request to the loop thread would pay a cross-CPU wake-up twice per call
+// (about 60 us each on these machines, ten times a local PING), so blocking calls do their
+// own I/O here, over pooled connections that share the router and the stats with the engine.
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flyshard/reply.hpp"
+#include "flyshard/result.hpp"
+#include "io/resp.hpp"
+
+namespace flyshard::detail {
+
+using Clock = std::chrono::steady_clock;
+
+/// A resolved address.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+};
+
+/// Resolves "host:port" once (numeric hosts without DNS); throws Error(config).
+SocketAddress resolve_address(const std::string& host, std::uint16_t port);
+
+class BlockingConnection {
+ public:
+  /// Connects within `connect_timeout` and runs the handshake (`handshake` holds AUTH/SELECT
+  /// commands, `handshake_replies` their count). Returns the error on failure.
+  static Result<std::unique_ptr<BlockingConnection>> open(const SocketAddress& address,
+                                                          std::chrono::milliseconds connect_timeout,
+                                                          std::string_view handshake,
+                                                          std::uint32_t handshake_replies,
+                                                          const std::string& name);
+  ~BlockingConnection();
+  BlockingConnection(const BlockingConnection&) = delete;
+  BlockingConnection& operator=(const BlockingConnection&) = delete;
+
+  /// Sends `payload` and reads `replies` replies (all kept in `out`), by `deadline`. On any
+  /// failure the connection is broken (usable() is false) and must be dropped: a late reply
+  /// would otherwise be taken for the next request's.
+  errc exchange(std::string_view payload, std::uint32_t replies, std::vector<Reply>& out,
+                Clock::time_point deadline, std::string& message);
+
+  // The pieces of exchange(), for driving several connections at once with poll().
+  int fd() const noexcept { return fd_; }
+  bool usable() const noexcept { return fd_ >= 0; }
+  /// Writes as much as the socket takes without blocking; false on a broken link.
+  bool write_some(std::string_view& pending, std::string& message);
+  /// Reads what is there without blocking and moves complete replies to `out`, up to
+  /// `wanted` in all; false on a broken link or protocol error.
+  bool read_some(std::vector<Reply>& out, std::uint32_t wanted, std::string& message);
+  void close() noexcept;
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  BlockingConnection(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  bool set_timeouts(std::chrono::milliseconds remaining);
+
+  int fd_;
+  std::string name_;
+  ReplyReader reader_;
+  long long timeout_us_set_ = -1;  // SO_RCVTIMEO/SO_SNDTIMEO currently on the socket
+};
+
+/// Idle blocking connections of one node, shared by every calling thread.
+class BlockingPool {
+ public:
+  explicit BlockingPool(std::size_t max_idle) : max_idle_(max_idle) {}
+  /// An idle connection, or nullptr when none is (open one then).
+  std::unique_ptr<BlockingConnection> take();
+  /// Returns a connection after use; broken ones and those over max_idle are closed.
+  void give_back(std::unique_ptr<BlockingConnection> c);
+  /// Closes every idle connection (after the node failed, so stale links are not reused).
+  void clear();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<BlockingConnection>> idle_;
+  std::size_t max_idle_;
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,68 @@
+#pragma once
+// One multiplexed TCP link to one node, on the loop thread. Requests are written in arrival
+// order and their replies matched first-in first-out; a request past its deadline completes
+// with errc::timeout and its late reply is dropped when it comes.
+
+#include <uv.h>
+
+#include <chrono>
+#include <deque>
+#include <string>
+
+#include "io/request.hpp"
+#include "io/resp.hpp"
+
+namespace flyshard::detail {
+
+class Engine;
+struct Node;
+struct TcpLink;
+
+class Connection {
+ public:
+  Connection(Engine& engine, Node& node);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Opens the link (loop thread, or before the loop runs).
+  void start();
+  /// Takes a request: written at the end of this loop turn, queued while connecting, failed
+  /// at once (connection_lost) while backing off after a failure.
+  void enqueue(Request&& request);
+  /// Writes what enqueue() gathered, in one write.
+  void flush();
+  /// Expires requests past their deadline and handles connect timeouts and stuck links.
+  void sweep(Clock::time_point now);
+  /// Fails everything with shutting_down and closes the handles.
+  void shutdown();
+
+ private:
+  enum class State { connecting, ready, backoff, closed };
+  friend struct LinkCallbacks;
+
+  void connect_now();
+  void on_connected(int status);
+  void on_data(const char* data, std::size_t size);
+  void on_write_done(int status);
+  void fail_link(const std::string& why);
+  void fail_all(errc code, const std::string& why);
+  std::chrono::milliseconds backoff_delay();
+
+  Engine& engine_;
+  Node& node_;
+  State state_ = State::closed;
+  TcpLink* link_ = nullptr;  // heap: freed in its close callback, may outlive a reconnect
+  uv_timer_t retry_timer_{};
+  Clock::time_point connect_deadline_{};
+  unsigned failures_ = 0;    // consecutive failed connects; 0 after a success
+  bool ever_connected_ = false;
+  bool writing_ = false;     // a uv_write is in flight
+  bool dirty_ = false;       // registered with the engine for this turn's flush
+  std::string out_;          // bytes gathered for the next write
+  std::deque<Request> waiting_;   // taken while connecting, not yet written
+  std::deque<Request> in_flight_; // written (or in out_), reply not yet read
+  ReplyReader reader_;
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,100 @@
+#pragma once
+// The engine: one libuv loop on its own thread owning every async socket. Other threads hand
+// requests over through a queue and uv_async_send; everything that arrives in one loop turn
+// leaves in one write per connection, so pipelining happens without the caller asking.
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flyshard/options.hpp"
+#include "io/request.hpp"
+#include "log.hpp"
+
+namespace flyshard::detail {
+
+struct Node;
+class Connection;
+
+/// What a connection needs to know besides its node.
+struct LinkSettings {
+  std::chrono::milliseconds connect_timeout;
+  std::chrono::milliseconds stuck_timeout;
+  std::chrono::milliseconds reconnect_min;
+  std::chrono::milliseconds reconnect_max;
+  std::string handshake;             // AUTH/SELECT commands sent first on every link
+  std::uint32_t handshake_replies = 0;
+};
+
+class Engine {
+ public:
+  Engine(const ClientOptions& options, LinkSettings link, const Logger& log);
+  ~Engine();  // stop()s
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Adds a node's async connections. Before start(): on the caller's thread; after: must be
+  /// called on the loop thread (use post()).
+  void add_node(Node& node, unsigned connections);
+  /// Starts the loop thread; connections begin connecting.
+  void start();
+  /// Completes every pending request with errc::shutting_down, closes every handle, joins
+  /// the loop thread. Idempotent.
+  void stop();
+
+  /// Hands a request to the loop (any thread). Its callback runs on the loop thread, never
+  /// inside this call, except after stop() when it runs at once with errc::shutting_down.
+  void submit(Request request);
+  /// Runs `fn` on the loop thread (any thread). Dropped after stop().
+  void post(std::function<void()> fn);
+
+  /// Completes a request (loop thread or stop()): stats, pending count, callback.
+  void complete(Request& request, Result<Reply> result);
+
+  uv_loop_t* loop() noexcept { return &loop_; }
+  const Logger& log() const noexcept { return log_; }
+  const LinkSettings& link_settings() const noexcept { return link_; }
+  bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_id_; }
+  /// Marks a connection as having bytes to write at the end of this loop turn.
+  void mark_dirty(Connection* c) { dirty_.push_back(c); }
+
+ private:
+  static void on_wakeup(uv_async_t* handle);
+  static void on_sweep(uv_timer_t* handle);
+  void drain_queue();
+  void flush_dirty();
+  void shutdown_on_loop();
+  void run();
+
+  const std::chrono::milliseconds request_timeout_;
+  LinkSettings link_;
+  const Logger& log_;
+
+  uv_loop_t loop_{};
+  uv_async_t wakeup_{};
+  uv_timer_t sweep_timer_{};
+  std::thread thread_;
+  std::thread::id loop_thread_id_{};
+
+  std::mutex mu_;
+  std::vector<Request> queue_;            // guarded by mu_
+  std::vector<std::function<void()>> posted_;  // guarded by mu_
+  bool stopping_ = false;                 // guarded by mu_
+  bool stopped_ = false;                  // guarded by mu_: the loop no longer takes work
+  bool started_ = false;
+
+  // Loop thread only.
+  std::vector<Request> batch_;
+  std::vector<std::function<void()>> posted_batch_;
+  std::vector<Connection*> connections_;  // owned by their nodes
+  std::vector<Connection*> dirty_;
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,29 @@
+#pragma once
+// One request on its way through the async engine.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "flyshard/reply.hpp"
+#include "flyshard/result.hpp"
+
+namespace flyshard::detail {
+
+struct Node;
+using Clock = std::chrono::steady_clock;
+
+struct Request {
+  Node* node = nullptr;
+  std::string payload;           // RESP bytes; may hold several commands (MULTI ... EXEC)
+  std::uint32_t replies = 1;     // replies the payload produces; the last one is delivered
+  Clock::time_point start{};     // when the caller made the request
+  Clock::time_point deadline{};  // start + request_timeout
+  std::function<void(Result<Reply>)> callback;  // empty for internal requests (handshake)
+  errc fail_with{};              // set: complete with this error without sending
+  std::string fail_message;
+  bool done = false;             // completed (e.g. timed out) while its reply is still due
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,42 @@
+#pragma once
+// One server as the client sees it: its address, its counters, its async connections (owned
+// by the loop thread) and its pool of blocking connections (shared by callers).
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flyshard/topology.hpp"
+#include "io/blocking_connection.hpp"
+#include "stats_recorder.hpp"
+
+namespace flyshard::detail {
+
+class Connection;
+
+struct Node {
+  // Out of line: Connection is a complete type only there.
+  Node(NodeAddress addr, std::size_t shard_index, bool primary, std::size_t pool_size);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const NodeAddress address;
+  const std::string name;  // "host:port", for messages and stats
+  const SocketAddress socket;
+  const std::size_t shard;
+  std::atomic<bool> is_primary;
+
+  NodeStatsRecorder stats;
+  std::atomic<std::size_t> pending{0};  // async requests queued or in flight
+
+  // Loop thread only.
+  std::vector<std::unique_ptr<Connection>> connections;
+  std::size_t next_connection = 0;
+
+  BlockingPool pool;
+};
+
+}  // namespace flyshard::detail
