@@ -36,9 +36,15 @@ bool is_transport(errc e) noexcept;
 /// The exception thrown by the blocking API and by configuration loading.
 class Error : public std::system_error {
  public:
-  Error(errc e, const std::string& message) : std::system_error(make_error_code(e), message) {}
+  Error(errc e, const std::string& message)
+      : std::system_error(make_error_code(e), message), message_(message) {}
   /// The flyshard error code.
   errc value() const noexcept { return static_cast<errc>(code().value()); }
+  /// The message alone (std::system_error would append the code's description).
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
 };
 
 }  // namespace flyshard

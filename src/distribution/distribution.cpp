@@ -10,8 +10,7 @@
 namespace flyshard {
 namespace {
 
-using Builder = std::shared_ptr<const Distribution::Impl> (*)(std::string,
-                                                              std::vector<ShardWeight>,
+using Builder = std::shared_ptr<const Distribution::Impl> (*)(std::string, std::vector<ShardWeight>,
                                                               const DistributionOptions&);
 
 struct Algorithm {
@@ -67,8 +66,7 @@ void validate_shards(const std::vector<ShardWeight>& shards) {
       throw Error(errc::config, where + ": duplicate shard name " + quoted(s.name));
     }
     if (s.weight == 0) {
-      throw Error(errc::config,
-                  where + " (" + quoted(s.name) + "): weight must be >= 1, got 0");
+      throw Error(errc::config, where + " (" + quoted(s.name) + "): weight must be >= 1, got 0");
     }
   }
 }
@@ -103,11 +101,17 @@ std::size_t Distribution::shard_for(std::string_view key) const noexcept {
   return impl_->locate(hash_tag(key));
 }
 
-std::size_t Distribution::size() const noexcept { return impl_->shards().size(); }
+std::size_t Distribution::size() const noexcept {
+  return impl_->shards().size();
+}
 
-std::string_view Distribution::algorithm() const noexcept { return impl_->algorithm(); }
+std::string_view Distribution::algorithm() const noexcept {
+  return impl_->algorithm();
+}
 
-const std::vector<ShardWeight>& Distribution::shards() const noexcept { return impl_->shards(); }
+const std::vector<ShardWeight>& Distribution::shards() const noexcept {
+  return impl_->shards();
+}
 
 namespace detail {
 
@@ -121,7 +125,9 @@ std::vector<std::size_t> order_by_name(const std::vector<ShardWeight>& shards) {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 

@@ -22,9 +22,9 @@ inline std::uint32_t jump_consistent_hash(std::uint64_t key, std::uint32_t bucke
   while (j < buckets) {
     b = j;
     key = key * 2862933555777941757ULL + 1;
-    j = static_cast<std::int64_t>(static_cast<double>(b + 1) *
-                                  (static_cast<double>(std::int64_t{1} << 31) /
-                                   static_cast<double>((key >> 33) + 1)));
+    j = static_cast<std::int64_t>(
+        static_cast<double>(b + 1) *
+        (static_cast<double>(std::int64_t{1} << 31) / static_cast<double>((key >> 33) + 1)));
   }
   return static_cast<std::uint32_t>(b);
 }

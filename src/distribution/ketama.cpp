@@ -100,8 +100,7 @@ class NativeKetama final : public Distribution::Impl {
 
 class TwemproxyKetama final : public Distribution::Impl {
  public:
-  TwemproxyKetama(std::string algorithm, std::vector<ShardWeight> shards,
-                  std::vector<Point> points)
+  TwemproxyKetama(std::string algorithm, std::vector<ShardWeight> shards, std::vector<Point> points)
       : Impl(std::move(algorithm), std::move(shards)), ring_(std::move(points)) {}
 
   std::size_t locate(std::string_view hashed) const noexcept override {
@@ -187,8 +186,8 @@ std::vector<Point> native_points(const std::vector<ShardWeight>& shards,
       label.assign(shards[s].name);
       label += '-';
       label += std::to_string(i);
-      points.push_back({XXH3_64bits(label.data(), label.size()), rank[s],
-                        static_cast<std::uint32_t>(s)});
+      points.push_back(
+          {XXH3_64bits(label.data(), label.size()), rank[s], static_cast<std::uint32_t>(s)});
     }
   }
   return points;
@@ -216,8 +215,8 @@ std::vector<Point> twemproxy_ring(const std::vector<ShardWeight>& shards) {
       if (label.size() >= kTwemproxyMaxHostLen) label.resize(kTwemproxyMaxHostLen - 1);
       const auto digest = md5.digest(label);
       for (unsigned a = 0; a < kTwemproxyPointsPerHash; ++a) {
-        points.push_back({std::uint64_t{md5_word(digest, a)} << 32, rank[s],
-                          static_cast<std::uint32_t>(s)});
+        points.push_back(
+            {std::uint64_t{md5_word(digest, a)} << 32, rank[s], static_cast<std::uint32_t>(s)});
       }
     }
   }
@@ -232,7 +231,7 @@ std::uint32_t twemproxy_fnv1a_64(std::string_view data) noexcept {
   constexpr std::uint32_t prime = static_cast<std::uint32_t>(UINT64_C(0x100000001b3));
   for (const char c : data) {
     // nutcracker reads the key through a (signed on x86) char: bytes >= 0x80 sign-extend.
-    hash ^= static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<signed char>(c)));
+    hash ^= static_cast<unsigned char>(c);
     hash *= prime;
   }
   return hash;

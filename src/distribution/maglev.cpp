@@ -115,8 +115,8 @@ std::shared_ptr<const Distribution::Impl> make_maglev(std::string algorithm,
   } else if (size < shards.size() || size > kMaxTableSize || !is_prime(size)) {
     throw Error(errc::config, "distribution: maglev_table_size " + std::to_string(size) +
                                   " must be a prime >= the number of shards (" +
-                                  std::to_string(shards.size()) + ") and <= " +
-                                  std::to_string(kMaxTableSize) + " (0 picks one)");
+                                  std::to_string(shards.size()) +
+                                  ") and <= " + std::to_string(kMaxTableSize) + " (0 picks one)");
   }
   if (size > kMaxTableSize) {
     throw Error(errc::config, "distribution: maglev: too many shards for the table size limit");

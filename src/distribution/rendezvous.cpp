@@ -29,9 +29,9 @@ inline std::uint64_t mix(std::uint64_t x) noexcept {
 }
 
 struct Candidate {
-  std::uint64_t seed;     // XXH3-64 of the name
-  double inv_weight;      // 1 / weight
-  std::uint32_t owner;    // index in the list given to create()
+  std::uint64_t seed;   // XXH3-64 of the name
+  double inv_weight;    // 1 / weight
+  std::uint32_t owner;  // index in the list given to create()
 };
 
 // Candidates are kept in name order and only a strictly better score replaces the best, so a

@@ -37,7 +37,9 @@ DistributionOptions compat(std::string value) {
   o.compat = std::move(value);
   return o;
 }
-DistributionOptions twemproxy() { return compat("twemproxy"); }
+DistributionOptions twemproxy() {
+  return compat("twemproxy");
+}
 DistributionOptions ketama_points(std::uint32_t points) {
   DistributionOptions o;
   o.ketama_points = points;
@@ -92,12 +94,11 @@ flyshard::errc config_error_of(const std::function<void()>& f, std::string* mess
   return flyshard::errc{};
 }
 
-#define EXPECT_CONFIG_ERROR(expr, substring)                                         \
-  do {                                                                               \
-    std::string msg_;                                                                \
-    EXPECT_EQ(config_error_of([&] { (void)(expr); }, &msg_), flyshard::errc::config) \
-        << #expr;                                                                    \
-    EXPECT_NE(msg_.find(substring), std::string::npos) << msg_;                      \
+#define EXPECT_CONFIG_ERROR(expr, substring)                                                   \
+  do {                                                                                         \
+    std::string msg_;                                                                          \
+    EXPECT_EQ(config_error_of([&] { (void)(expr); }, &msg_), flyshard::errc::config) << #expr; \
+    EXPECT_NE(msg_.find(substring), std::string::npos) << msg_;                                \
   } while (false)
 
 // ---- creation and errors --------------------------------------------------------------
@@ -146,17 +147,12 @@ TEST(Distribution, BadShardListsAreConfigErrors) {
 
 TEST(Distribution, BadOptionsAreConfigErrors) {
   EXPECT_CONFIG_ERROR(Distribution::create("ketama", named(2), compat("nginx")), "nginx");
-  EXPECT_CONFIG_ERROR(Distribution::create("maglev", named(2), twemproxy()),
-                      "ketama only");
-  EXPECT_CONFIG_ERROR(Distribution::create("ketama", named(2), ketama_points(0)),
-                      "ketama_points");
+  EXPECT_CONFIG_ERROR(Distribution::create("maglev", named(2), twemproxy()), "ketama only");
+  EXPECT_CONFIG_ERROR(Distribution::create("ketama", named(2), ketama_points(0)), "ketama_points");
   EXPECT_CONFIG_ERROR(
-      Distribution::create("ketama", {{"a", 4'000'000}, {"b", 1}}, ketama_points(160)),
-      "limit");
-  EXPECT_CONFIG_ERROR(Distribution::create("maglev", named(2), maglev_size(65536)),
-                      "prime");
-  EXPECT_CONFIG_ERROR(Distribution::create("maglev", named(5), maglev_size(3)),
-                      "prime");
+      Distribution::create("ketama", {{"a", 4'000'000}, {"b", 1}}, ketama_points(160)), "limit");
+  EXPECT_CONFIG_ERROR(Distribution::create("maglev", named(2), maglev_size(65536)), "prime");
+  EXPECT_CONFIG_ERROR(Distribution::create("maglev", named(5), maglev_size(3)), "prime");
 }
 
 TEST(Distribution, MaglevTableSize) {
@@ -314,9 +310,9 @@ TEST(Distribution, KetamaAndRendezvousBalance) {
                                                      {"rendezvous", 64, 1.06}}) {
     const auto d = Distribution::create(b.algorithm, named(b.shards));
     const double r = max_over_mean(counts(d, 200'000));
-    report(std::string(b.algorithm) + " max/mean, 200k keys, " + std::to_string(b.shards) +
-               " shards",
-           r);
+    report(
+        std::string(b.algorithm) + " max/mean, 200k keys, " + std::to_string(b.shards) + " shards",
+        r);
     EXPECT_LE(r, b.max_over_mean) << b.algorithm << " " << b.shards;
   }
 }
@@ -327,8 +323,8 @@ TEST(Distribution, WeightsAreRespected) {
     const char* algorithm;
     DistributionOptions options;
   };
-  for (const Case& c : {Case{"ketama", {}}, Case{"ketama", twemproxy()},
-                        Case{"maglev", {}}, Case{"rendezvous", {}}}) {
+  for (const Case& c : {Case{"ketama", {}}, Case{"ketama", twemproxy()}, Case{"maglev", {}},
+                        Case{"rendezvous", {}}}) {
     const auto d = Distribution::create(c.algorithm, shards, c.options);
     const auto n = counts(d, 200'000);
     const double light = static_cast<double>(n[0] + n[2] + n[3]) / 3.0;
@@ -439,8 +435,7 @@ TEST(Twemproxy, KetamaHashIsLittleEndianMd5Words) {
 // Expected owners from an independent model of nc_ketama.c (Python: hashlib.md5, float32
 // via struct, bisect), for servers s1 s2 s3 with weights 1 1 1 and 1 2 5.
 TEST(Twemproxy, KnownPlacements) {
-  const auto equal =
-      Distribution::create("ketama", {{"s1", 1}, {"s2", 1}, {"s3", 1}}, twemproxy());
+  const auto equal = Distribution::create("ketama", {{"s1", 1}, {"s2", 1}, {"s3", 1}}, twemproxy());
   const auto weighted =
       Distribution::create("ketama", {{"s1", 1}, {"s2", 2}, {"s3", 5}}, twemproxy());
   struct Expect {
@@ -449,12 +444,12 @@ TEST(Twemproxy, KnownPlacements) {
     const char* weighted;
   };
   const Expect expected[] = {
-      {"foo", "s3", "s3"},        {"bar", "s3", "s3"},
-      {"hello", "s2", "s3"},      {"user:1", "s2", "s2"},
-      {"user:2", "s2", "s2"},     {"cart:{u42}", "s2", "s2"},
-      {"{u42}", "s2", "s2"},      {"u42", "s2", "s2"},
-      {"", "s3", "s3"},           {"\xc3\xa9t\xc3\xa9", "s1", "s3"},
-      {"key:12345", "s3", "s3"},  {"a{}b", "s1", "s1"},
+      {"foo", "s3", "s3"},       {"bar", "s3", "s3"},
+      {"hello", "s2", "s3"},     {"user:1", "s2", "s2"},
+      {"user:2", "s2", "s2"},    {"cart:{u42}", "s2", "s2"},
+      {"{u42}", "s2", "s2"},     {"u42", "s2", "s2"},
+      {"", "s3", "s3"},          {"\xc3\xa9t\xc3\xa9", "s1", "s3"},
+      {"key:12345", "s3", "s3"}, {"a{}b", "s1", "s1"},
   };
   for (const auto& e : expected) {
     EXPECT_EQ(equal.shards()[equal.shard_for(e.key)].name, e.equal) << e.key;
