@@ -46,16 +46,16 @@ void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
 }  // namespace
 
 void AsyncClient::command(Args args, Callback<Reply> cb) {
-  detail::Node* node;
+  detail::ClientCore::Route route;
   try {
-    node = &core_->route(args.span());
+    route = core_->route_with_key(args.span());
   } catch (const Error& e) {
     core_->submit_error(e.value(), e.what(), std::move(cb));
     return;
   }
   std::string payload;
   append_command(payload, args.span());
-  core_->submit(*node, std::move(payload), 1, std::move(cb));
+  core_->submit(*route.node, std::move(payload), 1, std::move(cb), route.affinity);
 }
 
 std::future<Reply> AsyncClient::command(Args args) {

@@ -90,29 +90,35 @@ ClientCore::~ClientCore() {
 }
 
 std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view> words) const {
-  if (words.empty()) throw Error(errc::config, "empty command");
-  std::vector<std::string_view> keys = command_keys(words);
-  if (keys.empty()) return std::nullopt;
-  std::size_t shard = router_->shard_for(keys[0]);
-  for (std::size_t i = 1; i < keys.size(); ++i) {
-    if (router_->shard_for(keys[i]) != shard) {
-      throw Error(errc::cross_shard, std::string(words[0]) + ": keys \"" + std::string(keys[0]) +
-                                         "\" and \"" + std::string(keys[i]) +
-                                         "\" map to different shards");
-    }
-  }
-  return shard;
+  Route r = route_with_key(words);
+  if (r.affinity == kAnyConnection) return std::nullopt;
+  return r.node->shard;
 }
 
-Node& ClientCore::route(std::span<const std::string_view> words) const {
-  std::optional<std::size_t> shard = shard_of(words);
-  return router_->node_for(shard.value_or(0), !is_read_command(words));
+ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> words) const {
+  if (words.empty()) throw Error(errc::config, "empty command");
+  std::vector<std::string_view> keys = command_keys(words);
+  std::size_t shard = 0;
+  std::size_t affinity = kAnyConnection;
+  if (!keys.empty()) {
+    shard = router_->shard_for(keys[0]);
+    for (std::size_t i = 1; i < keys.size(); ++i) {
+      if (router_->shard_for(keys[i]) != shard) {
+        throw Error(errc::cross_shard, std::string(words[0]) + ": keys \"" +
+                                           std::string(keys[0]) + "\" and \"" +
+                                           std::string(keys[i]) + "\" map to different shards");
+      }
+    }
+    affinity = std::hash<std::string_view>{}(hash_tag(keys[0]));
+  }
+  return Route{&router_->node_for(shard, !is_read_command(words)), affinity};
 }
 
 void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
-                        Callback<Reply> cb) {
+                        Callback<Reply> cb, std::size_t affinity) {
   Request r;
   r.node = &node;
+  r.affinity = affinity;
   r.payload = std::move(payload);
   r.replies = replies;
   r.start = Clock::now();

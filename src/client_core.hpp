@@ -43,10 +43,18 @@ class ClientCore {
   /// Error(cross_shard) when they span shards.
   std::optional<std::size_t> shard_of(std::span<const std::string_view> words) const;
   /// The node a command goes to (keyless: the first shard).
-  Node& route(std::span<const std::string_view> words) const;
+  Node& route(std::span<const std::string_view> words) const { return *route_with_key(words).node; }
+  struct Route {
+    Node* node;
+    std::size_t affinity;  // which of the node's connections; kAnyConnection for keyless
+  };
+  Route route_with_key(std::span<const std::string_view> words) const;
 
-  /// Async: hands the request to the loop. `cb` runs once on the loop thread.
-  void submit(Node& node, std::string payload, std::uint32_t replies, Callback<Reply> cb);
+  /// Async: hands the request to the loop. `cb` runs once on the loop thread. Requests with
+  /// the same affinity use the same connection of the node, so one caller's commands on one
+  /// key stay in order even with several connections per node.
+  void submit(Node& node, std::string payload, std::uint32_t replies, Callback<Reply> cb,
+              std::size_t affinity = kAnyConnection);
   /// Async: completes `cb` with an error on the loop thread (never inside this call).
   void submit_error(errc code, std::string message, Callback<Reply> cb);
 

@@ -231,7 +231,7 @@ std::uint32_t twemproxy_fnv1a_64(std::string_view data) noexcept {
   constexpr std::uint32_t prime = static_cast<std::uint32_t>(UINT64_C(0x100000001b3));
   for (const char c : data) {
     // nutcracker reads the key through a (signed on x86) char: bytes >= 0x80 sign-extend.
-    hash ^= static_cast<unsigned char>(c);
+    hash ^= static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<signed char>(c)));
     hash *= prime;
   }
   return hash;

@@ -136,7 +136,9 @@ void Engine::drain_queue() {
       complete(r, Result<Reply>(r.fail_with, std::move(r.fail_message)));
     } else {
       Node& node = *r.node;
-      Connection& c = *node.connections[node.next_connection++ % node.connections.size()];
+      const std::size_t n = node.connections.size();
+      const std::size_t i = r.affinity == kAnyConnection ? node.next_connection++ : r.affinity;
+      Connection& c = *node.connections[i % n];
       c.enqueue(std::move(r));
     }
   }
