@@ -98,7 +98,7 @@ Distribution Distribution::create(std::string_view algorithm, std::vector<ShardW
 }
 
 std::size_t Distribution::shard_for(std::string_view key) const noexcept {
-  return impl_->locate(hash_tag(key));
+  return impl_->locate(detail::hash_tag_inline(key));
 }
 
 std::size_t Distribution::size() const noexcept {

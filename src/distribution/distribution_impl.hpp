@@ -6,12 +6,18 @@
 
 #include <flyshard/distribution.hpp>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace flyshard {
 
@@ -38,6 +44,68 @@ class Distribution::Impl {
 };
 
 namespace detail {
+
+/// The position of the first `c` in d[0, n), or n. Inline SSE2/SWAR for keys up to 64 bytes:
+/// a libc memchr call costs more than the whole scan of a short key; longer keys use memchr.
+/// Never reads outside [d, d + n).
+inline std::size_t find_byte(const char* d, std::size_t n, char c) noexcept {
+#if defined(__SSE2__)
+  if (n >= 16 && n <= 64) {
+    const __m128i pattern = _mm_set1_epi8(c);
+    const auto match = [&](std::size_t at) {
+      const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + at));
+      return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, pattern)));
+    };
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      if (const unsigned m = match(i)) return i + static_cast<std::size_t>(__builtin_ctz(m));
+    }
+    if (i == n) return n;
+    // The tail: the last 16 bytes, overlapping bytes already known not to match.
+    const unsigned m = match(n - 16);
+    return m != 0 ? n - 16 + static_cast<std::size_t>(__builtin_ctz(m)) : n;
+  }
+#endif
+  if (n >= 8 && n < 16) {
+    // SWAR: the lowest flagged byte of (v - 0x01..) & ~v & 0x80.. is the first zero byte.
+    const std::uint64_t pattern = 0x0101010101010101ULL * static_cast<unsigned char>(c);
+    const auto match = [&](std::size_t at) {
+      std::uint64_t w;
+      std::memcpy(&w, d + at, 8);
+      const std::uint64_t v = w ^ pattern;
+      return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
+    };
+    if constexpr (std::endian::native == std::endian::little) {
+      if (const std::uint64_t m = match(0))
+        return static_cast<std::size_t>(__builtin_ctzll(m) >> 3);
+      if (const std::uint64_t m = match(n - 8)) {
+        return n - 8 + static_cast<std::size_t>(__builtin_ctzll(m) >> 3);
+      }
+      return n;
+    }
+  }
+  if (n < 16) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (d[i] == c) return i;
+    }
+    return n;
+  }
+  const void* p = std::memchr(d, c, n);
+  return p == nullptr ? n : static_cast<std::size_t>(static_cast<const char*>(p) - d);
+}
+
+/// hash_tag(), inline for shard_for().
+inline std::string_view hash_tag_inline(std::string_view key) noexcept {
+  // Redis Cluster's rule (and twemproxy's with `hash_tag: "{}"`): the first '{', then the
+  // first '}' after it; a non-empty content between them is the hashed part.
+  const std::size_t n = key.size();
+  const std::size_t open = find_byte(key.data(), n, '{');
+  if (open == n) return key;
+  const std::size_t rest = n - open - 1;
+  const std::size_t len = find_byte(key.data() + open + 1, rest, '}');
+  if (len == rest || len == 0) return key;
+  return key.substr(open + 1, len);
+}
 
 // Builders. `shards` has been validated by create(): non-empty, unique non-empty names,
 // weights >= 1. They throw Error(errc::config) for bad algorithm-specific options.

@@ -101,6 +101,13 @@ void Connection::on_connected(int status) {
   failures_ = 0;
   reader_.reset();
   const LinkSettings& s = engine_.link_settings();
+  if (on_push_) {
+    // Subscriber mode: the handshake's replies come through on_data and are only checked.
+    out_.append(s.handshake);
+    if (on_ready_) on_ready_();
+    flush();
+    return;
+  }
   if (s.handshake_replies > 0) {
     // AUTH/SELECT go first; their replies are checked here, not handed to anyone.
     Request hs;
@@ -173,6 +180,14 @@ void Connection::on_data(const char* data, std::size_t size) {
   try {
     reader_.feed(data, size);
     while (auto reply = reader_.next()) {
+      if (on_push_) {
+        if (reply->is_array()) {
+          on_push_(*reply);
+        } else if (reply->is_error()) {
+          engine_.log().log(LogLevel::error, node_.name + ": subscriber: " + reply->str());
+        }
+        continue;
+      }
       if (in_flight_.empty()) {
         fail_link("reply with no request waiting for it");
         return;
@@ -282,6 +297,21 @@ void Connection::sweep(Clock::time_point now) {
     fail_link("no reply for " +
               std::to_string(engine_.link_settings().stuck_timeout.count()) +
               " ms; reopening the link");
+  }
+}
+
+void Connection::set_subscriber(std::function<void(Reply&)> on_push,
+                                std::function<void()> on_ready) {
+  on_push_ = std::move(on_push);
+  on_ready_ = std::move(on_ready);
+}
+
+void Connection::send_untracked(std::string bytes) {
+  if (state_ != State::ready) return;
+  out_.append(bytes);
+  if (!dirty_) {
+    dirty_ = true;
+    engine_.mark_dirty(this);
   }
 }
 

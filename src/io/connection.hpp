@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include "io/request.hpp"
@@ -37,6 +38,14 @@ class Connection {
   /// Fails everything with shutting_down and closes the handles.
   void shutdown();
 
+  /// Subscriber mode (Pub/Sub): every reply goes to `on_push` instead of a request, and
+  /// `on_ready` runs after each (re)connect so subscriptions can be restored. Set before
+  /// start().
+  void set_subscriber(std::function<void(Reply&)> on_push, std::function<void()> on_ready);
+  /// Subscriber mode: writes a command whose replies arrive through on_push. Dropped while
+  /// not connected (on_ready restores the state after a reconnect).
+  void send_untracked(std::string bytes);
+
  private:
   enum class State { connecting, ready, backoff, closed };
   friend struct LinkCallbacks;
@@ -63,6 +72,8 @@ class Connection {
   std::deque<Request> waiting_;   // taken while connecting, not yet written
   std::deque<Request> in_flight_; // written (or in out_), reply not yet read
   ReplyReader reader_;
+  std::function<void(Reply&)> on_push_;  // set: subscriber mode
+  std::function<void()> on_ready_;
 };
 
 }  // namespace flyshard::detail

@@ -43,6 +43,8 @@ class Engine {
   /// Adds a node's async connections. Before start(): on the caller's thread; after: must be
   /// called on the loop thread (use post()).
   void add_node(Node& node, unsigned connections);
+  /// Takes part in sweeps and shutdown from now on (loop thread; the node owns it).
+  void adopt(Connection& connection) { connections_.push_back(&connection); }
   /// Starts the loop thread; connections begin connecting.
   void start();
   /// Completes every pending request with errc::shutting_down, closes every handle, joins

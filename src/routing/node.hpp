@@ -6,15 +6,21 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "flyshard/topology.hpp"
 #include "io/blocking_connection.hpp"
 #include "stats_recorder.hpp"
 
+namespace flyshard {
+class Subscription;
+}
+
 namespace flyshard::detail {
 
 class Connection;
+struct SubscriptionState;
 
 struct Node {
   // Out of line: Connection is a complete type only there.
@@ -35,6 +41,8 @@ struct Node {
   // Loop thread only.
   std::vector<std::unique_ptr<Connection>> connections;
   std::size_t next_connection = 0;
+  std::unique_ptr<Connection> subscriber;  // Pub/Sub link, opened on first subscribe
+  std::unordered_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>> channels;
 
   BlockingPool pool;
 };

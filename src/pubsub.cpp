@@ -1,0 +1,143 @@
+// Pub/Sub: a channel lives on the shard its name hashes to. Each node that hosts subscribed
+// channels gets one subscriber-mode connection, whose channels are subscribed again after
+// every reconnect.
+#include <mutex>
+
+#include "client_core.hpp"
+#include "flyshard/client.hpp"
+#include "io/connection.hpp"
+#include "io/resp.hpp"
+
+namespace flyshard {
+
+struct Subscription::State {
+  detail::ClientCore* core = nullptr;
+  MessageHandler handler;
+  std::vector<std::pair<detail::Node*, std::string>> channels;
+  // Held while the handler runs and while unsubscribing, so that after unsubscribe() returns
+  // the handler is never called again. Recursive: a handler may unsubscribe itself.
+  std::recursive_mutex mu;
+  bool active = true;
+};
+
+namespace detail {
+
+struct SubscriptionState : Subscription::State {};
+
+namespace {
+
+std::string channel_command(std::string_view verb, const std::vector<std::string>& channels) {
+  std::vector<std::string_view> w{verb};
+  w.insert(w.end(), channels.begin(), channels.end());
+  std::string out;
+  append_command(out, w);
+  return out;
+}
+
+void deliver(Node& node, Reply& push) {
+  auto& e = push.elements();
+  if (e.size() != 3 || e[0].str() != "message") return;
+  auto it = node.channels.find(e[1].str());
+  if (it == node.channels.end()) return;
+  auto handlers = it->second;  // a handler may unsubscribe and change the map
+  for (auto& state : handlers) {
+    std::lock_guard lock(state->mu);
+    if (!state->active) continue;
+    try {
+      state->handler(e[1].str(), e[2].str());
+    } catch (...) {
+      // Exceptions never cross into the loop; the engine's logger would need the core.
+    }
+  }
+}
+
+// Loop thread: the node's subscriber connection, opened on first use.
+Connection& subscriber_of(Engine& engine, Node& node) {
+  if (!node.subscriber) {
+    node.subscriber = std::make_unique<Connection>(engine, node);
+    Node* n = &node;
+    Connection* c = node.subscriber.get();
+    c->set_subscriber([n](Reply& push) { deliver(*n, push); },
+                      [n, c] {
+                        std::vector<std::string> all;
+                        for (const auto& [name, states] : n->channels) all.push_back(name);
+                        if (!all.empty()) c->send_untracked(channel_command("SUBSCRIBE", all));
+                      });
+    engine.adopt(*c);
+    c->start();
+  }
+  return *node.subscriber;
+}
+
+}  // namespace
+}  // namespace detail
+
+Subscription AsyncClient::subscribe(const std::vector<std::string>& channels,
+                                    MessageHandler handler) {
+  auto state = std::make_shared<detail::SubscriptionState>();
+  state->core = core_;
+  state->handler = std::move(handler);
+  for (const auto& ch : channels) {
+    std::size_t shard = core_->router().shard_for(ch);
+    state->channels.emplace_back(core_->router().shard(shard).primary, ch);
+  }
+  detail::Engine& engine = core_->engine();
+  engine.post([state, &engine] {
+    std::unordered_map<detail::Node*, std::vector<std::string>> fresh;
+    for (auto& [node, ch] : state->channels) {
+      auto& list = node->channels[ch];
+      if (list.empty()) fresh[node].push_back(ch);
+      list.push_back(state);
+    }
+    for (auto& [node, chs] : fresh) {
+      detail::Connection& c = detail::subscriber_of(engine, *node);
+      c.send_untracked(detail::channel_command("SUBSCRIBE", chs));
+    }
+  });
+  return Subscription(std::shared_ptr<Subscription::State>(state));
+}
+
+Subscription Client::subscribe(const std::vector<std::string>& channels, MessageHandler handler) {
+  return async_.subscribe(channels, std::move(handler));
+}
+
+Subscription& Subscription::operator=(Subscription&& other) noexcept {
+  if (this != &other) {
+    unsubscribe();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Subscription::~Subscription() { unsubscribe(); }
+
+void Subscription::unsubscribe() {
+  if (!state_) return;
+  std::shared_ptr<State> state = std::move(state_);
+  {
+    std::lock_guard lock(state->mu);
+    if (!state->active) return;
+    state->active = false;
+  }
+  detail::Engine& engine = state->core->engine();
+  engine.post([state] {
+    std::unordered_map<detail::Node*, std::vector<std::string>> gone;
+    for (auto& [node, ch] : state->channels) {
+      auto it = node->channels.find(ch);
+      if (it == node->channels.end()) continue;
+      auto& list = it->second;
+      std::erase_if(list, [&](const auto& s) { return static_cast<State*>(s.get()) == state.get(); });
+      if (list.empty()) {
+        node->channels.erase(it);
+        gone[node].push_back(ch);
+      }
+    }
+    for (auto& [node, chs] : gone) {
+      if (node->subscriber) {
+        node->subscriber->send_untracked(detail::channel_command("UNSUBSCRIBE", chs));
+      }
+    }
+  });
+}
+
+}  // namespace flyshard
