@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, runs every test (unit + integration against servers the
+# tests start themselves), then builds again with ASan + UBSan and runs the tests once more.
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+jobs=$(nproc 2>/dev/null || echo 2)
+
+bash scripts/deps.sh
+
+echo "== build (RelWithDebInfo) =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== unit tests =="
+(cd build && ctest -L unit -j"$jobs" --output-on-failure)
+echo "== integration tests =="
+# One at a time: they start servers and inject faults with tight timeouts.
+(cd build && ctest -L integration --output-on-failure)
+
+if [[ $quick -eq 0 ]]; then
+  echo "== ASan + UBSan build =="
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLYSHARD_SANITIZE=ON \
+    -DFLYSHARD_BUILD_BENCH=OFF -DFLYSHARD_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-asan -j"$jobs"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest -j"$jobs" -L unit --output-on-failure)
+  (cd build-asan && ctest -L integration --output-on-failure)
+fi
+echo "scripts/test.sh: all tests passed"

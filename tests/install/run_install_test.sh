@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs a built flyshard into a fresh prefix and builds a consumer against it twice: with
+# find_package(flyshard CONFIG) + flyshard::flyshard, and with pkg-config. Also checks that the
+# installed public headers do not include any private dependency.
+#
+# usage: run_install_test.sh <build-dir> [<temp-base>]
+#   <build-dir>  a configured and built flyshard build tree
+#   <temp-base>  where to make the fresh work dir (<temp-base>.XXXXXX); default $TMPDIR or /tmp
+# Environment: CMAKE (cmake to use, default "cmake"), CXX (compiler, default the build's).
+set -euo pipefail
+
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+  echo "usage: $0 <build-dir> [<temp-base>]" >&2
+  exit 2
+fi
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="$(cd "$1" && pwd)"
+base="${2:-${TMPDIR:-/tmp}/flyshard-install-test}"
+cmake_bin="${CMAKE:-cmake}"
+
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  echo "FAIL: $build is not a CMake build tree" >&2
+  exit 1
+fi
+if [[ -z "${CXX:-}" ]]; then
+  CXX="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
+  CXX="${CXX:-g++}"
+fi
+export CXX
+
+mkdir -p "$(dirname "$base")"
+work="$(mktemp -d "$base.XXXXXX")"
+cleanup() { rm -rf -- "$work"; }
+trap cleanup EXIT
+
+prefix="$work/prefix"
+step() { printf '\n== %s\n' "$*"; }
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+step "install into $prefix"
+"$cmake_bin" --install "$build" --prefix "$prefix"
+
+# The library directory is whatever GNUInstallDirs chose (lib, lib64, lib/<multiarch>).
+pc_file="$(find "$prefix" -name flyshard.pc -path '*/pkgconfig/*' | head -n 1)"
+[[ -n "$pc_file" ]] || fail "flyshard.pc was not installed"
+pc_dir="$(dirname "$pc_file")"
+libdir="$(dirname "$pc_dir")"
+config_file="$(find "$prefix" -name flyshardConfig.cmake | head -n 1)"
+[[ -n "$config_file" ]] || fail "flyshardConfig.cmake was not installed"
+ls "$libdir"/libflyshard.* >/dev/null 2>&1 || fail "no libflyshard.* in $libdir"
+echo "libdir: ${libdir#"$prefix"/}"
+
+step "public headers include no private dependency"
+incdir="$prefix/include"
+[[ -f "$incdir/flyshard/flyshard.hpp" ]] || fail "flyshard/flyshard.hpp was not installed"
+if grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^>"]*(hiredis|uv\.h|uv/|xxhash|nlohmann|openssl)' \
+  "$incdir"; then
+  fail "an installed public header includes a private dependency (above)"
+fi
+# Each installed header compiles on its own, from the installed tree only.
+for h in "$incdir"/flyshard/*.hpp; do
+  rel="${h#"$incdir"/}"
+  echo "#include <$rel>" | "$CXX" -std=c++20 -Wall -Wextra -Wpedantic -Werror -fsyntax-only \
+    -I"$incdir" -x c++ - || fail "$rel does not compile on its own"
+done
+echo "ok"
+
+step "CMake consumer: find_package(flyshard CONFIG REQUIRED)"
+"$cmake_bin" -S "$here/consumer" -B "$work/b" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+found_dir="$(sed -n 's/^flyshard_DIR:PATH=//p' "$work/b/CMakeCache.txt")"
+[[ "$found_dir" == "$prefix"/* ]] || fail "find_package found flyshard in '$found_dir', not in $prefix"
+"$cmake_bin" --build "$work/b" -j2
+"$work/b/consumer"
+
+step "pkg-config consumer"
+export PKG_CONFIG_PATH="$pc_dir"
+pc_libdir="$(pkg-config --variable=libdir flyshard)"
+[[ "$(realpath "$pc_libdir")" == "$(realpath "$libdir")" ]] ||
+  fail "flyshard.pc libdir is '$pc_libdir', expected $libdir (is the .pc relocatable?)"
+pc_incdir="$(pkg-config --variable=includedir flyshard)"
+[[ "$(realpath "$pc_incdir")" == "$(realpath "$incdir")" ]] ||
+  fail "flyshard.pc includedir is '$pc_incdir', expected $incdir"
+# shellcheck disable=SC2046  # pkg-config output is meant to be split into words
+"$CXX" -Wall -Wextra -Wpedantic -Werror "$here/consumer/main.cpp" -o "$work/consumer-pc" \
+  $(pkg-config --cflags --libs flyshard) -Wl,-rpath,"$libdir"
+"$work/consumer-pc"
+
+step "install test passed"
