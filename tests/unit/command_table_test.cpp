@@ -39,7 +39,9 @@ std::vector<std::string_view> keys_of(std::vector<std::string_view> words) {
   return command_keys(words);
 }
 
-bool is_read(std::vector<std::string_view> words) { return is_read_command(words); }
+bool is_read(std::vector<std::string_view> words) {
+  return is_read_command(words);
+}
 
 // ---- the table against Dragonfly's unsupported list ----------------------------------------
 
@@ -63,10 +65,10 @@ TEST(CommandTableTest, NoEntryIsUnsupportedByDragonfly) {
 
 TEST(CommandTableTest, CommandsTheLibrarySendsAreSupportedByDragonfly) {
   const auto unsupported = unsupported_commands();
-  const char* sent[] = {"AUTH",      "SELECT",      "MULTI",   "EXEC",   "WATCH",  "UNWATCH",
-                        "PING",      "ROLE",        "INFO",    "SCRIPT", "SCRIPT LOAD",
-                        "EVAL",      "EVALSHA",     "SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH",
-                        "MGET",      "MSET",        "DEL",     "EXISTS", "UNLINK", "TOUCH"};
+  const char* sent[] = {"AUTH",    "SELECT",    "MULTI",       "EXEC",    "WATCH",       "UNWATCH",
+                        "PING",    "ROLE",      "INFO",        "SCRIPT",  "SCRIPT LOAD", "EVAL",
+                        "EVALSHA", "SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH", "MGET",        "MSET",
+                        "DEL",     "EXISTS",    "UNLINK",      "TOUCH"};
   for (const char* cmd : sent) {
     EXPECT_EQ(unsupported.count(cmd), 0u) << cmd << " is sent by flyshard but unsupported";
   }

@@ -48,8 +48,8 @@ int main() {
     // The same names and weights built in code place every key the same way.
     const flyshard::Distribution same =
         flyshard::Distribution::create("maglev", {{"s1", 1}, {"s2", 1}, {"s3", 2}});
-    const std::vector<std::string> keys = {"user:1", "user:2", "cart:{u42}", "orders:{u42}",
-                                           "session:abc", ""};
+    const std::vector<std::string> keys = {"user:1",       "user:2",      "cart:{u42}",
+                                           "orders:{u42}", "session:abc", ""};
     for (const auto& key : keys) {
       const std::size_t shard = d.shard_for(key);
       std::printf("%-14s -> shard %zu (%s)\n", ("\"" + key + "\"").c_str(), shard,
