@@ -36,9 +36,15 @@ std::vector<std::string> make_keys(std::size_t length) {
   return keys;
 }
 
-std::vector<flyshard::ShardWeight> shards(std::size_t n) {
+// Variants: the algorithms, plus "ketama-twemproxy" (compat mode) and "rendezvous-weighted"
+// (weights 1 and 2 alternate: the logarithmic scoring path; equal weights skip the logarithm).
+std::vector<flyshard::ShardWeight> shards(std::size_t n, const std::string& variant) {
+  const bool weighted = variant == "rendezvous-weighted";
   std::vector<flyshard::ShardWeight> s;
-  for (std::size_t i = 1; i <= n; ++i) s.push_back({"shard-" + std::to_string(i), 1});
+  for (std::size_t i = 1; i <= n; ++i) {
+    s.push_back(
+        {"shard-" + std::to_string(i), weighted ? static_cast<std::uint32_t>(1 + i % 2) : 1});
+  }
   return s;
 }
 
@@ -49,13 +55,15 @@ flyshard::DistributionOptions options_for(const std::string& variant) {
 }
 
 std::string algorithm_of(const std::string& variant) {
-  return variant == "ketama-twemproxy" ? "ketama" : variant;
+  if (variant == "ketama-twemproxy") return "ketama";
+  if (variant == "rendezvous-weighted") return "rendezvous";
+  return variant;
 }
 
 void shard_for(benchmark::State& state, const std::string& variant, std::size_t n,
                std::size_t key_length) {
-  const auto d =
-      flyshard::Distribution::create(algorithm_of(variant), shards(n), options_for(variant));
+  const auto d = flyshard::Distribution::create(algorithm_of(variant), shards(n, variant),
+                                                options_for(variant));
   const auto keys = make_keys(key_length);
   std::size_t i = 0;
   for (auto _ : state) {
@@ -76,7 +84,7 @@ void hash_tag(benchmark::State& state, std::size_t key_length) {
 }
 
 void build(benchmark::State& state, const std::string& variant, std::size_t n) {
-  const auto s = shards(n);
+  const auto s = shards(n, variant);
   const auto o = options_for(variant);
   const auto algorithm = algorithm_of(variant);
   for (auto _ : state) {
@@ -87,8 +95,8 @@ void build(benchmark::State& state, const std::string& variant, std::size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> variants = {"ketama", "ketama-twemproxy", "maglev", "jump",
-                                             "rendezvous"};
+  const std::vector<std::string> variants = {"ketama", "ketama-twemproxy", "maglev",
+                                             "jump",   "rendezvous",       "rendezvous-weighted"};
   for (const auto& v : variants) {
     for (std::size_t n : {3, 8, 16, 64, 256}) {
       for (std::size_t len : {8, 32, 128}) {

@@ -35,11 +35,18 @@ void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
   });
   const bool write = plan->kind != detail::MergeKind::values;
   for (std::size_t i = 0; i < plan->parts.size(); ++i) {
-    detail::Node& node = core.router().node_for(plan->parts[i].shard, write);
-    core.submit(node, plan->parts[i].payload, 1, [g, i](Result<Reply> r) {
+    auto done = [g, i](Result<Reply> r) {
       g->results[i] = std::move(r);
       if (--g->remaining == 0) g->done(g->results);
-    });
+    };
+    detail::Node* node;
+    try {
+      node = &core.node_for_shard(plan->parts[i].shard, write, false);
+    } catch (const Error& e) {
+      core.submit_error(e.value(), e.what(), std::move(done));
+      continue;
+    }
+    core.submit(*node, plan->parts[i].payload, 1, std::move(done));
   }
 }
 
@@ -105,7 +112,7 @@ void AsyncClient::multi_key(std::string_view name, const std::vector<std::string
   try {
     if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
     plan = std::make_shared<detail::SplitPlan>(
-        detail::split_keys(name, keys, core_->router().distribution()));
+        detail::split_keys(name, keys, *core_->router().placement()));
   } catch (const Error& e) {
     core_->submit_error(e.value(), e.what(), [cb = std::move(cb)](Result<Reply> r) {
       cb(Result<MultiKeyReply>(r.error(), r.message()));
@@ -125,7 +132,7 @@ void AsyncClient::mset(const std::vector<std::pair<std::string, std::string>>& p
   }
   run_plan(*core_,
            std::make_shared<detail::SplitPlan>(
-               detail::split_pairs(pairs, core_->router().distribution())),
+               detail::split_pairs(pairs, *core_->router().placement())),
            std::move(cb));
 }
 
@@ -175,8 +182,14 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
   append_command(payload, multi);
   for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
   append_command(payload, exec);
-  detail::Node& node = core_->router().node_for(shard.value_or(0), true);
-  core_->submit(node, std::move(payload), static_cast<std::uint32_t>(commands.size() + 2),
+  detail::Node* node;
+  try {
+    node = &core_->node_for_shard(shard.value_or(0), true, false);
+  } catch (const Error& e) {
+    core_->submit_error(e.value(), e.what(), std::move(cb));
+    return;
+  }
+  core_->submit(*node, std::move(payload), static_cast<std::uint32_t>(commands.size() + 2),
                 std::move(cb));
 }
 

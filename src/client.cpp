@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "client_core.hpp"
+#include "command_table.hpp"
 #include "io/resp.hpp"
 #include "routing/scatter.hpp"
 
@@ -65,14 +66,14 @@ Client::~Client() = default;
 
 Reply Client::command(Args args) {
   detail::Node& node = core_->route(args.span());
-  return value_or_throw(core_->execute(node, encode(args)));
+  return value_or_throw(core_->execute(node, encode(args), 1, detail::is_read_command(args.span())));
 }
 
 std::vector<Reply> Client::command_on_all(Args args) {
   std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
   const std::string payload = encode(args);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    jobs[i].node = core_->router().shard(i).primary;
+    jobs[i].node = &core_->node_for_shard(i, true, true);
     jobs[i].payload = payload;
     jobs[i].replies = 1;
   }
@@ -90,7 +91,7 @@ Reply Client::command_on_shard(std::size_t shard, Args args) {
   if (shard >= core_->router().shard_count()) {
     throw Error(errc::config, "shard index " + std::to_string(shard) + " out of range");
   }
-  return value_or_throw(core_->execute(*core_->router().shard(shard).primary, encode(args)));
+  return value_or_throw(core_->execute(core_->node_for_shard(shard, true, true), encode(args)));
 }
 
 std::optional<std::string> Client::get(std::string_view key) {
@@ -239,30 +240,37 @@ namespace {
 
 // Runs a split plan on the blocking path: every shard's part at once.
 MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) {
-  std::vector<detail::BlockingJob> jobs(plan.parts.size());
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const bool write = plan.kind != detail::MergeKind::values;
-    jobs[i].node = &core.router().node_for(plan.parts[i].shard, write);
-    jobs[i].payload = plan.parts[i].payload;
-    jobs[i].replies = 1;
+  const bool write = plan.kind != detail::MergeKind::values;
+  std::vector<Result<Reply>> results(plan.parts.size(), Result<Reply>(errc::shutting_down, ""));
+  std::vector<detail::BlockingJob> jobs;
+  std::vector<std::size_t> part_of_job;
+  for (std::size_t i = 0; i < plan.parts.size(); ++i) {
+    try {
+      detail::BlockingJob job;
+      job.node = &core.node_for_shard(plan.parts[i].shard, write, true);
+      job.payload = plan.parts[i].payload;
+      job.replies = 1;
+      jobs.push_back(std::move(job));
+      part_of_job.push_back(i);
+    } catch (const Error& e) {
+      results[i] = Result<Reply>(e.value(), e.what());  // only this shard's keys fail
+    }
   }
   if (jobs.size() == 1) {
     // One shard: the single-request fast path.
-    Result<Reply> r = core.execute(*jobs[0].node, jobs[0].payload);
-    std::vector<Result<Reply>> results;
-    results.push_back(std::move(r));
+    results[part_of_job[0]] = core.execute(*jobs[0].node, jobs[0].payload, 1, !write);
     return detail::merge_parts(plan, results);
   }
   core.execute_many(jobs);
-  std::vector<Result<Reply>> results;
-  results.reserve(jobs.size());
-  for (auto& j : jobs) {
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    auto& j = jobs[k];
+    Result<Reply>& slot = results[part_of_job[k]];
     if (j.error != errc{}) {
-      results.emplace_back(j.error, j.message);
+      slot = Result<Reply>(j.error, j.message);
     } else if (j.out.back().is_error()) {
-      results.emplace_back(errc::server_error, j.out.back().str());
+      slot = Result<Reply>(errc::server_error, j.out.back().str());
     } else {
-      results.emplace_back(std::move(j.out.back()));
+      slot = Result<Reply>(std::move(j.out.back()));
     }
   }
   return detail::merge_parts(plan, results);
@@ -282,12 +290,12 @@ MultiKeyReply or_throw(MultiKeyReply r) {
 MultiKeyReply Client::multi_key_partial(std::string_view name,
                                         const std::vector<std::string>& keys) {
   if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
-  return run_plan(*core_, detail::split_keys(name, keys, core_->router().distribution()));
+  return run_plan(*core_, detail::split_keys(name, keys, *core_->router().placement()));
 }
 
 MultiKeyReply Client::mset_partial(const std::vector<std::pair<std::string, std::string>>& pairs) {
   if (pairs.empty()) throw Error(errc::config, "MSET: no keys");
-  return run_plan(*core_, detail::split_pairs(pairs, core_->router().distribution()));
+  return run_plan(*core_, detail::split_pairs(pairs, *core_->router().placement()));
 }
 
 std::vector<std::optional<std::string>> Client::mget(const std::vector<std::string>& keys) {
@@ -353,14 +361,14 @@ long long Client::publish(std::string_view channel, std::string_view message) {
   std::string payload;
   std::vector<std::string_view> w{"PUBLISH", channel, message};
   append_command(payload, w);
-  return value_or_throw(core_->execute(*core_->router().shard(shard).primary, payload))
+  return value_or_throw(core_->execute(core_->node_for_shard(shard, true, true), payload))
       .as_integer();
 }
 
 std::size_t Client::shard_for(std::string_view key) const { return core_->router().shard_for(key); }
 
 NodeAddress Client::node_for(std::string_view key, bool write) const {
-  return core_->router().node_for(core_->router().shard_for(key), write).address;
+  return core_->node_for_shard(core_->router().shard_for(key), write, false).address;
 }
 
 const Topology& Client::topology() const noexcept { return core_->topology(); }

@@ -6,6 +6,8 @@
 #include <map>
 
 #include "command_table.hpp"
+#include "io/connection.hpp"
+#include "routing/sentinel.hpp"
 #include "io/resp.hpp"
 
 namespace flyshard::detail {
@@ -53,6 +55,22 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
     ++handshake_replies_;
   }
 
+  // With Sentinel, the sentinels say where each shard's primary and replicas are now; the
+  // configured addresses are only a fallback.
+  if (topology_.sentinel) {
+    std::vector<std::string> names;
+    for (const auto& sh : topology_.shards) names.push_back(topology_.sentinel->master_prefix + sh.name);
+    auto views = ask_sentinels(topology_.sentinel->addresses, names, options_.connect_timeout, log_);
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      if (!views[i].primary) {
+        log_.log(LogLevel::warning, "no sentinel knows " + names[i] + "; using the configured addresses");
+        continue;
+      }
+      topology_.shards[i].primary = *views[i].primary;
+      topology_.shards[i].replicas = views[i].replicas;
+    }
+  }
+
   // One Node per distinct address.
   std::map<NodeAddress, Node*> by_address;
   auto node_for = [&](const NodeAddress& a, std::size_t shard, bool primary) {
@@ -62,27 +80,252 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
     by_address[a] = nodes_.back().get();
     return nodes_.back().get();
   };
-  std::vector<ShardRoute> routes;
+  std::vector<Router::ShardInit> routes;
   for (std::size_t i = 0; i < topology_.shards.size(); ++i) {
     const ShardSpec& s = topology_.shards[i];
-    ShardRoute r;
-    r.name = s.name;
-    r.primary = node_for(s.primary, i, true);
+    Router::ShardInit r{s.name, s.weight, node_for(s.primary, i, true), {}};
     for (const auto& rep : s.replicas) r.replicas.push_back(node_for(rep, i, false));
     routes.push_back(std::move(r));
   }
+  const FailurePolicy policy = topology_.failure_policy.value_or(options_.failure_policy);
   router_ = std::make_unique<Router>(topology_.make_distribution(), std::move(routes),
-                                     options_.read_from);
+                                     options_.read_from, policy);
 
-  LinkSettings link{options_.connect_timeout,
-                    options_.stuck_timeout,
-                    options_.reconnect_min,
-                    options_.reconnect_max,
-                    handshake_,
-                    handshake_replies_};
+  LinkSettings link{options_.connect_timeout, options_.stuck_timeout, options_.reconnect_min,
+                    options_.reconnect_max,   handshake_,             handshake_replies_};
   engine_ = std::make_unique<Engine>(options_, std::move(link), log_);
   for (auto& n : nodes_) engine_->add_node(*n, options_.connections_per_node);
+  engine_->set_result_hook([this](Node& n, errc e) { on_result(n, e); });
+  engine_->set_connect_failure_hook([this](Node& n) { on_connect_failure(n); });
+  health_ = std::make_unique<HealthChecker>(
+      *engine_, options_.health_interval, [this] { return router_->nodes(); },
+      [this](Node& n, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt) {
+        on_check(n, std::move(info), rtt);
+      });
+  engine_->set_shutdown_hook([this] { health_->stop(); });
+  health_->start();
+  if (topology_.sentinel) start_sentinel_watch();
   engine_->start();
+}
+
+void ClientCore::start_sentinel_watch() {
+  std::string subscribe;
+  std::vector<std::string_view> words{"SUBSCRIBE"};
+  for (auto ch : kSentinelChannels) words.push_back(ch);
+  append_command(subscribe, words);
+  for (const NodeAddress& a : topology_.sentinel->addresses) {
+    std::unique_ptr<Node> n;
+    try {
+      n = std::make_unique<Node>(a, 0, false, 0);
+    } catch (const Error& e) {
+      log_.log(LogLevel::warning, std::string("sentinel ") + e.what());
+      continue;
+    }
+    engine_->add_node(*n, 1);  // for questions after a reconnect
+    n->subscriber = std::make_unique<Connection>(*engine_, *n);
+    Connection* c = n->subscriber.get();
+    auto first = std::make_shared<bool>(true);
+    c->set_subscriber([this](Reply& push) { on_sentinel_message(push); },
+                      [this, c, subscribe, first] {
+                        c->send_untracked(subscribe);
+                        // Events may have been missed while this link was down.
+                        if (!*first) refresh_from_sentinels();
+                        *first = false;
+                      });
+    engine_->adopt(*c);
+    sentinels_.push_back(std::move(n));
+  }
+}
+
+void ClientCore::on_sentinel_message(Reply& push) {
+  const auto& e = push.elements();
+  if (e.size() != 3 || e[0].str() != "message") return;
+  auto event = parse_sentinel_event(e[1].str(), e[2].str());
+  if (!event) return;
+  const std::string& prefix = topology_.sentinel->master_prefix;
+  if (event->master_name.compare(0, prefix.size(), prefix) != 0) return;
+  const std::size_t shard = router_->shard_by_name(event->master_name.substr(prefix.size()));
+  if (shard == static_cast<std::size_t>(-1)) return;
+  switch (event->kind) {
+    case SentinelEvent::Kind::switch_master:
+      on_switch_master(shard, event->address, "+switch-master");
+      break;
+    case SentinelEvent::Kind::replica_added:
+      if (Node* n = node_at(event->address, shard)) {
+        router_->add_replica(shard, n);
+        health_->check_now(*n);
+      }
+      break;
+    case SentinelEvent::Kind::down:
+    case SentinelEvent::Kind::up: {
+      // A hint: check the node now rather than at the next interval.
+      std::lock_guard lock(nodes_mu_);
+      for (auto& n : nodes_) {
+        if (n->address == event->address) health_->check_now(*n);
+      }
+      break;
+    }
+    case SentinelEvent::Kind::other:
+      break;
+  }
+}
+
+void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address, const char* why) {
+  Node* node = node_at(address, shard);
+  if (node == nullptr) return;
+  Node* old = router_->shard(shard).primary.load();
+  if (old == node) return;
+  log_.log(LogLevel::warning, "shard " + router_->shard(shard).name + ": primary " + old->name +
+                                  " -> " + node->name + " (" + why + ")");
+  // Sentinel killed the normal clients of every node it reconfigured (the promoted one and
+  // the replicas it re-pointed): pooled blocking links to them are dead.
+  for (Node* n : router_->nodes()) {
+    if (n->shard == shard) n->pool.clear();
+  }
+  node->pool.clear();
+  // Sentinel has promoted it; take writes at once and confirm the role with a check now.
+  node->health.expect_role_check();
+  router_->set_primary(shard, node);
+  move_subscriptions(*engine_, *old, *node);
+  health_->check_now(*node);
+  health_->check_now(*old);
+}
+
+void ClientCore::refresh_from_sentinels() {
+  // Rate-limited: a burst of failures asks once.
+  const auto now = Clock::now();
+  if (now - last_refresh_ < std::chrono::milliseconds(100)) return;
+  last_refresh_ = now;
+  for (auto& s : sentinels_) {
+    for (std::size_t i = 0; i < router_->shard_count(); ++i) {
+      Request r;
+      std::vector<std::string_view> w{"SENTINEL", "get-master-addr-by-name"};
+      const std::string name = topology_.sentinel->master_prefix + router_->shard(i).name;
+      w.push_back(name);
+      append_command(r.payload, w);
+      r.start = now;
+      r.deadline = now + options_.request_timeout;
+      r.callback = [this, i](Result<Reply> res) {
+        if (!res.ok()) return;
+        if (auto addr = parse_master_addr(res.value())) {
+          if (router_->shard(i).primary.load()->address != *addr) {
+            on_switch_master(i, *addr, "sentinel query");
+          }
+        }
+      };
+      engine_->dispatch_now(*s, std::move(r));
+    }
+  }
+}
+
+Node* ClientCore::node_at(const NodeAddress& address, std::size_t shard) {
+  std::lock_guard lock(nodes_mu_);
+  for (auto& n : nodes_) {
+    if (n->address == address) return n.get();
+  }
+  try {
+    nodes_.push_back(std::make_unique<Node>(address, shard, false, options_.blocking_pool_size));
+  } catch (const Error& e) {
+    log_.log(LogLevel::warning, e.what());
+    return nullptr;
+  }
+  Node* n = nodes_.back().get();
+  engine_->add_node(*n, options_.connections_per_node);
+  return n;
+}
+
+void ClientCore::on_result(Node& node, errc code) {
+  // Without active checks nothing would ever mark a node up again, so nothing marks it down.
+  if (options_.health_interval.count() <= 0) return;
+  if (code == errc{} || code == errc::server_error) {  // it answered: alive
+    node.health.on_success();
+    return;
+  }
+  // A dropped link (connection_lost) is not counted: a node that closes connections is not
+  // dead (Sentinel kills clients when it reconfigures a node), and a dead one fails the
+  // reconnect, which on_connect_failure() counts.
+  if (code == errc::timeout || code == errc::protocol_error) on_connect_failure(node);
+}
+
+void ClientCore::on_connect_failure(Node& node) {
+  if (options_.health_interval.count() <= 0) return;
+  if (node.health.on_failure(options_.failure_limit)) on_state_change(node, false);
+}
+
+void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
+                          std::chrono::nanoseconds rtt) {
+  if (topology_.sentinel && node.is_primary.load() &&
+      (!info || info->role == NodeRole::replica)) {
+    refresh_from_sentinels();  // in case a +switch-master was missed
+  }
+  if (!info) {
+    if (node.health.on_failure(options_.failure_limit)) on_state_change(node, false);
+    return;
+  }
+  bool eligible = false;
+  if (info->role == NodeRole::replica) {
+    Node* primary = router_->shard(node.shard).primary.load();
+    std::optional<ReplicationInfo> primary_info;
+    if (primary != &node) primary_info = primary->last_info;
+    // When the primary is down (in our own view), every replica's link to it is down too, and
+    // a replica holds the freshest data there is: judge it against the primary's last known
+    // state as if the link were up, so reads keep working until a promotion. A replica cut
+    // off from a primary that is still up stays ineligible.
+    ReplicationInfo judged = *info;
+    if (!judged.link_up && !judged.sync_in_progress && primary != &node && !primary->health.up()) {
+      judged.link_up = true;
+    }
+    ReplicaVerdict v = node.lag.update(judged, primary_info, Clock::now(), options_.max_replica_lag);
+    eligible = v.eligible;
+    if (eligible != node.health.read_eligible()) {
+      log_.log(LogLevel::info, "replica " + node.name +
+                                   (eligible ? std::string(": serving reads")
+                                             : ": no reads (" + v.reason + ")"));
+    }
+  }
+  const NodeRole old_role = node.health.role();
+  if (info->role != old_role && node.is_primary.load() && info->role == NodeRole::replica) {
+    log_.log(LogLevel::warning, node.name + " holds shard " + router_->shard(node.shard).name +
+                                    "'s primary slot but is a replica: no writes go to it");
+  }
+  const NodeRole role = info->role;
+  node.last_info = std::move(info);
+  if (node.health.on_check(role, eligible, rtt)) {
+    on_state_change(node, true);
+  } else if (role != old_role) {
+    router_->on_health_change();
+  }
+}
+
+void ClientCore::on_state_change(Node& node, bool up) {
+  node.stats.set_up(up);
+  node.stats.on_health_change();
+  log_.log(up ? LogLevel::info : LogLevel::warning,
+           "node " + node.name + " (shard " + router_->shard(node.shard).name + ") is " +
+               (up ? "up" : "down"));
+  if (!up) node.pool.clear();
+  router_->on_health_change();
+  if (!up && node.is_primary.load()) {
+    // Its replicas' links just broke too; judge them now (against the primary's last state)
+    // rather than at their next check, so reads move to them at once.
+    const std::size_t shard = node.shard;
+    engine_->post([this, shard] {
+      auto replicas = router_->shard(shard).replicas.load();
+      for (Node* r : *replicas) health_->check_now(*r);
+    });
+  }
+}
+
+Node& ClientCore::node_for_shard(std::size_t shard, bool write, bool may_wait,
+                                 std::optional<ReadFrom> read_from) const {
+  Node* node = router_->pick(shard, write, read_from.value_or(router_->read_from()));
+  if (node == nullptr && write && may_wait && options_.wait_for_promotion.count() > 0) {
+    node = router_->wait_for_primary(shard, Clock::now() + options_.wait_for_promotion);
+  }
+  if (node == nullptr) {
+    throw Error(errc::shard_unavailable, router_->unavailable_reason(shard, write));
+  }
+  return *node;
 }
 
 ClientCore::~ClientCore() {
@@ -90,28 +333,35 @@ ClientCore::~ClientCore() {
 }
 
 std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view> words) const {
-  Route r = route_with_key(words);
-  if (r.affinity == kAnyConnection) return std::nullopt;
-  return r.node->shard;
+  std::size_t affinity;
+  return key_shard(words, affinity);
 }
 
-ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> words) const {
+std::optional<std::size_t> ClientCore::key_shard(std::span<const std::string_view> words,
+                                                 std::size_t& affinity) const {
+  affinity = kAnyConnection;
   if (words.empty()) throw Error(errc::config, "empty command");
   std::vector<std::string_view> keys = command_keys(words);
-  std::size_t shard = 0;
-  std::size_t affinity = kAnyConnection;
-  if (!keys.empty()) {
-    shard = router_->shard_for(keys[0]);
-    for (std::size_t i = 1; i < keys.size(); ++i) {
-      if (router_->shard_for(keys[i]) != shard) {
-        throw Error(errc::cross_shard, std::string(words[0]) + ": keys \"" +
-                                           std::string(keys[0]) + "\" and \"" +
-                                           std::string(keys[i]) + "\" map to different shards");
-      }
+  if (keys.empty()) return std::nullopt;
+  const std::size_t shard = router_->shard_for(keys[0]);
+  for (std::size_t i = 1; i < keys.size(); ++i) {
+    if (router_->shard_for(keys[i]) != shard) {
+      throw Error(errc::cross_shard, std::string(words[0]) + ": keys \"" + std::string(keys[0]) +
+                                         "\" and \"" + std::string(keys[i]) +
+                                         "\" map to different shards");
     }
-    affinity = std::hash<std::string_view>{}(hash_tag(keys[0]));
   }
-  return Route{&router_->node_for(shard, !is_read_command(words)), affinity};
+  affinity = std::hash<std::string_view>{}(hash_tag(keys[0]));
+  return shard;
+}
+
+ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> words,
+                                             std::optional<ReadFrom> read_from,
+                                             bool may_wait) const {
+  Route r;
+  std::optional<std::size_t> shard = key_shard(words, r.affinity);
+  r.node = &node_for_shard(shard.value_or(0), !is_read_command(words), may_wait, read_from);
+  return r;
 }
 
 void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
@@ -144,8 +394,11 @@ void ClientCore::submit_error(errc code, std::string message, Callback<Reply> cb
 
 Result<std::unique_ptr<BlockingConnection>> ClientCore::lease(Node& node) {
   if (auto c = node.pool.take()) return c;
-  return BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
-                                  handshake_replies_, node.name);
+  const std::uint64_t generation = node.pool.generation();
+  auto opened = BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
+                                         handshake_replies_, node.name);
+  if (opened.ok()) opened.value()->generation = generation;
+  return opened;
 }
 
 void ClientCore::release(Node& node, std::unique_ptr<BlockingConnection> conn, errc error) {
@@ -157,23 +410,43 @@ void ClientCore::release(Node& node, std::unique_ptr<BlockingConnection> conn, e
   }
 }
 
-Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uint32_t replies) {
+Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uint32_t replies,
+                                  bool idempotent) {
   const auto start = Clock::now();
   const auto deadline = start + options_.request_timeout;
   node.stats.on_start();
   auto finish = [&](Result<Reply> r) {
     node.stats.on_complete(r.ok() ? 0 : static_cast<int>(r.error()), Clock::now() - start);
+    on_result(node, r.ok() ? errc{} : r.error());
     return r;
   };
-  auto leased = lease(node);
-  if (!leased.ok()) return finish(Result<Reply>(leased.error(), leased.message()));
-  std::unique_ptr<BlockingConnection> conn = std::move(leased).value();
   thread_local std::vector<Reply> out;
-  out.clear();
   std::string message;
-  errc e = conn->exchange(payload, replies, out, deadline, message);
-  release(node, std::move(conn), e);
-  if (e != errc{}) return finish(Result<Reply>(e, std::move(message)));
+  std::unique_ptr<BlockingConnection> conn = node.pool.take();
+  const bool reused = conn != nullptr;  // a fresh link is opened by lease() below
+  for (int attempt = 0;; ++attempt) {
+    if (!conn) {
+      auto opened = lease(node);
+      if (!opened.ok()) {
+        on_connect_failure(node);
+        return finish(Result<Reply>(opened.error(), opened.message()));
+      }
+      conn = std::move(opened).value();
+    }
+    out.clear();
+    message.clear();
+    errc e = conn->exchange(payload, replies, out, deadline, message);
+    if (e == errc::connection_lost && reused && idempotent && attempt == 0) {
+      // An idle pooled link the server had closed (a restart, or Sentinel's CLIENT KILL while
+      // it reconfigured the node): a read is safe to send again on a fresh link.
+      conn.reset();
+      node.pool.clear();
+      continue;
+    }
+    release(node, std::move(conn), e);
+    if (e != errc{}) return finish(Result<Reply>(e, std::move(message)));
+    break;
+  }
   Reply last = std::move(out.back());
   if (last.is_error()) return finish(Result<Reply>(errc::server_error, last.str()));
   return finish(Result<Reply>(std::move(last)));
@@ -192,6 +465,7 @@ void ClientCore::execute_many(std::span<BlockingJob> jobs) {
     if (!leased.ok()) {
       j.error = leased.error();
       j.message = leased.message();
+      on_connect_failure(*j.node);
       continue;
     }
     conns[i] = std::move(leased).value();
@@ -246,11 +520,13 @@ void ClientCore::execute_many(std::span<BlockingJob> jobs) {
     if (conns[i]) release(*j.node, std::move(conns[i]), j.error);
     j.node->stats.on_complete(j.error == errc{} ? 0 : static_cast<int>(j.error),
                               Clock::now() - start);
+    on_result(*j.node, j.error);
   }
 }
 
 ClientStats ClientCore::stats() const {
   ClientStats out;
+  std::lock_guard lock(nodes_mu_);
   for (const auto& n : nodes_) {
     NodeStats s;
     s.address = n->name;

@@ -4,6 +4,7 @@
 // caller's thread over a pooled blocking connection).
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,7 @@
 #include "flyshard/client.hpp"
 #include "io/engine.hpp"
 #include "log.hpp"
+#include "routing/health.hpp"
 #include "routing/node.hpp"
 #include "routing/router.hpp"
 
@@ -42,13 +44,21 @@ class ClientCore {
   /// The shard of a command's keys: nullopt for a keyless command; throws
   /// Error(cross_shard) when they span shards.
   std::optional<std::size_t> shard_of(std::span<const std::string_view> words) const;
-  /// The node a command goes to (keyless: the first shard).
-  Node& route(std::span<const std::string_view> words) const { return *route_with_key(words).node; }
+  /// The node a command goes to (keyless: the first shard). Throws shard_unavailable when no
+  /// node of the shard may serve it (blocking writes first wait up to wait_for_promotion).
+  Node& route(std::span<const std::string_view> words, std::optional<ReadFrom> read_from = {},
+              bool may_wait = true) const {
+    return *route_with_key(words, read_from, may_wait).node;
+  }
   struct Route {
-    Node* node;
-    std::size_t affinity;  // which of the node's connections; kAnyConnection for keyless
+    Node* node = nullptr;
+    std::size_t affinity = kAnyConnection;  // which of the node's connections
   };
-  Route route_with_key(std::span<const std::string_view> words) const;
+  Route route_with_key(std::span<const std::string_view> words,
+                       std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
+  /// The node for shard `shard` now; throws shard_unavailable like route().
+  Node& node_for_shard(std::size_t shard, bool write, bool may_wait,
+                       std::optional<ReadFrom> read_from = {}) const;
 
   /// Async: hands the request to the loop. `cb` runs once on the loop thread. Requests with
   /// the same affinity use the same connection of the node, so one caller's commands on one
@@ -60,7 +70,10 @@ class ClientCore {
 
   /// Blocking, on the caller's thread: sends `payload`, returns its last reply (an error
   /// reply becomes errc::server_error).
-  Result<Reply> execute(Node& node, std::string_view payload, std::uint32_t replies = 1);
+  /// An idempotent request (a read) that fails on a reused pooled link the server had closed
+  /// is sent once more on a fresh link.
+  Result<Reply> execute(Node& node, std::string_view payload, std::uint32_t replies = 1,
+                        bool idempotent = false);
   /// Blocking, several nodes at once (one job per node); each job gets all its replies.
   void execute_many(std::span<BlockingJob> jobs);
 
@@ -71,16 +84,38 @@ class ClientCore {
 
   ClientStats stats() const;
 
+  /// The outcome of a request to `node` (any thread): passive health.
+  void on_result(Node& node, errc code);
+  /// A connect to `node` failed (any thread).
+  void on_connect_failure(Node& node);
+
  private:
+  std::optional<std::size_t> key_shard(std::span<const std::string_view> words,
+                                       std::size_t& affinity) const;
+  void start_sentinel_watch();
+  void on_sentinel_message(Reply& push);
+  void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
+  void refresh_from_sentinels();
+  Node* node_at(const NodeAddress& address, std::size_t shard);
+  void on_check(Node& node, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt);
+  void on_state_change(Node& node, bool up);
+
   Topology topology_;
   ClientOptions options_;
   Logger log_;
+  mutable std::mutex nodes_mu_;               // nodes_ grows on the loop thread (Sentinel)
   std::vector<std::unique_ptr<Node>> nodes_;  // before engine_: outlives it
+  std::vector<std::unique_ptr<Node>> sentinels_;
+  Clock::time_point last_refresh_{};
   std::unique_ptr<Router> router_;
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<HealthChecker> health_;
 };
+
+/// Pub/Sub: moves `from`'s channel subscriptions to `to` after a failover (loop thread).
+void move_subscriptions(Engine& engine, Node& from, Node& to);
 
 /// Throws flyshard::Error for a failed result; returns the reply otherwise.
 Reply value_or_throw(Result<Reply> r);

@@ -70,6 +70,24 @@ Connection& subscriber_of(Engine& engine, Node& node) {
 }
 
 }  // namespace
+
+void move_subscriptions(Engine& engine, Node& from, Node& to) {
+  if (from.channels.empty()) return;
+  std::vector<std::string> moved;
+  for (auto& [ch, states] : from.channels) {
+    auto& target = to.channels[ch];
+    if (target.empty()) moved.push_back(ch);
+    for (auto& st : states) {
+      for (auto& entry : st->channels) {
+        if (entry.first == &from && entry.second == ch) entry.first = &to;
+      }
+      target.push_back(st);
+    }
+  }
+  from.channels.clear();  // its link, if it ever comes back, restores nothing
+  if (!moved.empty()) subscriber_of(engine, to).send_untracked(channel_command("SUBSCRIBE", moved));
+}
+
 }  // namespace detail
 
 Subscription AsyncClient::subscribe(const std::vector<std::string>& channels,

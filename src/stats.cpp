@@ -79,6 +79,7 @@ void NodeStatsRecorder::snapshot_into(NodeStats& out) const {
   out.timeouts = out.errors_by_code[static_cast<std::size_t>(errc::timeout)];
   out.in_flight = in_flight_.load(std::memory_order_relaxed);
   out.reconnects = reconnects_.load(std::memory_order_relaxed);
+  out.health_changes = health_changes_.load(std::memory_order_relaxed);
   out.latency = latency_.snapshot();
 }
 
@@ -246,6 +247,10 @@ std::string to_prometheus(const ClientStats& stats, std::string_view prefix_in) 
   const std::string reconnects = prefix + "_reconnects_total";
   append_header(out, reconnects, "counter", "Links to the node reopened after the first connect.");
   for (const NodeStats& n : stats.nodes) append_sample(out, reconnects, n, n.reconnects);
+
+  const std::string health = prefix + "_health_changes_total";
+  append_header(out, health, "counter", "Times the node was marked down or up.");
+  for (const NodeStats& n : stats.nodes) append_sample(out, health, n, n.health_changes);
 
   const std::string node_up = prefix + "_node_up";
   append_header(out, node_up, "gauge", "1 when the client considers the node healthy, else 0.");

@@ -41,6 +41,8 @@ class NodeStatsRecorder {
   void on_complete(int code, std::chrono::nanoseconds latency) noexcept;
   /// A link was reopened after its first connect.
   void on_reconnect() noexcept { reconnects_.fetch_add(1, std::memory_order_relaxed); }
+  /// The node went up or down.
+  void on_health_change() noexcept { health_changes_.fetch_add(1, std::memory_order_relaxed); }
   /// Health state as last seen (shown in snapshots).
   void set_up(bool up) noexcept { up_.store(up, std::memory_order_relaxed); }
 
@@ -53,6 +55,7 @@ class NodeStatsRecorder {
   std::array<std::atomic<std::uint64_t>, errc_count> errors_by_code_{};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<std::uint64_t> health_changes_{0};
   std::atomic<bool> up_{true};
   LatencyRecorder latency_;
 };

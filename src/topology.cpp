@@ -193,7 +193,7 @@ class Parser {
     if (!root.is_object()) fail(root_path, "expected an object, got " + describe(root));
     check_keys(root, root_path,
                {"distribution", "compat", "ketama_points", "maglev_table_size", "shards",
-                "sentinel", "auth", "database"});
+                "sentinel", "auth", "database", "failure_policy"});
 
     if (auto it = root.find("distribution"); it != root.end())
       t.distribution = string_at(*it, "distribution");
@@ -208,6 +208,17 @@ class Parser {
     if (auto it = root.find("database"); it != root.end())
       t.database = static_cast<int>(integer_at(
           *it, "database", 0, static_cast<std::uint64_t>(std::numeric_limits<int>::max())));
+
+    if (auto it = root.find("failure_policy"); it != root.end()) {
+      const std::string p = string_at(*it, "failure_policy");
+      if (p == "store") {
+        t.failure_policy = FailurePolicy::store;
+      } else if (p == "cache") {
+        t.failure_policy = FailurePolicy::cache;
+      } else {
+        fail("failure_policy", "unknown \"" + p + "\" (expected store, cache)");
+      }
+    }
 
     auto shards = root.find("shards");
     if (shards == root.end()) fail("shards", "expected a non-empty array");
@@ -471,6 +482,7 @@ std::string Topology::to_json() const {
   // The password is never written; a username alone would not load back (auth needs a
   // password source), so auth is left out unless the caller adds password_env by hand.
   if (database != 0) root["database"] = database;
+  if (failure_policy) root["failure_policy"] = *failure_policy == FailurePolicy::cache ? "cache" : "store";
   return root.dump(2);
 }
 

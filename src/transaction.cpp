@@ -117,7 +117,7 @@ void Transaction::watch(const std::vector<std::string>& keys) {
   std::optional<std::size_t> shard = shard_;
   merge_shard(*core_, w, shard);
   if (!lease_) {
-    detail::Node& node = core_->router().node_for(*shard, true);
+    detail::Node& node = core_->node_for_shard(*shard, true, true);
     auto conn = core_->lease(node);
     if (!conn.ok()) throw Error(conn.error(), conn.message());
     lease_ = std::make_unique<detail::BlockingLease>(*core_, node, std::move(conn).value());
@@ -138,7 +138,7 @@ Reply Transaction::read(Args args) {
   append_command(payload, args.span());
   if (!lease_) {
     // Nothing watched yet: an ordinary request does.
-    detail::Node& node = core_->router().node_for(shard.value_or(0), true);
+    detail::Node& node = core_->node_for_shard(shard.value_or(0), true, true);
     shard_ = shard;
     return detail::value_or_throw(core_->execute(node, payload));
   }
@@ -178,7 +178,7 @@ std::optional<std::vector<Reply>> Transaction::exec() {
     if (!r.ok()) throw Error(r.error(), r.message());
     last = std::move(r.value().back());
   } else {
-    detail::Node& node = core_->router().node_for(shard.value_or(0), true);
+    detail::Node& node = core_->node_for_shard(shard.value_or(0), true, true);
     shard_.reset();
     last = detail::value_or_throw(core_->execute(node, payload, replies));
   }

@@ -19,6 +19,17 @@ enum class ReadFrom {
   nearest,            ///< the node with the lowest measured latency
 };
 
+/// What happens to a shard whose primary is down.
+enum class FailurePolicy {
+  /// The shard keeps its keys (default): reads go to eligible replicas when the read policy
+  /// allows, writes fail fast with errc::shard_unavailable until the primary is back or
+  /// Sentinel promotes a replica (see wait_for_promotion).
+  store,
+  /// The shard leaves the distribution while it is down and its keys rehash to the others
+  /// (twemproxy's auto_eject_hosts): right for caches, wrong for data of record.
+  cache,
+};
+
 /// Severity of a log message.
 enum class LogLevel { debug, info, warning, error };
 
@@ -51,6 +62,21 @@ struct ClientOptions {
   std::size_t blocking_pool_size = 8;
   /// Where reads go. Default ReadFrom::primary.
   ReadFrom read_from = ReadFrom::primary;
+  /// Every node is checked this often: ROLE on primaries, INFO replication on replicas.
+  /// 0 disables active checks (transport errors still count). Default 1000 ms.
+  std::chrono::milliseconds health_interval{1000};
+  /// Consecutive failed checks or transport errors that mark a node down; one successful
+  /// check marks it up again. Default 3.
+  unsigned failure_limit = 3;
+  /// store (default) or cache; a "failure_policy" in the topology JSON wins over this.
+  FailurePolicy failure_policy = FailurePolicy::store;
+  /// A replica whose replication is behind by more than this (or whose link to its primary
+  /// is down, or that is still syncing) serves no reads. Default 5000 ms.
+  std::chrono::milliseconds max_replica_lag{5000};
+  /// A write to a shard whose primary is down waits up to this long for the primary to come
+  /// back or for Sentinel to promote a replica, then fails with errc::shard_unavailable.
+  /// 0 (default): fail at once.
+  std::chrono::milliseconds wait_for_promotion{0};
   /// Receives log messages of at least log_level. Empty (default): warnings and errors go
   /// to stderr.
   LogHandler log;

@@ -41,6 +41,7 @@ struct NodeStats {
   std::uint64_t timeouts = 0;    ///< = errors_by_code[errc::timeout]
   std::int64_t in_flight = 0;    ///< requests queued or sent, not yet completed
   std::uint64_t reconnects = 0;  ///< links (re)opened after the first
+  std::uint64_t health_changes = 0;  ///< times the node was marked down or up
   LatencySnapshot latency;       ///< successful and failed requests alike
 };
 

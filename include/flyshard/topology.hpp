@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "flyshard/distribution.hpp"
+#include "flyshard/options.hpp"
 
 namespace flyshard {
 
@@ -62,6 +63,9 @@ struct Topology {
   std::optional<SentinelSpec> sentinel;      ///< none: no Sentinel
   AuthSpec auth;                             ///< none by default
   int database = 0;                          ///< SELECTed on connect when not 0
+  /// JSON "failure_policy": "store" | "cache"; when set it wins over
+  /// ClientOptions::failure_policy.
+  std::optional<FailurePolicy> failure_policy;
 
   /// Parses JSON text. Throws flyshard::Error(errc::config) whose message starts with the
   /// JSON path of the fault, e.g. `shards[2].primary: expected "host:port"`.

@@ -5,12 +5,19 @@
 //
 // hash(key, name) mixes the key's XXH3-64 with the name's XXH3-64 through a 64-bit finalizer,
 // so a lookup hashes the key once instead of once per shard.
+//
+// Logarithms are few: among shards of equal weight the score grows with the hash, so each
+// weight class only needs its highest hash, and only the class winners are scored. Equal
+// weights (one class) need no logarithm at all. The winner is the maximum of one fixed total
+// order on shards (score, then the smaller weight, then the higher hash, then the smaller
+// name), so it never depends on the order of the list given to create().
 
 #include "distribution/distribution_impl.hpp"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace flyshard::detail {
@@ -30,54 +37,61 @@ inline std::uint64_t mix(std::uint64_t x) noexcept {
 
 struct Candidate {
   std::uint64_t seed;   // XXH3-64 of the name
-  double inv_weight;    // 1 / weight
   std::uint32_t owner;  // index in the list given to create()
 };
 
-// Candidates are kept in name order and only a strictly better score replaces the best, so a
-// tie goes to the smaller name whatever the order of the list given to create().
+struct WeightClass {
+  std::size_t begin;  // candidates_[begin, end) share this weight, in name order
+  std::size_t end;
+  double inv_weight;  // 1 / weight
+};
+
 class Rendezvous final : public Distribution::Impl {
  public:
   Rendezvous(std::string algorithm, std::vector<ShardWeight> shards,
-             std::vector<Candidate> candidates, bool weighted)
+             std::vector<Candidate> candidates, std::vector<WeightClass> classes)
       : Impl(std::move(algorithm), std::move(shards)),
         candidates_(std::move(candidates)),
-        weighted_(weighted) {}
+        classes_(std::move(classes)) {}
 
   std::size_t locate(std::string_view hashed) const noexcept override {
     const std::uint64_t k = XXH3_64bits(hashed.data(), hashed.size());
-    std::uint32_t best = candidates_.front().owner;
-    if (!weighted_) {
-      // Equal weights: -w / ln(u) grows with u, so the largest hash wins; no logarithm.
-      std::uint64_t top = mix(k ^ candidates_.front().seed);
-      for (std::size_t i = 1; i < candidates_.size(); ++i) {
-        const std::uint64_t h = mix(k ^ candidates_[i].seed);
-        if (h > top) {
-          top = h;
-          best = candidates_[i].owner;
-        }
-      }
-      return best;
-    }
-    // The highest -w / ln(u) is the highest ln(u) / w (both sides of the comparison are
-    // negative), which needs no division.
+    if (classes_.size() == 1) return class_winner(k, classes_.front()).owner;
+    // The highest -w / ln(u) is the highest ln(u) / w (both are compared as negatives, which
+    // needs no division). Classes go by increasing weight; only a strictly higher score wins.
+    std::uint32_t best = 0;
     double top = -HUGE_VAL;
-    for (const auto& c : candidates_) {
-      const std::uint64_t h = mix(k ^ c.seed);
+    for (const auto& c : classes_) {
+      const Winner w = class_winner(k, c);
       // 53 bits, offset by half a step: u is never 0 nor 1.
-      const double u = (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
+      const double u = (static_cast<double>(w.hash >> 11) + 0.5) * 0x1.0p-53;
       const double score = std::log(u) * c.inv_weight;
       if (score > top) {
         top = score;
-        best = c.owner;
+        best = w.owner;
       }
     }
     return best;
   }
 
  private:
-  std::vector<Candidate> candidates_;
-  bool weighted_;
+  struct Winner {
+    std::uint64_t hash;
+    std::uint32_t owner;
+  };
+
+  // The highest hash of the class; a tie (equal 64-bit hashes) goes to the smaller name.
+  Winner class_winner(std::uint64_t key_hash, const WeightClass& c) const noexcept {
+    Winner w{mix(key_hash ^ candidates_[c.begin].seed), candidates_[c.begin].owner};
+    for (std::size_t i = c.begin + 1; i < c.end; ++i) {
+      const std::uint64_t h = mix(key_hash ^ candidates_[i].seed);
+      if (h > w.hash) w = {h, candidates_[i].owner};
+    }
+    return w;
+  }
+
+  std::vector<Candidate> candidates_;  // by weight, then by name
+  std::vector<WeightClass> classes_;   // by weight
 };
 
 }  // namespace
@@ -85,17 +99,25 @@ class Rendezvous final : public Distribution::Impl {
 std::shared_ptr<const Distribution::Impl> make_rendezvous(std::string algorithm,
                                                           std::vector<ShardWeight> shards,
                                                           const DistributionOptions& /*options*/) {
+  std::vector<std::size_t> order = order_by_name(shards);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return shards[a].weight < shards[b].weight;
+  });
   std::vector<Candidate> candidates;
+  std::vector<WeightClass> classes;
   candidates.reserve(shards.size());
-  bool weighted = false;
-  for (const std::size_t i : order_by_name(shards)) {
+  for (const std::size_t i : order) {
     const auto& s = shards[i];
+    if (classes.empty() || shards[candidates.back().owner].weight != s.weight) {
+      classes.push_back(
+          {candidates.size(), candidates.size(), 1.0 / static_cast<double>(s.weight)});
+    }
     candidates.push_back({XXH3_64bits_withSeed(s.name.data(), s.name.size(), kNameSeed),
-                          1.0 / static_cast<double>(s.weight), static_cast<std::uint32_t>(i)});
-    weighted = weighted || s.weight != shards.front().weight;
+                          static_cast<std::uint32_t>(i)});
+    classes.back().end = candidates.size();
   }
   return std::make_shared<const Rendezvous>(std::move(algorithm), std::move(shards),
-                                            std::move(candidates), weighted);
+                                            std::move(candidates), std::move(classes));
 }
 
 }  // namespace flyshard::detail

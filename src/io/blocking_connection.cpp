@@ -220,13 +220,14 @@ std::unique_ptr<BlockingConnection> BlockingPool::take() {
 }
 
 void BlockingPool::give_back(std::unique_ptr<BlockingConnection> c) {
-  if (!c || !c->usable()) return;
+  if (!c || !c->usable() || c->generation != generation()) return;
   std::lock_guard lock(mu_);
   if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
 }
 
 void BlockingPool::clear() {
   std::vector<std::unique_ptr<BlockingConnection>> drop;
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   std::lock_guard lock(mu_);
   drop.swap(idle_);
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -61,6 +62,8 @@ class BlockingConnection {
   bool read_some(std::vector<Reply>& out, std::uint32_t wanted, std::string& message);
   void close() noexcept;
   const std::string& name() const noexcept { return name_; }
+  /// The pool generation this link was opened in (see BlockingPool::clear()).
+  std::uint64_t generation = 0;
 
  private:
   BlockingConnection(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
@@ -78,12 +81,17 @@ class BlockingPool {
   explicit BlockingPool(std::size_t max_idle) : max_idle_(max_idle) {}
   /// An idle connection, or nullptr when none is (open one then).
   std::unique_ptr<BlockingConnection> take();
-  /// Returns a connection after use; broken ones and those over max_idle are closed.
+  /// Returns a connection after use; broken ones, those opened before the last clear() and
+  /// those over max_idle are closed.
   void give_back(std::unique_ptr<BlockingConnection> c);
-  /// Closes every idle connection (after the node failed, so stale links are not reused).
+  /// Closes every idle connection, and those in use when they come back (after the node
+  /// failed, or Sentinel killed its clients while reconfiguring it).
   void clear();
+  /// The generation to stamp on a newly opened connection.
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
 
  private:
+  std::atomic<std::uint64_t> generation_{0};
   std::mutex mu_;
   std::vector<std::unique_ptr<BlockingConnection>> idle_;
   std::size_t max_idle_;

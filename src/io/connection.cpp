@@ -232,6 +232,7 @@ void Connection::fail_link(const std::string& why) {
   writing_ = false;
   out_.clear();
   const bool was_ready = state_ == State::ready;
+  if (state_ == State::connecting && on_push_ == nullptr) engine_.report_connect_failure(node_);
   engine_.log().log(LogLevel::warning, node_.name + ": " + why);
   fail_all(errc::connection_lost, node_.name + ": " + why);
   if (state_ == State::closed) return;

@@ -94,6 +94,9 @@ void Engine::complete(Request& request, Result<Reply> result) {
     const int code = result.ok() ? 0 : static_cast<int>(result.error());
     request.node->stats.on_complete(code, Clock::now() - request.start);
     request.node->pending.fetch_sub(1, std::memory_order_relaxed);
+    if (result_hook_ && request.fail_with == errc{}) {
+      result_hook_(*request.node, result.ok() ? errc{} : result.error());
+    }
   }
   request.done = true;
   auto callback = std::move(request.callback);
@@ -106,6 +109,13 @@ void Engine::complete(Request& request, Result<Reply> result) {
   } catch (...) {
     log_.log(LogLevel::error, "a callback threw");
   }
+}
+
+void Engine::dispatch_now(Node& node, Request&& request) {
+  const std::size_t n = node.connections.size();
+  const std::size_t i = request.affinity == kAnyConnection ? node.next_connection++ : request.affinity;
+  node.connections[i % n]->enqueue(std::move(request));
+  flush_dirty();
 }
 
 void Engine::on_wakeup(uv_async_t* handle) {
@@ -168,6 +178,7 @@ void Engine::shutdown_on_loop() {
   }
   for (auto& r : batch_) complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
   batch_.clear();
+  if (shutdown_hook_) shutdown_hook_();
   for (Connection* c : connections_) c->shutdown();
   dirty_.clear();
   uv_timer_stop(&sweep_timer_);

@@ -57,8 +57,22 @@ class Engine {
   /// Runs `fn` on the loop thread (any thread). Dropped after stop().
   void post(std::function<void()> fn);
 
-  /// Completes a request (loop thread or stop()): stats, pending count, callback.
+  /// Completes a request (loop thread or stop()): stats, pending count, health, callback.
   void complete(Request& request, Result<Reply> result);
+  /// Loop thread: sends a request to one of `node`'s connections now (internal checks).
+  void dispatch_now(Node& node, Request&& request);
+  /// Called with the outcome of every request to a node (any thread): feeds passive health.
+  void set_result_hook(std::function<void(Node&, errc)> hook) { result_hook_ = std::move(hook); }
+  /// Called when a connect to a node fails (loop thread).
+  void set_connect_failure_hook(std::function<void(Node&)> hook) {
+    connect_failure_hook_ = std::move(hook);
+  }
+  void report_connect_failure(Node& node) {
+    if (connect_failure_hook_) connect_failure_hook_(node);
+  }
+  /// Called on the loop thread just before it closes its handles.
+  void set_shutdown_hook(std::function<void()> hook) { shutdown_hook_ = std::move(hook); }
+  std::chrono::milliseconds request_timeout() const noexcept { return request_timeout_; }
 
   uv_loop_t* loop() noexcept { return &loop_; }
   const Logger& log() const noexcept { return log_; }
@@ -91,6 +105,10 @@ class Engine {
   bool stopping_ = false;                 // guarded by mu_
   bool stopped_ = false;                  // guarded by mu_: the loop no longer takes work
   bool started_ = false;
+
+  std::function<void(Node&, errc)> result_hook_;
+  std::function<void()> shutdown_hook_;
+  std::function<void(Node&)> connect_failure_hook_;
 
   // Loop thread only.
   std::vector<Request> batch_;

@@ -11,6 +11,8 @@
 
 #include "flyshard/topology.hpp"
 #include "io/blocking_connection.hpp"
+#include "routing/health.hpp"
+#include "routing/replication.hpp"
 #include "stats_recorder.hpp"
 
 namespace flyshard {
@@ -33,7 +35,9 @@ struct Node {
   const std::string name;  // "host:port", for messages and stats
   const SocketAddress socket;
   const std::size_t shard;
-  std::atomic<bool> is_primary;
+  std::atomic<bool> is_primary;  // holds its shard's primary slot in the routing table now
+
+  NodeHealth health;
 
   NodeStatsRecorder stats;
   std::atomic<std::size_t> pending{0};  // async requests queued or in flight
@@ -43,6 +47,9 @@ struct Node {
   std::size_t next_connection = 0;
   std::unique_ptr<Connection> subscriber;  // Pub/Sub link, opened on first subscribe
   std::unordered_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>> channels;
+  bool check_in_flight = false;             // an active health check is out
+  std::optional<ReplicationInfo> last_info; // what the last check said
+  ReplicaLagTracker lag;                    // replicas: is replication keeping up?
 
   BlockingPool pool;
 };

@@ -1,8 +1,13 @@
 #pragma once
-// Key -> shard (the Distribution) -> node (role and read policy).
+// Key -> shard (the Distribution) -> node (role, read policy, health). The routing table
+// changes under failover (Sentinel re-points a shard) and, with the cache failure policy,
+// when a shard goes down; readers on any thread see each change atomically.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,29 +21,79 @@ struct Node;
 
 struct ShardRoute {
   std::string name;
-  Node* primary = nullptr;
-  std::vector<Node*> replicas;
+  std::uint32_t weight = 1;
+  std::atomic<Node*> primary{nullptr};
+  std::atomic<std::shared_ptr<const std::vector<Node*>>> replicas;
+};
+
+/// Where keys go while some shards are out (cache policy): a distribution over the live
+/// shards and the map from its indexes back to shard indexes.
+struct Placement {
+  Distribution distribution;
+  std::vector<std::size_t> to_shard;  // empty: identity
+  std::size_t shard_for(std::string_view key) const noexcept {
+    std::size_t i = distribution.shard_for(key);
+    return to_shard.empty() ? i : to_shard[i];
+  }
 };
 
 class Router {
  public:
-  Router(Distribution distribution, std::vector<ShardRoute> shards, ReadFrom read_from);
+  struct ShardInit {
+    std::string name;
+    std::uint32_t weight;
+    Node* primary;
+    std::vector<Node*> replicas;
+  };
+  Router(Distribution distribution, std::vector<ShardInit> shards, ReadFrom read_from,
+         FailurePolicy policy);
 
-  std::size_t shard_for(std::string_view key) const noexcept {
-    return distribution_.shard_for(key);
-  }
+  /// The shard that owns `key` now (with the cache policy: among the live shards).
+  std::size_t shard_for(std::string_view key) const noexcept;
+  /// The placement now (cheap to hold; used to split many keys consistently).
+  std::shared_ptr<const Placement> placement() const;
   std::size_t shard_count() const noexcept { return shards_.size(); }
-  const ShardRoute& shard(std::size_t i) const noexcept { return shards_[i]; }
-  const Distribution& distribution() const noexcept { return distribution_; }
+  const ShardRoute& shard(std::size_t i) const noexcept { return *shards_[i]; }
+  ReadFrom read_from() const noexcept { return read_from_; }
+  FailurePolicy failure_policy() const noexcept { return policy_; }
 
-  /// The node that serves shard `i`: its primary for writes, else per the read policy.
-  Node& node_for(std::size_t shard, bool write) const noexcept;
+  /// The node that serves shard `i` now: its primary for a write, else per `read_from`.
+  /// nullptr when no node may (the primary is down or demoted, no replica is eligible).
+  Node* pick(std::size_t shard, bool write, ReadFrom read_from) const noexcept;
+  /// Why pick() found nothing, for the error message.
+  std::string unavailable_reason(std::size_t shard, bool write) const;
+
+  /// Every node in the routing table (primaries and replicas).
+  std::vector<Node*> nodes() const;
+  /// The shard whose Sentinel master name is `name`, or npos.
+  std::size_t shard_by_name(std::string_view name) const noexcept;
+
+  // Changes (loop thread). Each wakes writers waiting for a usable primary.
+  /// Makes `node` the shard's primary; the old primary becomes a replica entry.
+  void set_primary(std::size_t shard, Node* node);
+  void add_replica(std::size_t shard, Node* node);
+  /// A node's health changed: rebuilds the cache placement and wakes waiters (any thread).
+  void on_health_change();
+
+  /// Waits (caller's thread) until pick(shard, true, ...) finds a node or `until` passes.
+  Node* wait_for_primary(std::size_t shard, std::chrono::steady_clock::time_point until) const;
 
  private:
-  Distribution distribution_;
-  std::vector<ShardRoute> shards_;
+  void rebuild_placement();
+
+  Distribution full_;
+  std::vector<std::unique_ptr<ShardRoute>> shards_;
   ReadFrom read_from_;
-  mutable std::atomic<std::size_t> next_replica_{0};  // round-robin over replicas
+  FailurePolicy policy_;
+  std::atomic<std::shared_ptr<const Placement>> placement_;  // cache policy only
+  mutable std::atomic<std::size_t> next_replica_{0};          // round-robin over replicas
+  mutable std::mutex mu_;                                     // guards changes + waiting
+  mutable std::condition_variable changed_;
 };
+
+/// May the node take writes? (up, and not known to be a replica)
+bool usable_as_primary(const Node& node) noexcept;
+/// May the node serve reads as a replica? (up, a replica, replication healthy)
+bool usable_as_replica(const Node& node) noexcept;
 
 }  // namespace flyshard::detail

@@ -17,9 +17,11 @@ std::string upper(std::string_view s) {
 
 // Groups key indexes by shard, shards in order of first appearance.
 template <typename KeyAt>
-std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Distribution& d) {
+std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Placement& d) {
   std::vector<ShardPart> parts;
-  std::vector<std::size_t> part_of_shard(d.size(), static_cast<std::size_t>(-1));
+  std::size_t shards = d.distribution.size();
+  for (std::size_t s : d.to_shard) shards = std::max(shards, s + 1);
+  std::vector<std::size_t> part_of_shard(shards, static_cast<std::size_t>(-1));
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t s = d.shard_for(key_at(i));
     if (part_of_shard[s] == static_cast<std::size_t>(-1)) {
@@ -35,6 +37,16 @@ std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Distribution& d)
 
 SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
                      const Distribution& distribution) {
+  return split_keys(name, keys, Placement{distribution, {}});
+}
+
+SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
+                      const Distribution& distribution) {
+  return split_pairs(pairs, Placement{distribution, {}});
+}
+
+SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
+                     const Placement& distribution) {
   SplitPlan plan;
   const std::string cmd = upper(name);
   if (cmd == "MGET") {
@@ -59,7 +71,7 @@ SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys
 }
 
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
-                      const Distribution& distribution) {
+                      const Placement& distribution) {
   SplitPlan plan;
   plan.kind = MergeKind::ok;
   plan.key_count = pairs.size();

@@ -9,6 +9,7 @@
 
 #include "flyshard/client.hpp"
 #include "flyshard/distribution.hpp"
+#include "routing/router.hpp"
 
 namespace flyshard::detail {
 
@@ -33,6 +34,11 @@ SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys
 /// Splits MSET over key/value pairs.
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                       const Distribution& distribution);
+/// The same over the router's current placement (cache policy: the live shards only).
+SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
+                     const Placement& placement);
+SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
+                      const Placement& placement);
 /// Merges the parts' results (results[i] belongs to plan.parts[i]).
 MultiKeyReply merge_parts(const SplitPlan& plan, std::vector<Result<Reply>>& results);
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -229,7 +230,11 @@ TEST(ServerProcessTest, LifecycleAndCleanup) {
     EXPECT_THROW(p.start(), std::logic_error);
     EXPECT_EQ(p.command({"PING"}).str(), "PONG");
     EXPECT_TRUE(std::filesystem::exists(p.log_path()));
-    EXPECT_NE(p.command_line().find("--port " + std::to_string(p.port())), std::string::npos)
+    // "--port N" for redis-server, "--port=N" for Dragonfly.
+    EXPECT_NE(p.command_line().find(
+                  "--port" + std::string(flyshard::testing::server_is_dragonfly() ? "=" : " ") +
+                  std::to_string(p.port())),
+              std::string::npos)
         << p.command_line();
 
     p.terminate();
@@ -264,6 +269,53 @@ TEST(ServerProcessTest, FailedStartReportsTheLog) {
     EXPECT_NE(what.find("no-such-option"), std::string::npos) << what;
   }
   EXPECT_FALSE(p.running());
+}
+
+// A server whose port is taken must not mistake the other server's PONG for its own.
+TEST(ServerProcessTest, TakenPortIsNotMistakenForOurs) {
+  ServerOptions a_opts;
+  a_opts.label = "owner";
+  ServerProcess a(a_opts);
+  a.start();
+  ServerOptions b_opts;
+  b_opts.label = "intruder";
+  b_opts.port = a.port();
+  b_opts.start_timeout = 3s;
+  ServerProcess b(b_opts);
+  EXPECT_THROW(b.start(), std::runtime_error);
+  EXPECT_FALSE(b.running());
+  EXPECT_TRUE(a.running());
+  EXPECT_EQ(a.command({"PING"}).str(), "PONG");
+}
+
+// The same with a process that stays alive but never listens: only the listening socket, not
+// the PONG, proves which process answers.
+TEST(ServerProcessTest, PongFromAnotherProcessIsNotReady) {
+  ServerOptions a_opts;
+  a_opts.label = "owner";
+  ServerProcess a(a_opts);
+  a.start();
+  auto script = a.dir() / "sleeper.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\nexec sleep 30\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  ServerOptions b_opts;
+  b_opts.label = "sleeper";
+  b_opts.binary = script.string();
+  b_opts.port = a.port();
+  b_opts.start_timeout = 300ms;
+  ServerProcess b(b_opts);
+  try {
+    b.start();
+    FAIL() << "start() should fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("another process answers on its port"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(b.running());
+  EXPECT_TRUE(a.running());
 }
 
 TEST(ServerProcessTest, BinaryChoice) {
@@ -325,6 +377,18 @@ TEST(SentinelClusterTest, FailoverMovesCurrentPrimary) {
                        "master", 10s),
             "master");
   EXPECT_TRUE(c.replica(0, 0).command({"SET", "support:after", "1"}).is_status());
+
+  // A restarted sentinel keeps what it learned (its config file is kept and rewritten by it).
+  c.sentinel(0).restart();
+  EXPECT_EQ(&c.current_primary(0), &c.replica(0, 0));
+
+  // The old primary comes back empty and Sentinel turns it into a replica of the new one.
+  c.primary(0).restart();
+  EXPECT_EQ(eventually([&] { return c.primary(0).command({"ROLE"}).elements().at(0).str(); },
+                       "slave", 15s),
+            "slave")
+      << c.sentinel(0).log_tail();
+  EXPECT_EQ(eventually([&] { return get(c.primary(0), "support:after"); }, "1", 10s), "1");
 }
 
 }  // namespace

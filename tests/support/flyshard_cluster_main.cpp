@@ -100,8 +100,7 @@ Args parse(int argc, char** argv) {
       a.cluster.distribution = next();
       const auto& d = a.cluster.distribution;
       if (d != "ketama" && d != "maglev" && d != "jump" && d != "rendezvous")
-        usage_error("--distribution: expected ketama, maglev, jump or rendezvous, got '" + d +
-                    "'");
+        usage_error("--distribution: expected ketama, maglev, jump or rendezvous, got '" + d + "'");
     } else if (arg == "--topology") {
       a.topology = next();
       if (a.topology.empty()) usage_error("--topology: empty path");
@@ -156,8 +155,8 @@ int main(int argc, char** argv) {
       // keep running; a dead node is a state the user may want to keep.
       for (auto* p : cluster.all()) {
         if (p->pid() != 0 && !p->running() && reported.insert(p->pid()).second)
-          std::cerr << "flyshard-cluster: " << p->label() << " (127.0.0.1:" << p->port()
-                    << ", pid " << p->pid() << ") exited\n";
+          std::cerr << "flyshard-cluster: " << p->label() << " (127.0.0.1:" << p->port() << ", pid "
+                    << p->pid() << ") exited\n";
       }
     }
     // The cluster's destructor kills every node by its PID.

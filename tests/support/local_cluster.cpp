@@ -1,11 +1,11 @@
 #include "local_cluster.hpp"
 
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <stdexcept>
 #include <thread>
-#include <unistd.h>
 
 namespace flyshard::testing {
 
@@ -50,8 +50,8 @@ bool sentinel_ready(ServerProcess& sentinel, const std::string& name, std::uint1
     if (peers > 0) {
       Reply others = sentinel.command({"SENTINEL", "sentinels", name}, 500ms);
       if (others.elements().size() < peers) {
-        why = "knows " + std::to_string(others.elements().size()) + " of " +
-              std::to_string(peers) + " other sentinels of " + name;
+        why = "knows " + std::to_string(others.elements().size()) + " of " + std::to_string(peers) +
+              " other sentinels of " + name;
         return false;
       }
     }
@@ -60,6 +60,22 @@ bool sentinel_ready(ServerProcess& sentinel, const std::string& name, std::uint1
     why = e.what();
     return false;
   }
+}
+
+// The "field:value" lines of an INFO reply.
+std::map<std::string, std::string> info_fields(const std::string& text) {
+  std::map<std::string, std::string> m;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (auto colon = line.find(':'); colon != std::string::npos && line[0] != '#')
+      m[line.substr(0, colon)] = line.substr(colon + 1);
+    pos = end + 1;
+  }
+  return m;
 }
 
 }  // namespace
@@ -91,25 +107,60 @@ struct LocalCluster::Impl {
     return p;
   }
 
+  // Whether replica `r` is in sync with its primary; `why` says what is missing. Three views
+  // must agree: the replica's link is up, its full sync is over (Dragonfly reports the link up
+  // during the full sync too), and its primary lists it as online. Without the last one the
+  // first writes can take a second to arrive: a Redis primary streams to a replica only after
+  // its first REPLCONF ACK.
+  bool in_sync(ServerProcess& r, std::size_t shard, std::string& why) {
+    Reply info = r.command({"INFO", "replication"}, 500ms);
+    auto fields = info_fields(info.str());
+    if (fields["master_link_status"] != "up") {
+      why = "master_link_status:" + fields["master_link_status"];
+      return false;
+    }
+    if (fields.count("master_sync_in_progress") && fields["master_sync_in_progress"] != "0") {
+      why = "master_sync_in_progress:" + fields["master_sync_in_progress"];
+      return false;
+    }
+    ServerProcess* primary = nullptr;
+    for (auto* n : nodes_of(shard))
+      if (std::to_string(n->port()) == fields["master_port"]) primary = n;
+    if (!primary || !primary->running() || primary->stopped()) return true;  // not ours to ask
+    Reply pinfo = primary->command({"INFO", "replication"}, 500ms);
+    const std::string me = "port=" + std::to_string(r.port()) + ",";
+    for (const auto& [key, value] : info_fields(pinfo.str())) {
+      if (key.rfind("slave", 0) == 0 && value.find(me) != std::string::npos &&
+          value.find("state=online") != std::string::npos)
+        return true;
+    }
+    why = "not yet online in INFO replication of " + primary->label();
+    return false;
+  }
+
+  std::vector<ServerProcess*> nodes_of(std::size_t i) {
+    std::vector<ServerProcess*> out{primaries.at(i).get()};
+    for (auto& r : replicas.at(i)) out.push_back(r.get());
+    return out;
+  }
+
   void wait_up(std::size_t i, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     for (auto& r : replicas.at(i)) {
       if (!r->running() || r->stopped()) continue;
-      std::string last;
+      std::string why;
       for (;;) {
         try {
-          auto status = r->info_field("replication", "master_link_status", 500ms);
-          if (status == "up") break;
-          last = "master_link_status:" + status.value_or("(none)");
+          if (in_sync(*r, i, why)) break;
         } catch (const std::runtime_error& e) {
-          last = e.what();
+          why = e.what();
         }
         if (Clock::now() >= deadline)
           throw std::runtime_error("flyshard test support: replica " + r->label() + " at port " +
                                    std::to_string(r->port()) + " did not sync within " +
-                                   std::to_string(timeout.count()) + " ms (" + last +
+                                   std::to_string(timeout.count()) + " ms (" + why +
                                    "); log tail:\n" + r->log_tail(20));
-        std::this_thread::sleep_for(20ms);
+        std::this_thread::sleep_for(10ms);
       }
     }
   }
@@ -125,8 +176,8 @@ struct LocalCluster::Impl {
           if (Clock::now() >= deadline)
             throw std::runtime_error("flyshard test support: " + s->label() + " at port " +
                                      std::to_string(s->port()) + " not ready within " +
-                                     std::to_string(options.ready_timeout.count()) +
-                                     " ms: it " + why + "; log tail:\n" + s->log_tail(20));
+                                     std::to_string(options.ready_timeout.count()) + " ms: it " +
+                                     why + "; log tail:\n" + s->log_tail(20));
           std::this_thread::sleep_for(50ms);
         }
       }
@@ -172,10 +223,11 @@ LocalCluster::LocalCluster(ClusterOptions options) : impl_(std::make_unique<Impl
       so.kind = ProcessKind::sentinel;
       so.label = "sentinel" + std::to_string(k + 1);
       so.monitors = monitors;
+      if (o.fast_sentinel)
+        so.startup_commands = {
+            {"SENTINEL", "DEBUG", "info-period", "1000", "publish-period", "250"}};
       auto s = std::make_unique<ServerProcess>(std::move(so));
       s->start();
-      if (o.fast_sentinel)
-        s->command({"SENTINEL", "DEBUG", "info-period", "1000", "publish-period", "250"});
       c.sentinels.push_back(std::move(s));
     }
     c.wait_sentinels();
@@ -186,12 +238,24 @@ LocalCluster::~LocalCluster() = default;
 LocalCluster::LocalCluster(LocalCluster&&) noexcept = default;
 LocalCluster& LocalCluster::operator=(LocalCluster&&) noexcept = default;
 
-const ClusterOptions& LocalCluster::options() const noexcept { return impl_->options; }
-std::size_t LocalCluster::shards() const noexcept { return impl_->primaries.size(); }
-std::size_t LocalCluster::replicas() const noexcept { return impl_->options.replicas; }
-std::size_t LocalCluster::sentinels() const noexcept { return impl_->sentinels.size(); }
-std::string LocalCluster::shard_name(std::size_t i) const { return impl_->shard_name(i); }
-std::string LocalCluster::master_name(std::size_t i) const { return impl_->master_name(i); }
+const ClusterOptions& LocalCluster::options() const noexcept {
+  return impl_->options;
+}
+std::size_t LocalCluster::shards() const noexcept {
+  return impl_->primaries.size();
+}
+std::size_t LocalCluster::replicas() const noexcept {
+  return impl_->options.replicas;
+}
+std::size_t LocalCluster::sentinels() const noexcept {
+  return impl_->sentinels.size();
+}
+std::string LocalCluster::shard_name(std::size_t i) const {
+  return impl_->shard_name(i);
+}
+std::string LocalCluster::master_name(std::size_t i) const {
+  return impl_->master_name(i);
+}
 
 flyshard::Topology LocalCluster::topology() const {
   const Impl& c = *impl_;
@@ -232,16 +296,18 @@ void LocalCluster::write_topology(const fs::path& path) const {
   }
 }
 
-ServerProcess& LocalCluster::primary(std::size_t i) { return *impl_->primaries.at(i); }
+ServerProcess& LocalCluster::primary(std::size_t i) {
+  return *impl_->primaries.at(i);
+}
 ServerProcess& LocalCluster::replica(std::size_t i, std::size_t j) {
   return *impl_->replicas.at(i).at(j);
 }
-ServerProcess& LocalCluster::sentinel(std::size_t k) { return *impl_->sentinels.at(k); }
+ServerProcess& LocalCluster::sentinel(std::size_t k) {
+  return *impl_->sentinels.at(k);
+}
 
 std::vector<ServerProcess*> LocalCluster::shard_nodes(std::size_t i) {
-  std::vector<ServerProcess*> out{impl_->primaries.at(i).get()};
-  for (auto& r : impl_->replicas.at(i)) out.push_back(r.get());
-  return out;
+  return impl_->nodes_of(i);
 }
 
 std::vector<ServerProcess*> LocalCluster::all() {
@@ -285,8 +351,8 @@ ServerProcess& LocalCluster::current_primary(std::size_t i) {
       }
     }
   }
-  throw std::runtime_error("flyshard test support: no current primary for shard " +
-                           shard_name(i) + ": " + why);
+  throw std::runtime_error("flyshard test support: no current primary for shard " + shard_name(i) +
+                           ": " + why);
 }
 
 void LocalCluster::flush_all() {

@@ -51,8 +51,8 @@ struct ClusterOptions {
   std::chrono::milliseconds ready_timeout{15000};
 };
 
-/// A running local cluster. The constructor returns when it is fully wired: every replica
-/// reports `master_link_status:up`, every sentinel reports every shard's primary, sees that
+/// A running local cluster. The constructor returns when it is fully wired: every replica is
+/// in sync (see wait_replicas_up), every sentinel reports every shard's primary, sees that
 /// shard's replicas as healthy and knows the other sentinels. It throws std::runtime_error
 /// (with the log tail of the node at fault) otherwise, after ending what it started.
 ///
@@ -108,9 +108,10 @@ class LocalCluster {
 
   /// FLUSHALL on every shard's current primary. Throws std::runtime_error on failure.
   void flush_all();
-  /// Waits until every running, not stopped replica started in shard i reports
-  /// `master_link_status:up` (e.g. after replica(i, j).restart() and REPLICAOF). Throws
-  /// std::runtime_error after `timeout`.
+  /// Waits until every running, not stopped replica started in shard i is in sync: it reports
+  /// `master_link_status:up` and no sync in progress, and its primary lists it as
+  /// `state=online` (e.g. after replica(i, j).restart() and REPLICAOF). The constructor waits
+  /// the same way. Throws std::runtime_error after `timeout`.
   void wait_replicas_up(std::size_t i,
                         std::chrono::milliseconds timeout = std::chrono::seconds(15));
   /// One line per process: "<shard|sentinel> <role> <host:port> pid <pid>", e.g.

@@ -115,8 +115,8 @@ std::set<std::string> listening_inodes(std::uint16_t port) {
     while (std::getline(in, line)) {
       std::istringstream fields(line);
       std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
-      if (!(fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >>
-            timeout >> inode))
+      if (!(fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+            inode))
         continue;
       auto colon = local.rfind(':');
       if (colon == std::string::npos || local.substr(colon + 1) != want) continue;
@@ -176,6 +176,11 @@ flyshard::Reply convert(const redisReply* r) {
       return flyshard::Reply::nil();
   }
 }
+
+// A start that failed in a way another port may cure.
+struct PortTrouble : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 struct ContextDeleter {
   void operator()(redisContext* c) const noexcept {
@@ -278,8 +283,8 @@ struct ServerProcess::Impl {
         << "logfile \"\"\n"
         << "dir " << dir.string() << "\n";
     for (const auto& m : options.monitors) {
-      out << "sentinel monitor " << m.name << ' ' << m.primary.host << ' ' << m.primary.port
-          << ' ' << m.quorum << "\n"
+      out << "sentinel monitor " << m.name << ' ' << m.primary.host << ' ' << m.primary.port << ' '
+          << m.quorum << "\n"
           << "sentinel down-after-milliseconds " << m.name << ' ' << m.down_after_ms << "\n"
           << "sentinel failover-timeout " << m.name << ' ' << m.failover_timeout_ms << "\n"
           << "sentinel parallel-syncs " << m.name << " 1\n";
@@ -293,20 +298,25 @@ struct ServerProcess::Impl {
     if (options.kind == ProcessKind::sentinel) {
       a.push_back((dir / kSentinelConf).string());
       if (fs::path(exe).filename() != "redis-sentinel") a.push_back("--sentinel");
+      // The config is written once, possibly for a port that was then taken: the command line
+      // wins over it.
+      a.insert(a.end(), {"--port", p});
       return a;
     }
     if (dragonfly()) {
       // Untested here (no Dragonfly binary): flags as Dragonfly's own test harness uses them.
-      a.insert(a.end(), {"--port=" + p, "--bind=127.0.0.1", "--dir=" + dir.string(),
-                         "--dbfilename=", "--logtostderr", "--proactor_threads=1",
-                         "--noversion_check"});
+      a.insert(a.end(),
+               {"--port=" + p, "--bind=127.0.0.1", "--dir=" + dir.string(),
+                "--dbfilename=", "--logtostderr", "--proactor_threads=1", "--noversion_check"});
     } else {
-      a.insert(a.end(), {"--port", p, "--bind", "127.0.0.1", "--protected-mode", "no",
-                         "--daemonize", "no", "--dir", dir.string(), "--save", "",
-                         "--appendonly", "no", "--logfile", "",
-                         // A primary otherwise waits 5 s for more replicas before it starts a
-                         // full sync; tests attach replicas one by one and want them now.
-                         "--repl-diskless-sync-delay", "0"});
+      a.insert(a.end(),
+               {"--port", p, "--bind", "127.0.0.1", "--protected-mode", "no", "--daemonize", "no",
+                "--dir", dir.string(), "--save", "", "--appendonly", "no", "--logfile", "",
+                // Full syncs through a (tiny) RDB file, not diskless: a diskless primary waits
+                // 5 s for more replicas before it starts, and after the transfer it streams
+                // writes only once the replica's first REPLCONF ACK arrives, which can take
+                // a second. Tests want a replica that is in sync to stay in sync.
+                "--repl-diskless-sync", "no"});
     }
     a.insert(a.end(), options.extra_args.begin(), options.extra_args.end());
     return a;
@@ -314,8 +324,13 @@ struct ServerProcess::Impl {
 
   void spawn() {
     auto exe = find_on_path(binary);
-    if (!exe) throw std::runtime_error("flyshard test support: '" + binary + "' not found on PATH");
-    if (options.kind == ProcessKind::sentinel) write_sentinel_config();
+    if (!exe)
+      throw std::runtime_error("flyshard test support: '" + binary +
+                               "' not found (not an executable file, nor a name on PATH)");
+    // Written once: Sentinel rewrites its config as it learns (replicas, peers, the primary
+    // after a failover), and a restarted sentinel must come back with that knowledge.
+    if (options.kind == ProcessKind::sentinel && !fs::exists(dir / kSentinelConf))
+      write_sentinel_config();
     argv = build_argv(*exe);
     argv[0] = binary;  // shown in messages as given; exec uses the resolved path
 
@@ -351,8 +366,7 @@ struct ServerProcess::Impl {
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD})
-        ::signal(sig, SIG_DFL);
+      for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) ::signal(sig, SIG_DFL);
       if (null_fd >= 0) ::dup2(null_fd, 0);
       ::dup2(log_fd, 1);
       ::dup2(log_fd, 2);
@@ -411,8 +425,32 @@ struct ServerProcess::Impl {
           saw_foreign = true;
         }
       }
-      if (std::chrono::steady_clock::now() >= deadline) return Wait::timed_out;
+      if (std::chrono::steady_clock::now() >= deadline)
+        return saw_foreign ? Wait::foreign : Wait::timed_out;
       std::this_thread::sleep_for(10ms);
+    }
+  }
+
+  void run_startup_commands() {
+    if (options.startup_commands.empty()) return;
+    timeval tv = to_timeval(2000ms);
+    ContextPtr c(redisConnectWithTimeout("127.0.0.1", port, tv));
+    if (!c || c->err)
+      throw std::runtime_error("flyshard test support: " + describe() + ": cannot connect");
+    redisSetTimeout(c.get(), tv);
+    for (const auto& cmd : options.startup_commands) {
+      if (cmd.empty()) continue;
+      std::vector<const char*> argv;
+      std::vector<std::size_t> lens;
+      for (const auto& a : cmd) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      ReplyPtr r(static_cast<redisReply*>(
+          redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+      if (!r)
+        throw std::runtime_error("flyshard test support: " + describe() + ": " + cmd.at(0) + ": " +
+                                 c->errstr);
     }
   }
 
@@ -424,15 +462,27 @@ struct ServerProcess::Impl {
   void start_on_port() {
     spawn();
     Wait w = wait_ready();
-    if (w == Wait::ready) return;
+    if (w == Wait::ready) {
+      try {
+        run_startup_commands();
+      } catch (...) {
+        kill_now();
+        throw;
+      }
+      return;
+    }
     kill_now();
-    std::string why = w == Wait::exited    ? "exited before answering PING"
-                      : w == Wait::foreign ? "another process answers on its port"
-                                           : "did not answer PING within " +
-                                                 std::to_string(options.start_timeout.count()) +
-                                                 " ms";
-    throw std::runtime_error("flyshard test support: " + describe() + " " + why +
-                             "; log tail:\n" + tail(20));
+    std::string why =
+        w == Wait::exited ? "exited before answering PING"
+        : w == Wait::foreign
+            ? "another process answers on its port"
+            : "did not answer PING within " + std::to_string(options.start_timeout.count()) + " ms";
+    std::string msg =
+        "flyshard test support: " + describe() + " " + why + "; log tail:\n" + tail(20);
+    // A process that exited may have lost its port to another process, and a foreign answer
+    // says so: worth another port. A hang is not.
+    if (w == Wait::timed_out) throw std::runtime_error(msg);
+    throw PortTrouble(msg);
   }
 };
 
@@ -441,7 +491,7 @@ ServerProcess::ServerProcess(ServerOptions options) : impl_(std::make_unique<Imp
   s.options = std::move(options);
   if (s.options.label.empty())
     s.options.label = s.options.kind == ProcessKind::sentinel ? "sentinel" : "server";
-  s.binary = !s.options.binary.empty()                       ? s.options.binary
+  s.binary = !s.options.binary.empty()                 ? s.options.binary
              : s.options.kind == ProcessKind::sentinel ? sentinel_binary()
                                                        : server_binary();
   s.port = s.options.port;
@@ -460,8 +510,8 @@ ServerProcess& ServerProcess::operator=(ServerProcess&&) noexcept = default;
 
 void ServerProcess::start() {
   Impl& s = *impl_;
-  if (s.poll_alive()) throw std::logic_error("flyshard test support: " + s.options.label +
-                                             " is already running");
+  if (s.poll_alive())
+    throw std::logic_error("flyshard test support: " + s.options.label + " is already running");
   if (s.port != 0) {
     s.start_on_port();
     return;
@@ -471,13 +521,15 @@ void ServerProcess::start() {
     try {
       s.start_on_port();
       return;
-    } catch (const std::runtime_error&) {
+    } catch (const PortTrouble&) {
       if (attempt >= kPortAttempts) throw;
     }
   }
 }
 
-void ServerProcess::kill() { impl_->kill_now(); }
+void ServerProcess::kill() {
+  impl_->kill_now();
+}
 
 void ServerProcess::terminate(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
@@ -513,8 +565,9 @@ void ServerProcess::restart() {
   Impl& s = *impl_;
   s.kill_now();
   if (s.port == 0) throw std::logic_error("flyshard test support: restart() before start()");
-  // Nothing persists by configuration, but a Redis replica stores the RDB it receives from its
-  // primary (repl-diskless-load is off by default) and would load it again: empty the folder.
+  // Nothing persists by configuration, but a Redis primary writes an RDB file for each full
+  // sync and a replica stores the one it receives (repl-diskless-load is off by default); a
+  // restarted node would load it again: empty the folder.
   std::error_code ec;
   for (fs::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
     auto name = it->path().filename();
@@ -525,17 +578,39 @@ void ServerProcess::restart() {
   s.start_on_port();
 }
 
-int ServerProcess::pid() const noexcept { return impl_->pid; }
-std::uint16_t ServerProcess::port() const noexcept { return impl_->port; }
-NodeAddress ServerProcess::address() const { return NodeAddress{"127.0.0.1", impl_->port}; }
-bool ServerProcess::running() const { return impl_->poll_alive(); }
-bool ServerProcess::stopped() const noexcept { return impl_->alive && impl_->is_stopped; }
-ProcessKind ServerProcess::kind() const noexcept { return impl_->options.kind; }
-const std::string& ServerProcess::label() const noexcept { return impl_->options.label; }
-const fs::path& ServerProcess::dir() const noexcept { return impl_->dir; }
-fs::path ServerProcess::log_path() const { return impl_->log_path(); }
-std::string ServerProcess::log_tail(std::size_t lines) const { return impl_->tail(lines); }
-std::string ServerProcess::command_line() const { return impl_->command_line(); }
+int ServerProcess::pid() const noexcept {
+  return impl_->pid;
+}
+std::uint16_t ServerProcess::port() const noexcept {
+  return impl_->port;
+}
+NodeAddress ServerProcess::address() const {
+  return NodeAddress{"127.0.0.1", impl_->port};
+}
+bool ServerProcess::running() const {
+  return impl_->poll_alive();
+}
+bool ServerProcess::stopped() const noexcept {
+  return impl_->alive && impl_->is_stopped;
+}
+ProcessKind ServerProcess::kind() const noexcept {
+  return impl_->options.kind;
+}
+const std::string& ServerProcess::label() const noexcept {
+  return impl_->options.label;
+}
+const fs::path& ServerProcess::dir() const noexcept {
+  return impl_->dir;
+}
+fs::path ServerProcess::log_path() const {
+  return impl_->log_path();
+}
+std::string ServerProcess::log_tail(std::size_t lines) const {
+  return impl_->tail(lines);
+}
+std::string ServerProcess::command_line() const {
+  return impl_->command_line();
+}
 
 flyshard::Reply ServerProcess::command(const std::vector<std::string>& args,
                                        std::chrono::milliseconds timeout) {

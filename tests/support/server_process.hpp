@@ -61,6 +61,10 @@ struct ServerOptions {
   std::vector<std::string> extra_args;
   /// Sentinel kind only: the masters to monitor, written to the sentinel's config file.
   std::vector<SentinelMonitor> monitors;
+  /// Commands sent after every start (the first one and each restart), once the process
+  /// answers PING; error replies are ignored. E.g. runtime-only settings such as
+  /// {"SENTINEL", "DEBUG", "info-period", "1000"} that a restart would otherwise lose.
+  std::vector<std::vector<std::string>> startup_commands;
   /// How long start() waits for the process to answer PING. Default 10 s.
   std::chrono::milliseconds start_timeout{10000};
 };
@@ -145,8 +149,9 @@ class ServerProcess {
 
   /// One field of `INFO <section>` (e.g. info_field("replication", "master_link_status")), or
   /// nullopt when the reply has no such field. Throws like command().
-  std::optional<std::string> info_field(std::string_view section, std::string_view field,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  std::optional<std::string> info_field(
+      std::string_view section, std::string_view field,
+      std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
  private:
   struct Impl;

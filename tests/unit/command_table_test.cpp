@@ -84,7 +84,9 @@ TEST(CommandTableTest, EntriesAreUpperCaseAndConsistent) {
       EXPECT_GE(c.first, 1) << c.name;
       EXPECT_GE(c.step, 1) << c.name;
     }
-    if ((c.flags & kNoKey) != 0) EXPECT_EQ(c.keys, KeySpec::none) << c.name;
+    if ((c.flags & kNoKey) != 0) {
+      EXPECT_EQ(c.keys, KeySpec::none) << c.name;
+    }
   }
 }
 

@@ -395,6 +395,34 @@ TEST(Distribution, AddingAShardMovesKeysOnlyToIt) {
   }
 }
 
+TEST(Distribution, AddingAWeightedShardMovesItsWeightedShare) {
+  std::vector<ShardWeight> shards;
+  for (int i = 1; i <= 9; ++i) {
+    shards.push_back({"w" + std::to_string(i), static_cast<std::uint32_t>(1 + i % 3)});
+  }
+  auto grown = shards;
+  grown.push_back({"w10", 3});
+  const double ideal = 3.0 / (18.0 + 3.0);  // the new shard's weight over the new total
+  for (const char* alg : {"ketama", "rendezvous"}) {
+    const auto before = Distribution::create(alg, shards);
+    const auto after = Distribution::create(alg, grown);
+    std::size_t moved_keys = 0;
+    for (std::size_t i = 0; i < 100'000; ++i) {
+      const auto& k = keys()[i];
+      const auto& was = before.shards()[before.shard_for(k)].name;
+      const auto& now = after.shards()[after.shard_for(k)].name;
+      if (was != now) {
+        ASSERT_EQ(now, "w10") << alg << " " << k;
+        ++moved_keys;
+      }
+    }
+    const double f = static_cast<double>(moved_keys) / 100'000 / ideal;
+    report(std::string(alg) + " weighted moved/ideal, 9 -> 10 shards", f);
+    EXPECT_GT(f, 0.85) << alg;
+    EXPECT_LT(f, 1.15) << alg;
+  }
+}
+
 // ---- twemproxy compat --------------------------------------------------------------------
 
 TEST(Twemproxy, Fnv1a64IsThirtyTwoBit) {

@@ -1,0 +1,74 @@
+#pragma once
+// Node health: what the client believes about each node (up or down, its role, whether a
+// replica may serve reads), fed by active checks on the loop thread and by the outcome of
+// live requests on any thread.
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "routing/replication.hpp"
+
+namespace flyshard::detail {
+
+class Engine;
+struct Node;
+
+/// Thread-safe view of one node's health.
+class NodeHealth {
+ public:
+  bool up() const noexcept { return up_.load(std::memory_order_acquire); }
+  NodeRole role() const noexcept { return role_.load(std::memory_order_acquire); }
+  bool read_eligible() const noexcept { return eligible_.load(std::memory_order_acquire); }
+  /// Smoothed round trip of the health checks, in microseconds (0 before the first).
+  std::int64_t latency_us() const noexcept { return latency_us_.load(std::memory_order_relaxed); }
+
+  /// A failed check or a transport error. True when this failure marked the node down.
+  bool on_failure(unsigned failure_limit) noexcept;
+  /// A request succeeded: the failure streak ends (the node is not marked up: only a check,
+  /// which confirms the role, does that).
+  void on_success() noexcept { failures_.store(0, std::memory_order_relaxed); }
+  /// A successful check. True when it marked the node up.
+  bool on_check(NodeRole role, bool read_eligible, std::chrono::nanoseconds rtt) noexcept;
+  /// Forget the role until the next check (after a failover re-pointed the shard).
+  void expect_role_check() noexcept { role_.store(NodeRole::unknown, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> up_{true};  // optimistic until checks say otherwise
+  std::atomic<NodeRole> role_{NodeRole::unknown};
+  std::atomic<bool> eligible_{false};  // replicas serve reads only after a good check
+  std::atomic<unsigned> failures_{0};
+  std::atomic<std::int64_t> latency_us_{0};
+};
+
+/// Runs the active checks on the loop thread: every interval, one INFO replication per node
+/// (its role line tells a primary from a replica), never two at once on one node.
+class HealthChecker {
+ public:
+  /// `nodes` lists the routed nodes now; `result` receives each check's outcome (loop thread).
+  using NodeList = std::function<std::vector<Node*>()>;
+  using Outcome = std::function<void(Node&, std::optional<ReplicationInfo>, std::chrono::nanoseconds)>;
+
+  HealthChecker(Engine& engine, std::chrono::milliseconds interval, NodeList nodes, Outcome outcome);
+  /// Starts the timer (loop thread, or before the loop runs); the first round runs at once.
+  void start();
+  /// Checks one node now (loop thread), e.g. the new primary after a failover.
+  void check_now(Node& node);
+  /// Closes the timer (loop thread, at shutdown).
+  void stop();
+
+ private:
+  static void on_timer(uv_timer_t* t);
+
+  Engine& engine_;
+  std::chrono::milliseconds interval_;
+  NodeList nodes_;
+  Outcome outcome_;
+  uv_timer_t timer_{};
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,151 @@
+#include "routing/sentinel.hpp"
+
+#include <charconv>
+#include <sstream>
+
+#include "io/blocking_connection.hpp"
+#include "io/resp.hpp"
+#include "log.hpp"
+
+namespace flyshard::detail {
+namespace {
+
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+std::vector<std::string_view> words_of(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < s.size() && s[j] != ' ') ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<NodeAddress> parse_master_addr(const Reply& reply) {
+  if (!reply.is_array() || reply.elements().size() != 2) return std::nullopt;
+  auto port = parse_port(reply.elements()[1].str());
+  if (!port || reply.elements()[0].str().empty()) return std::nullopt;
+  return NodeAddress{reply.elements()[0].str(), *port};
+}
+
+std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply) {
+  std::vector<NodeAddress> out;
+  if (!reply.is_array()) return out;
+  for (const Reply& entry : reply.elements()) {
+    if (!entry.is_array()) continue;
+    std::string ip, flags;
+    std::optional<std::uint16_t> port;
+    const auto& f = entry.elements();
+    for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
+      if (f[i].str() == "ip") ip = f[i + 1].str();
+      if (f[i].str() == "port") port = parse_port(f[i + 1].str());
+      if (f[i].str() == "flags") flags = f[i + 1].str();
+    }
+    if (ip.empty() || !port) continue;
+    if (flags.find("s_down") != std::string::npos || flags.find("o_down") != std::string::npos ||
+        flags.find("disconnected") != std::string::npos) {
+      continue;
+    }
+    out.push_back(NodeAddress{ip, *port});
+  }
+  return out;
+}
+
+std::optional<SentinelEvent> parse_sentinel_event(std::string_view channel,
+                                                  std::string_view message) {
+  const auto w = words_of(message);
+  SentinelEvent e;
+  if (channel == "+switch-master") {
+    // <master name> <old ip> <old port> <new ip> <new port>
+    if (w.size() != 5) return std::nullopt;
+    auto port = parse_port(w[4]);
+    if (!port) return std::nullopt;
+    e.kind = SentinelEvent::Kind::switch_master;
+    e.master_name = std::string(w[0]);
+    e.address = NodeAddress{std::string(w[3]), *port};
+    return e;
+  }
+  // <type> <name> <ip> <port> @ <master name> <master ip> <master port>  (a replica or sentinel)
+  // master <name> <ip> <port>                                            (a master)
+  if (w.size() < 4) return std::nullopt;
+  auto port = parse_port(w[3]);
+  if (!port) return std::nullopt;
+  e.address = NodeAddress{std::string(w[2]), *port};
+  e.is_master = w[0] == "master";
+  if (e.is_master) {
+    e.master_name = std::string(w[1]);
+  } else if (w.size() >= 6 && w[4] == "@") {
+    e.master_name = std::string(w[5]);
+  } else {
+    return std::nullopt;
+  }
+  if (w[0] == "sentinel") return std::nullopt;
+  if (channel == "+slave" || channel == "+convert-to-slave") {
+    e.kind = SentinelEvent::Kind::replica_added;
+  } else if (channel == "+sdown") {
+    e.kind = SentinelEvent::Kind::down;
+  } else if (channel == "-sdown") {
+    e.kind = SentinelEvent::Kind::up;
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinels,
+                                        const std::vector<std::string>& master_names,
+                                        std::chrono::milliseconds timeout, const Logger& log) {
+  std::vector<SentinelView> views(master_names.size());
+  for (const NodeAddress& s : sentinels) {
+    SocketAddress addr;
+    try {
+      addr = resolve_address(s.host, s.port);
+    } catch (const Error& e) {
+      log.log(LogLevel::warning, std::string("sentinel ") + e.what());
+      continue;
+    }
+    auto conn = BlockingConnection::open(addr, timeout, {}, 0, "sentinel " + s.to_string());
+    if (!conn.ok()) {
+      log.log(LogLevel::warning, conn.message());
+      continue;
+    }
+    // Both questions for every master in one round trip.
+    std::string payload;
+    for (const auto& name : master_names) {
+      std::vector<std::string_view> a{"SENTINEL", "get-master-addr-by-name", name};
+      std::vector<std::string_view> b{"SENTINEL", "replicas", name};
+      append_command(payload, a);
+      append_command(payload, b);
+    }
+    std::vector<Reply> replies;
+    std::string message;
+    errc e = conn.value()->exchange(payload, static_cast<std::uint32_t>(2 * master_names.size()),
+                                    replies, Clock::now() + timeout, message);
+    if (e != errc{}) {
+      log.log(LogLevel::warning, message);
+      continue;
+    }
+    bool complete = true;
+    for (std::size_t i = 0; i < master_names.size(); ++i) {
+      views[i].primary = parse_master_addr(replies[2 * i]);
+      views[i].replicas = parse_sentinel_replicas(replies[2 * i + 1]);
+      if (!views[i].primary) complete = false;
+    }
+    if (complete) return views;
+    log.log(LogLevel::warning, "sentinel " + s.to_string() + " does not know every shard; asking the next");
+  }
+  return views;
+}
+
+}  // namespace flyshard::detail

@@ -1,0 +1,346 @@
+// Replicas, health and failover against real redis-server and redis-sentinel processes,
+// started by the test and ended by PID.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "flyshard/flyshard.hpp"
+#include "local_cluster.hpp"
+
+using namespace flyshard;
+using namespace std::chrono_literals;
+using flyshard::testing::ClusterOptions;
+using flyshard::testing::LocalCluster;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+ClientOptions fast_options() {
+  ClientOptions o;
+  o.request_timeout = 200ms;
+  o.connect_timeout = 100ms;
+  o.reconnect_min = 10ms;
+  o.reconnect_max = 100ms;
+  o.health_interval = 100ms;
+  o.failure_limit = 2;
+  o.max_replica_lag = 2000ms;
+  o.log_level = LogLevel::error;
+  return o;
+}
+
+// Keys owned by shard `shard`.
+std::vector<std::string> keys_on(const Client& c, std::size_t shard, std::size_t n,
+                                 const std::string& prefix) {
+  std::vector<std::string> out;
+  for (int i = 0; out.size() < n; ++i) {
+    std::string k = prefix + std::to_string(i);
+    if (c.shard_for(k) == shard) out.push_back(k);
+  }
+  return out;
+}
+
+// Polls `ok` until it is true or `limit` passes.
+template <typename Fn>
+bool eventually(Fn ok, std::chrono::milliseconds limit = 15s) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (ok()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return ok();
+}
+
+bool try_set(Client& c, const std::string& k, const std::string& v, bool verbose = false) {
+  try {
+    c.set(k, v);
+    return true;
+  } catch (const Error& e) {
+    if (verbose) std::printf("set %s: %s\n", k.c_str(), e.what());
+    return false;
+  }
+}
+
+ClusterOptions sentinel_cluster() {
+  ClusterOptions o;
+  o.shards = 3;
+  o.replicas = 2;
+  o.sentinels = 3;
+  o.down_after_ms = 500;
+  o.failover_timeout_ms = 2000;
+  return o;
+}
+
+TEST(FailoverTest, KilledPrimaryUnderLoadReplicasServeReadsSentinelPromotesOthersUnaffected) {
+  LocalCluster cluster(sentinel_cluster());
+  ClientOptions o = fast_options();
+  o.read_from = ReadFrom::replica_preferred;
+  Client c(cluster.topology(), o);
+  const std::size_t victim = 0;
+  auto victim_keys = keys_on(c, victim, 50, "v");
+  auto other_keys = keys_on(c, 1, 25, "o");
+  auto more = keys_on(c, 2, 25, "o");
+  other_keys.insert(other_keys.end(), more.begin(), more.end());
+  for (auto& k : victim_keys) c.set(k, "val:" + k);
+  for (auto& k : other_keys) c.set(k, "val:" + k);
+  // Replicas serve reads once a check found them in sync.
+  ASSERT_TRUE(eventually([&] {
+    for (auto& n : c.stats().nodes) {
+      if (n.role == "replica" && !n.up) return false;
+    }
+    return c.get(victim_keys[0]) == "val:" + victim_keys[0];
+  }));
+  std::this_thread::sleep_for(500ms);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0}, victim_read_errors{0}, other_errors{0}, victim_write_errors{0};
+  std::atomic<long long> first_write_after_kill_ms{-1};
+  std::atomic<Clock::time_point::rep> kill_time{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      int i = 0;
+      while (!stop) {
+        ++i;
+        const std::string& vk = victim_keys[(i + t) % victim_keys.size()];
+        const std::string& ok = other_keys[(i * 7 + t) % other_keys.size()];
+        try {
+          auto v = c.get(vk);
+          if (v != "val:" + vk) ++wrong;
+        } catch (const Error& e) {
+          if (++victim_read_errors < 4) std::printf("victim read: %s\n", e.what());
+        }
+        try {
+          auto v = c.get(ok);
+          if (v != "val:" + ok) ++wrong;
+          c.set("w:{" + ok + "}:" + std::to_string(t), std::to_string(i));
+        } catch (const Error& e) {
+          if (++other_errors < 4) std::printf("other shard: %s\n", e.what());
+        }
+        if (t == 0) {
+          std::string wk = "{" + vk + "}:w";
+          if (try_set(c, wk, std::to_string(i))) {
+            auto killed = kill_time.load();
+            if (killed != 0 && first_write_after_kill_ms < 0) {
+              first_write_after_kill_ms =
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      Clock::now().time_since_epoch() - Clock::duration(killed))
+                      .count();
+            }
+          } else {
+            ++victim_write_errors;
+          }
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  kill_time = Clock::now().time_since_epoch().count();
+  cluster.primary(victim).kill();
+  ASSERT_TRUE(eventually([&] { return first_write_after_kill_ms >= 0; }, 20s))
+      << "no write succeeded after the primary was killed";
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  for (auto& th : threads) th.join();
+
+  EXPECT_EQ(wrong.load(), 0) << "a reply reached the wrong request";
+  EXPECT_EQ(other_errors.load(), 0) << "other shards noticed the failover";
+  // Reads of the victim shard come from replicas; only those in flight at the kill may fail.
+  EXPECT_LE(victim_read_errors.load(), 8);
+  EXPECT_GT(victim_write_errors.load(), 0);  // writes failed fast while there was no primary
+  // The shard now writes to the promoted replica.
+  NodeAddress now_primary = c.node_for(victim_keys[0], true);
+  EXPECT_NE(now_primary, cluster.primary(victim).address());
+  EXPECT_EQ(now_primary, cluster.current_primary(victim).address());
+  std::printf("failover: first write %lld ms after the kill\n", first_write_after_kill_ms.load());
+
+  // The old primary comes back (empty): Sentinel makes it a replica; it is never written to
+  // (a write there would fail with READONLY, so every write succeeding shows that).
+  cluster.primary(victim).restart();
+  ASSERT_TRUE(eventually([&] {
+    auto role = cluster.primary(victim).info_field("replication", "role");
+    return role && *role == "slave";
+  }, 20s));
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(try_set(c, victim_keys[i % victim_keys.size()], "after:" + std::to_string(i), true));
+  }
+  EXPECT_NE(c.node_for(victim_keys[0], true), cluster.primary(victim).address());
+}
+
+TEST(FailoverTest, FailoverStillHappensWithASentinelDeadAndWaitForPromotionHoldsWrites) {
+  LocalCluster cluster(sentinel_cluster());
+  ClientOptions o = fast_options();
+  o.wait_for_promotion = 15s;
+  Client c(cluster.topology(), o);
+  auto keys = keys_on(c, 1, 5, "k");
+  c.set(keys[0], "x");
+  cluster.sentinel(0).kill();
+  auto start = Clock::now();
+  cluster.primary(1).kill();
+  // A blocking write waits for the promotion instead of failing.
+  bool written = false;
+  for (int i = 0; i < 20 && !written; ++i) written = try_set(c, keys[1], "after");
+  auto took = Clock::now() - start;
+  EXPECT_TRUE(written);
+  EXPECT_LT(took, 15s);
+  EXPECT_EQ(c.get(keys[1]), "after");
+  EXPECT_EQ(c.node_for(keys[1], true), cluster.current_primary(1).address());
+}
+
+TEST(FailoverTest, StoppedReplicaStopsServingReadsAndComesBack) {
+  ClusterOptions co;
+  co.shards = 1;
+  co.replicas = 2;
+  LocalCluster cluster(co);
+  ClientOptions o = fast_options();
+  o.read_from = ReadFrom::replica;
+  Client c(cluster.topology(), o);
+  c.set("k", "v");
+  ASSERT_TRUE(eventually([&] {
+    try {
+      return c.get("k") == "v";
+    } catch (const Error&) {
+      return false;
+    }
+  }));
+  auto requests_of = [&](const NodeAddress& a) {
+    for (auto& n : c.stats().nodes) {
+      if (n.address == a.to_string()) return n.requests;
+    }
+    return std::uint64_t{0};
+  };
+  cluster.replica(0, 0).stop();
+  // Within the detection window (failure_limit failures), reads move to the other replica.
+  // A check of a hung node takes request_timeout to fail.
+  std::this_thread::sleep_for((o.health_interval + o.request_timeout) * (o.failure_limit + 1));
+  int failures = 0;
+  for (int i = 0; i < 200; ++i) {
+    try {
+      EXPECT_EQ(c.get("k"), "v");
+    } catch (const Error&) {
+      ++failures;
+    }
+  }
+  EXPECT_EQ(failures, 0);
+  auto stopped_before = requests_of(cluster.replica(0, 0).address());
+  cluster.replica(0, 0).resume();
+  ASSERT_TRUE(eventually([&] {
+    for (int i = 0; i < 20; ++i) (void)c.get("k");
+    return requests_of(cluster.replica(0, 0).address()) > stopped_before;
+  }));
+}
+
+TEST(FailoverTest, WithoutSentinelWritesFailFastThenRecoverWhenThePrimaryReturns) {
+  ClusterOptions co;
+  co.shards = 2;
+  co.replicas = 1;
+  LocalCluster cluster(co);
+  ClientOptions o = fast_options();
+  Client c(cluster.topology(), o);
+  auto keys = keys_on(c, 0, 3, "nf");
+  c.set(keys[0], "v");
+  cluster.primary(0).kill();
+  // After failure_limit x health_interval (+ a timeout), writes fail at once.
+  std::this_thread::sleep_for(o.health_interval * (o.failure_limit + 2) + o.request_timeout);
+  for (int i = 0; i < 5; ++i) {
+    auto start = Clock::now();
+    try {
+      c.set(keys[1], "x");
+      FAIL() << "write to a dead primary succeeded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.value(), errc::shard_unavailable) << e.what();
+    }
+    EXPECT_LT(Clock::now() - start, 50ms);
+  }
+  // primary_preferred reads go to the replica meanwhile.
+  EXPECT_THROW(c.get(keys[0]), Error);  // the default policy reads the primary only
+  cluster.primary(0).restart();
+  EXPECT_TRUE(eventually([&] { return try_set(c, keys[1], "back"); }));
+  EXPECT_EQ(c.get(keys[1]), "back");
+}
+
+TEST(FailoverTest, PrimaryPreferredReadsFallBackToTheReplica) {
+  ClusterOptions co;
+  co.shards = 1;
+  co.replicas = 1;
+  LocalCluster cluster(co);
+  ClientOptions o = fast_options();
+  o.read_from = ReadFrom::primary_preferred;
+  Client c(cluster.topology(), o);
+  c.set("pp", "v");
+  ASSERT_TRUE(eventually([&] {
+    return cluster.replica(0, 0).command({"GET", "pp"}).str() == "v";
+  }));
+  std::this_thread::sleep_for(300ms);  // a check has seen the replica in sync
+  cluster.primary(0).kill();
+  EXPECT_TRUE(eventually([&] {
+    try {
+      return c.get("pp") == "v";
+    } catch (const Error&) {
+      return false;
+    }
+  }, 3s));
+}
+
+TEST(FailoverTest, CachePolicyRehashesADownShardsKeysAndReturnsThemAfterward) {
+  ClusterOptions co;
+  co.shards = 3;
+  LocalCluster cluster(co);
+  ClientOptions o = fast_options();
+  o.failure_policy = FailurePolicy::cache;
+  Client c(cluster.topology(), o);
+  auto keys = keys_on(c, 2, 20, "cache");
+  for (auto& k : keys) c.set(k, "v");
+  cluster.primary(2).kill();
+  // A miss, then a fill on another shard.
+  ASSERT_TRUE(eventually([&] { return c.shard_for(keys[0]) != 2; }, 5s));
+  for (auto& k : keys) {
+    EXPECT_NE(c.shard_for(k), 2u);
+    if (!c.get(k)) c.set(k, "refilled");
+    EXPECT_EQ(c.get(k), "refilled");
+  }
+  cluster.primary(2).restart();
+  EXPECT_TRUE(eventually([&] { return c.shard_for(keys[0]) == 2; }, 5s));
+  EXPECT_FALSE(c.get(keys[0]).has_value());  // came back empty: a miss again
+}
+
+TEST(FailoverTest, LaggingReplicaIsNotReadFrom) {
+  ClusterOptions co;
+  co.shards = 1;
+  co.replicas = 1;
+  LocalCluster cluster(co);
+  ClientOptions o = fast_options();
+  o.read_from = ReadFrom::replica_preferred;
+  o.max_replica_lag = 500ms;
+  Client c(cluster.topology(), o);
+  c.set("lag", "1");
+  auto replica_requests = [&] {
+    for (auto& n : c.stats().nodes) {
+      if (n.role == "replica") return n.requests;
+    }
+    return std::uint64_t{0};
+  };
+  ASSERT_TRUE(eventually([&] {
+    auto before = replica_requests();
+    (void)c.get("lag");
+    return replica_requests() > before;
+  }));
+  // Cut the replica off its primary: it keeps answering, but its data ages.
+  auto& primary = cluster.primary(0);
+  cluster.replica(0, 0).command({"REPLICAOF", "127.0.0.1", "1"});
+  c.set("lag", "2");
+  std::this_thread::sleep_for(o.health_interval * 3);
+  auto before = replica_requests();
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(c.get("lag"), "2");  // fresh data, from the primary
+  EXPECT_EQ(replica_requests(), before);
+  cluster.replica(0, 0).command({"REPLICAOF", "127.0.0.1", std::to_string(primary.port())});
+  EXPECT_TRUE(eventually([&] {
+    auto b = replica_requests();
+    (void)c.get("lag");
+    return replica_requests() > b;
+  }));
+}
+
+}  // namespace
