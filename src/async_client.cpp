@@ -53,16 +53,11 @@ void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
 }  // namespace
 
 void AsyncClient::command(Args args, Callback<Reply> cb) {
-  detail::ClientCore::Route route;
-  try {
-    route = core_->route_with_key(args.span());
-  } catch (const Error& e) {
-    core_->submit_error(e.value(), e.what(), std::move(cb));
-    return;
-  }
-  std::string payload;
-  append_command(payload, args.span());
-  core_->submit(*route.node, std::move(payload), 1, std::move(cb), route.affinity);
+  core_->submit_command(args.span(), std::move(cb));
+}
+
+void AsyncClient::command(Args args, ReadFrom read_from, Callback<Reply> cb) {
+  core_->submit_command(args.span(), std::move(cb), read_from);
 }
 
 std::future<Reply> AsyncClient::command(Args args) {

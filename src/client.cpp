@@ -69,6 +69,15 @@ Reply Client::command(Args args) {
   return value_or_throw(core_->execute(node, encode(args), 1, detail::is_read_command(args.span())));
 }
 
+Reply Client::command(Args args, ReadFrom read_from) {
+  detail::Node& node = core_->route(args.span(), read_from);
+  return value_or_throw(core_->execute(node, encode(args), 1, detail::is_read_command(args.span())));
+}
+
+std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from) {
+  return command({"GET", key}, read_from).as_optional_string();
+}
+
 std::vector<Reply> Client::command_on_all(Args args) {
   std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
   const std::string payload = encode(args);

@@ -102,7 +102,12 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
       [this](Node& n, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt) {
         on_check(n, std::move(info), rtt);
       });
-  engine_->set_shutdown_hook([this] { health_->stop(); });
+  engine_->set_sweep_hook([this](Clock::time_point now) { retry_parked(now); });
+  engine_->set_shutdown_hook([this] {
+    health_->stop();
+    for (auto& p : parked_) submit_error(errc::shutting_down, "client is shutting down", std::move(p.cb));
+    parked_.clear();
+  });
   health_->start();
   if (topology_.sentinel) start_sentinel_watch();
   engine_->start();
@@ -381,6 +386,51 @@ void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
                      " requests pending";
   }
   engine_->submit(std::move(r));
+}
+
+void ClientCore::submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
+                                std::optional<ReadFrom> read_from) {
+  Parked p;
+  std::optional<std::size_t> shard;
+  try {
+    shard = key_shard(words, p.affinity);
+  } catch (const Error& e) {
+    submit_error(e.value(), e.what(), std::move(cb));
+    return;
+  }
+  append_command(p.payload, words);
+  const bool write = !is_read_command(words);
+  Node* node = router_->pick(shard.value_or(0), write, read_from.value_or(router_->read_from()));
+  if (node != nullptr) {
+    submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);
+    return;
+  }
+  if (!write || options_.wait_for_promotion.count() <= 0) {
+    submit_error(errc::shard_unavailable, router_->unavailable_reason(shard.value_or(0), write),
+                 std::move(cb));
+    return;
+  }
+  p.shard = shard.value_or(0);
+  p.cb = std::move(cb);
+  p.until = Clock::now() + options_.wait_for_promotion;
+  auto held = std::make_shared<Parked>(std::move(p));
+  engine_->post([this, held] { parked_.push_back(std::move(*held)); });
+}
+
+void ClientCore::retry_parked(Clock::time_point now) {
+  if (parked_.empty()) return;
+  std::vector<Parked> waiting;
+  waiting.swap(parked_);
+  for (auto& p : waiting) {
+    if (Node* node = router_->pick(p.shard, true, ReadFrom::primary)) {
+      submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);
+    } else if (now >= p.until) {
+      submit_error(errc::shard_unavailable, router_->unavailable_reason(p.shard, true),
+                   std::move(p.cb));
+    } else {
+      parked_.push_back(std::move(p));
+    }
+  }
 }
 
 void ClientCore::submit_error(errc code, std::string message, Callback<Reply> cb) {

@@ -65,6 +65,10 @@ class ClientCore {
   /// key stay in order even with several connections per node.
   void submit(Node& node, std::string payload, std::uint32_t replies, Callback<Reply> cb,
               std::size_t affinity = kAnyConnection);
+  /// Async: routes and submits one command. A write to a shard with no usable primary waits
+  /// (parked on the loop) up to wait_for_promotion, like a blocking write does.
+  void submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
+                      std::optional<ReadFrom> read_from = {});
   /// Async: completes `cb` with an error on the loop thread (never inside this call).
   void submit_error(errc code, std::string message, Callback<Reply> cb);
 
@@ -92,6 +96,14 @@ class ClientCore {
  private:
   std::optional<std::size_t> key_shard(std::span<const std::string_view> words,
                                        std::size_t& affinity) const;
+  struct Parked {
+    std::size_t shard;
+    std::size_t affinity;
+    std::string payload;
+    Callback<Reply> cb;
+    Clock::time_point until;
+  };
+  void retry_parked(Clock::time_point now);
   void start_sentinel_watch();
   void on_sentinel_message(Reply& push);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
@@ -107,6 +119,7 @@ class ClientCore {
   std::vector<std::unique_ptr<Node>> nodes_;  // before engine_: outlives it
   std::vector<std::unique_ptr<Node>> sentinels_;
   Clock::time_point last_refresh_{};
+  std::vector<Parked> parked_;  // loop thread: async writes waiting for a primary
   std::unique_ptr<Router> router_;
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;

@@ -84,6 +84,8 @@ class AsyncClient {
   /// commands go to the first shard). Multi-key commands whose keys span shards fail with
   /// errc::cross_shard (use the split helpers below).
   void command(Args args, Callback<Reply> cb);
+  /// The same with a read policy for this call (a write still goes to the primary).
+  void command(Args args, ReadFrom read_from, Callback<Reply> cb);
   /// The same, as a future; get() throws flyshard::Error.
   std::future<Reply> command(Args args);
 
@@ -183,6 +185,8 @@ class Client {
 
   /// Any command, routed by its first key (see AsyncClient::command).
   Reply command(Args args);
+  /// The same with a read policy for this call instead of ClientOptions::read_from.
+  Reply command(Args args, ReadFrom read_from);
   /// A keyless command (PING, DBSIZE, FLUSHDB, SCRIPT LOAD, ...) on every shard's primary;
   /// replies in shard order.
   std::vector<Reply> command_on_all(Args args);
@@ -191,6 +195,8 @@ class Client {
 
   // Strings and counters.
   std::optional<std::string> get(std::string_view key);
+  /// GET with a read policy for this call.
+  std::optional<std::string> get(std::string_view key, ReadFrom read_from);
   /// SET; false when NX/XX prevented the write.
   bool set(std::string_view key, std::string_view value, const SetOptions& options = {});
   long long incr(std::string_view key, long long by = 1);

@@ -166,6 +166,7 @@ void Engine::on_sweep(uv_timer_t* handle) {
   auto* self = static_cast<Engine*>(handle->data);
   const auto now = Clock::now();
   for (Connection* c : self->connections_) c->sweep(now);
+  if (self->sweep_hook_) self->sweep_hook_(now);
   self->flush_dirty();
 }
 

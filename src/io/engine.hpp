@@ -70,6 +70,8 @@ class Engine {
   void report_connect_failure(Node& node) {
     if (connect_failure_hook_) connect_failure_hook_(node);
   }
+  /// Called on the loop thread at every sweep tick (after deadlines were checked).
+  void set_sweep_hook(std::function<void(Clock::time_point)> hook) { sweep_hook_ = std::move(hook); }
   /// Called on the loop thread just before it closes its handles.
   void set_shutdown_hook(std::function<void()> hook) { shutdown_hook_ = std::move(hook); }
   std::chrono::milliseconds request_timeout() const noexcept { return request_timeout_; }
@@ -109,6 +111,7 @@ class Engine {
   std::function<void(Node&, errc)> result_hook_;
   std::function<void()> shutdown_hook_;
   std::function<void(Node&)> connect_failure_hook_;
+  std::function<void(Clock::time_point)> sweep_hook_;
 
   // Loop thread only.
   std::vector<Request> batch_;

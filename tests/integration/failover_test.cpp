@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -179,6 +180,11 @@ TEST(FailoverTest, FailoverStillHappensWithASentinelDeadAndWaitForPromotionHolds
   cluster.sentinel(0).kill();
   auto start = Clock::now();
   cluster.primary(1).kill();
+  // An async write waits for the promotion too (parked on the loop).
+  std::promise<Result<Reply>> async_done;
+  std::this_thread::sleep_for(o.health_interval * (o.failure_limit + 2));  // primary marked down
+  c.async().command({"SET", keys[2], "async-after"},
+                    [&](Result<Reply> r) { async_done.set_value(std::move(r)); });
   // A blocking write waits for the promotion instead of failing.
   bool written = false;
   for (int i = 0; i < 20 && !written; ++i) written = try_set(c, keys[1], "after");
@@ -186,6 +192,9 @@ TEST(FailoverTest, FailoverStillHappensWithASentinelDeadAndWaitForPromotionHolds
   EXPECT_TRUE(written);
   EXPECT_LT(took, 15s);
   EXPECT_EQ(c.get(keys[1]), "after");
+  auto async_result = async_done.get_future().get();
+  EXPECT_TRUE(async_result.ok()) << async_result.message();
+  EXPECT_EQ(c.get(keys[2]), "async-after");
   EXPECT_EQ(c.node_for(keys[1], true), cluster.current_primary(1).address());
 }
 
