@@ -65,13 +65,13 @@ Client::Client(Topology topology, ClientOptions options)
 Client::~Client() = default;
 
 Reply Client::command(Args args) {
-  detail::Node& node = core_->route(args.span());
-  return value_or_throw(core_->execute(node, encode(args), 1, detail::is_read_command(args.span())));
+  auto route = core_->route_with_key(args.span(), std::nullopt, true);
+  return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read));
 }
 
 Reply Client::command(Args args, ReadFrom read_from) {
-  detail::Node& node = core_->route(args.span(), read_from);
-  return value_or_throw(core_->execute(node, encode(args), 1, detail::is_read_command(args.span())));
+  auto route = core_->route_with_key(args.span(), read_from, true);
+  return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read));
 }
 
 std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from) {

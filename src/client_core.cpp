@@ -89,7 +89,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   }
   const FailurePolicy policy = topology_.failure_policy.value_or(options_.failure_policy);
   router_ = std::make_unique<Router>(topology_.make_distribution(), std::move(routes),
-                                     options_.read_from, policy);
+                                     options_.read_from, policy, topology_.distribution_options);
 
   LinkSettings link{options_.connect_timeout, options_.stuck_timeout, options_.reconnect_min,
                     options_.reconnect_max,   handshake_,             handshake_replies_};
@@ -343,10 +343,17 @@ std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view
 }
 
 std::optional<std::size_t> ClientCore::key_shard(std::span<const std::string_view> words,
-                                                 std::size_t& affinity) const {
+                                                 std::size_t& affinity, bool* is_read) const {
   affinity = kAnyConnection;
   if (words.empty()) throw Error(errc::config, "empty command");
-  std::vector<std::string_view> keys = command_keys(words);
+  // One table lookup serves both the key positions and the read/write class.
+  const CommandInfo* info = find_command(words[0]);
+  if (is_read != nullptr) *is_read = is_read_command(info);
+  if (auto key = single_key(words, info)) {
+    affinity = std::hash<std::string_view>{}(hash_tag(*key));
+    return router_->shard_for(*key);
+  }
+  std::vector<std::string_view> keys = command_keys(words, info);
   if (keys.empty()) return std::nullopt;
   const std::size_t shard = router_->shard_for(keys[0]);
   for (std::size_t i = 1; i < keys.size(); ++i) {
@@ -364,8 +371,10 @@ ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> w
                                              std::optional<ReadFrom> read_from,
                                              bool may_wait) const {
   Route r;
-  std::optional<std::size_t> shard = key_shard(words, r.affinity);
-  r.node = &node_for_shard(shard.value_or(0), !is_read_command(words), may_wait, read_from);
+  bool read = false;
+  std::optional<std::size_t> shard = key_shard(words, r.affinity, &read);
+  r.node = &node_for_shard(shard.value_or(0), !read, may_wait, read_from);
+  r.read = read;
   return r;
 }
 
@@ -392,14 +401,15 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
                                 std::optional<ReadFrom> read_from) {
   Parked p;
   std::optional<std::size_t> shard;
+  bool read = false;
   try {
-    shard = key_shard(words, p.affinity);
+    shard = key_shard(words, p.affinity, &read);
   } catch (const Error& e) {
     submit_error(e.value(), e.what(), std::move(cb));
     return;
   }
   append_command(p.payload, words);
-  const bool write = !is_read_command(words);
+  const bool write = !read;
   Node* node = router_->pick(shard.value_or(0), write, read_from.value_or(router_->read_from()));
   if (node != nullptr) {
     submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flyshard/client.hpp"
+#include "command_table.hpp"
 #include "io/engine.hpp"
 #include "log.hpp"
 #include "routing/health.hpp"
@@ -53,6 +54,7 @@ class ClientCore {
   struct Route {
     Node* node = nullptr;
     std::size_t affinity = kAnyConnection;  // which of the node's connections
+    bool read = false;                      // may be served by a replica / sent again
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
@@ -95,7 +97,7 @@ class ClientCore {
 
  private:
   std::optional<std::size_t> key_shard(std::span<const std::string_view> words,
-                                       std::size_t& affinity) const;
+                                       std::size_t& affinity, bool* is_read = nullptr) const;
   struct Parked {
     std::size_t shard;
     std::size_t affinity;

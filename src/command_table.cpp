@@ -178,7 +178,9 @@ const CommandInfo* find_command(std::string_view name) noexcept {
   char upper[24];
   if (name.size() >= sizeof upper) return nullptr;
   for (std::size_t i = 0; i < name.size(); ++i) {
-    upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[i])));
+    // ASCII only (command names are): cheaper than the locale-aware std::toupper.
+    const char c = name[i];
+    upper[i] = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
   }
   std::string_view key(upper, name.size());
   const auto* end = std::end(kTable);
@@ -193,9 +195,14 @@ std::span<const CommandInfo> command_table() noexcept {
 }
 
 std::vector<std::string_view> command_keys(std::span<const std::string_view> words) {
+  if (words.empty()) return {};
+  return command_keys(words, find_command(words[0]));
+}
+
+std::vector<std::string_view> command_keys(std::span<const std::string_view> words,
+                                           const CommandInfo* info) {
   std::vector<std::string_view> keys;
   if (words.empty()) return keys;
-  const CommandInfo* info = find_command(words[0]);
   if (info == nullptr) {
     // Unknown command: assume the Redis convention that the first argument is the key.
     if (words.size() > 1) keys.push_back(words[1]);
@@ -243,8 +250,24 @@ std::vector<std::string_view> command_keys(std::span<const std::string_view> wor
 
 bool is_read_command(std::span<const std::string_view> words) noexcept {
   if (words.empty()) return false;
-  const CommandInfo* info = find_command(words[0]);
+  return is_read_command(find_command(words[0]));
+}
+
+bool is_read_command(const CommandInfo* info) noexcept {
   return info != nullptr && (info->flags & kRead) != 0 && (info->flags & kWrite) == 0;
+}
+
+std::optional<std::string_view> single_key(std::span<const std::string_view> words,
+                                           const CommandInfo* info) noexcept {
+  if (info == nullptr) {
+    if (words.size() > 1) return words[1];
+    return std::nullopt;
+  }
+  if (info->keys == KeySpec::range && info->first == info->last && info->first > 0 &&
+      static_cast<std::size_t>(info->first) < words.size()) {
+    return words[static_cast<std::size_t>(info->first)];
+  }
+  return std::nullopt;
 }
 
 }  // namespace flyshard::detail

@@ -3,6 +3,7 @@
 // needs a connection of its own. Routing uses it for every generic command().
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,17 @@ std::span<const CommandInfo> command_table() noexcept;
 /// The keys of a command, in order (empty for keyless commands).
 std::vector<std::string_view> command_keys(std::span<const std::string_view> words);
 
+/// The same with the command's entry already looked up (nullptr: not in the table).
+std::vector<std::string_view> command_keys(std::span<const std::string_view> words,
+                                           const CommandInfo* info);
+
 /// True when a command may be served by a replica.
 bool is_read_command(std::span<const std::string_view> words) noexcept;
+bool is_read_command(const CommandInfo* info) noexcept;
+
+/// The key of a command that has exactly one (GET, HSET, ...), without building a list:
+/// the fast path of routing. nullopt for keyless and multi-key commands.
+std::optional<std::string_view> single_key(std::span<const std::string_view> words,
+                                           const CommandInfo* info) noexcept;
 
 }  // namespace flyshard::detail

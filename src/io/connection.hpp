@@ -31,6 +31,8 @@ class Connection {
   /// Takes a request: written at the end of this loop turn, queued while connecting, failed
   /// at once (connection_lost) while backing off after a failure.
   void enqueue(Request&& request);
+  /// Connected: enqueue() only buffers (it never completes a request inline).
+  bool ready() const noexcept { return state_ == State::ready; }
   /// Writes what enqueue() gathered, in one write.
   void flush();
   /// Expires requests past their deadline and handles connect timeouts and stuck links.

@@ -14,6 +14,9 @@ Engine::Engine(const ClientOptions& options, LinkSettings link, const Logger& lo
   wakeup_.data = this;
   uv_timer_init(&loop_, &sweep_timer_);
   sweep_timer_.data = this;
+  uv_check_init(&loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_check_start(&flush_check_, &Engine::on_check);
 }
 
 // Connections belong to their nodes, which outlive the engine; by the time the engine is
@@ -69,6 +72,20 @@ void Engine::stop() {
 }
 
 void Engine::submit(Request request) {
+  // On the loop thread (a callback sending the next request), a connected link takes the
+  // request directly: no queue, no wake-up. It only buffers, so the callback still cannot
+  // run inside this call; the bytes leave when the check handle flushes this iteration.
+  if (request.node != nullptr && request.fail_with == errc{} && on_loop_thread()) {
+    Node& node = *request.node;
+    const std::size_t n = node.connections.size();
+    const std::size_t i =
+        request.affinity == kAnyConnection ? node.next_connection++ : request.affinity;
+    Connection& c = *node.connections[i % n];
+    if (c.ready()) {
+      c.enqueue(std::move(request));
+      return;
+    }
+  }
   {
     std::lock_guard lock(mu_);
     if (!stopped_) {
@@ -162,6 +179,10 @@ void Engine::flush_dirty() {
   dirty_.clear();
 }
 
+void Engine::on_check(uv_check_t* handle) {
+  static_cast<Engine*>(handle->data)->flush_dirty();
+}
+
 void Engine::on_sweep(uv_timer_t* handle) {
   auto* self = static_cast<Engine*>(handle->data);
   const auto now = Clock::now();
@@ -187,6 +208,8 @@ void Engine::shutdown_on_loop() {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   };
   close_once(reinterpret_cast<uv_handle_t*>(&sweep_timer_));
+  uv_check_stop(&flush_check_);
+  close_once(reinterpret_cast<uv_handle_t*>(&flush_check_));
   close_once(reinterpret_cast<uv_handle_t*>(&wakeup_));
 }
 

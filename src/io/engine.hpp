@@ -79,13 +79,16 @@ class Engine {
   uv_loop_t* loop() noexcept { return &loop_; }
   const Logger& log() const noexcept { return log_; }
   const LinkSettings& link_settings() const noexcept { return link_; }
-  bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_id_; }
+  bool on_loop_thread() const noexcept {
+    return std::this_thread::get_id() == loop_thread_id_.load(std::memory_order_relaxed);
+  }
   /// Marks a connection as having bytes to write at the end of this loop turn.
   void mark_dirty(Connection* c) { dirty_.push_back(c); }
 
  private:
   static void on_wakeup(uv_async_t* handle);
   static void on_sweep(uv_timer_t* handle);
+  static void on_check(uv_check_t* handle);
   void drain_queue();
   void flush_dirty();
   void shutdown_on_loop();
@@ -98,8 +101,9 @@ class Engine {
   uv_loop_t loop_{};
   uv_async_t wakeup_{};
   uv_timer_t sweep_timer_{};
+  uv_check_t flush_check_{};  // flushes what callbacks wrote during this loop iteration
   std::thread thread_;
-  std::thread::id loop_thread_id_{};
+  std::atomic<std::thread::id> loop_thread_id_{};
 
   std::mutex mu_;
   std::vector<Request> queue_;            // guarded by mu_

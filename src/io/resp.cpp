@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <charconv>
+#include <cstring>
 #include <new>
 
 #include "flyshard/error.hpp"
@@ -10,27 +11,45 @@
 namespace flyshard::detail {
 namespace {
 
-void append_decimal(std::string& out, std::size_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out.append(buf, end);
+std::size_t decimal_length(std::size_t v) {
+  std::size_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
 }
 
+char* put_decimal(char* p, std::size_t v, std::size_t len) {
+  for (std::size_t i = len; i > 0; --i) {
+    p[i - 1] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + len;
+}
+
+// One pass: size the buffer once, then write headers and words straight into it.
 template <typename Words>
 void append_words(std::string& out, const Words& words) {
-  std::size_t bytes = 16;
-  for (const auto& w : words) bytes += w.size() + 16;
-  out.reserve(out.size() + bytes);
-  out.push_back('*');
-  append_decimal(out, words.size());
-  out.append("\r\n");
+  const std::size_t count_len = decimal_length(words.size());
+  std::size_t bytes = 1 + count_len + 2;
+  for (const auto& w : words) bytes += 1 + decimal_length(w.size()) + 2 + w.size() + 2;
+  const std::size_t at = out.size();
+  out.resize(at + bytes);
+  char* p = out.data() + at;
+  *p++ = '*';
+  p = put_decimal(p, words.size(), count_len);
+  *p++ = '\r';
+  *p++ = '\n';
   for (const auto& w : words) {
-    out.push_back('$');
-    append_decimal(out, w.size());
-    out.append("\r\n");
-    out.append(w.data(), w.size());
-    out.append("\r\n");
+    *p++ = '$';
+    p = put_decimal(p, w.size(), decimal_length(w.size()));
+    *p++ = '\r';
+    *p++ = '\n';
+    if (!w.empty()) std::memcpy(p, w.data(), w.size());
+    p += w.size();
+    *p++ = '\r';
+    *p++ = '\n';
   }
 }
 

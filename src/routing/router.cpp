@@ -28,8 +28,11 @@ bool usable_as_replica(const Node& node) noexcept {
 }
 
 Router::Router(Distribution distribution, std::vector<ShardInit> shards, ReadFrom read_from,
-               FailurePolicy policy)
-    : full_(std::move(distribution)), read_from_(read_from), policy_(policy) {
+               FailurePolicy policy, DistributionOptions distribution_options)
+    : full_(std::move(distribution)),
+      distribution_options_(std::move(distribution_options)),
+      read_from_(read_from),
+      policy_(policy) {
   for (auto& s : shards) {
     auto r = std::make_unique<ShardRoute>();
     r->name = s.name;
@@ -38,7 +41,7 @@ Router::Router(Distribution distribution, std::vector<ShardInit> shards, ReadFro
     r->replicas.store(std::make_shared<const std::vector<Node*>>(std::move(s.replicas)));
     shards_.push_back(std::move(r));
   }
-  placement_.store(std::make_shared<const Placement>(Placement{full_, {}}));
+  placement_.store(std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}}));
 }
 
 std::size_t Router::shard_for(std::string_view key) const noexcept {
@@ -96,6 +99,9 @@ std::string Router::unavailable_reason(std::size_t shard, bool write) const {
   const ShardRoute& s = *shards_[shard];
   Node* primary = s.primary.load();
   std::string why = "shard " + s.name + ": ";
+  if (!write && usable_as_primary(*primary)) {
+    return why + "no replica is eligible for reads (the read policy excludes the primary)";
+  }
   if (!primary->health.up()) {
     why += "primary " + primary->name + " is down";
   } else if (primary->health.role() == NodeRole::replica) {
@@ -164,21 +170,27 @@ void Router::on_health_change() {
 void Router::rebuild_placement() {
   std::vector<ShardWeight> live;
   std::vector<std::size_t> to_shard;
+  std::vector<bool> out(shards_.size(), false);
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     if (usable_as_primary(*shards_[i]->primary.load())) {
       live.push_back({shards_[i]->name, shards_[i]->weight});
       to_shard.push_back(i);
+    } else {
+      out[i] = true;
     }
   }
   auto current = placement_.load();
   if (live.size() == shards_.size() || live.empty()) {
-    // All up, or none: the full layout (with none up, requests fail on their own shard).
-    if (!current->to_shard.empty()) placement_.store(std::make_shared<const Placement>(Placement{full_, {}}));
+    // All in, or none: the full layout (with none in, requests fail on their own shard).
+    if (!current->out.empty()) {
+      placement_.store(std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}}));
+    }
     return;
   }
-  if (current->to_shard == to_shard) return;
-  Distribution d = Distribution::create(full_.algorithm(), std::move(live));
-  placement_.store(std::make_shared<const Placement>(Placement{std::move(d), std::move(to_shard)}));
+  if (current->out == out) return;
+  Distribution d = Distribution::create(full_.algorithm(), std::move(live), distribution_options_);
+  placement_.store(std::make_shared<const Placement>(
+      Placement{full_, std::move(out), std::move(d), std::move(to_shard)}));
 }
 
 Node* Router::wait_for_primary(std::size_t shard, std::chrono::steady_clock::time_point until) const {

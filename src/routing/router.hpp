@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,14 +27,19 @@ struct ShardRoute {
   std::atomic<std::shared_ptr<const std::vector<Node*>>> replicas;
 };
 
-/// Where keys go while some shards are out (cache policy): a distribution over the live
-/// shards and the map from its indexes back to shard indexes.
+/// Where keys go while some shards are out (cache policy). A key keeps its shard unless that
+/// shard is out; only then is it placed again, over the live shards. So the keys of live
+/// shards never move, whatever the algorithm (rebuilding one distribution over the live
+/// shards would move some of them too: a few with maglev, many with jump).
 struct Placement {
-  Distribution distribution;
-  std::vector<std::size_t> to_shard;  // empty: identity
+  Distribution distribution;           // the full layout
+  std::vector<bool> out;               // empty: every shard is in
+  std::optional<Distribution> live;    // over the live shards, when some are out
+  std::vector<std::size_t> to_shard;   // live index -> shard index
   std::size_t shard_for(std::string_view key) const noexcept {
-    std::size_t i = distribution.shard_for(key);
-    return to_shard.empty() ? i : to_shard[i];
+    const std::size_t s = distribution.shard_for(key);
+    if (out.empty() || !out[s] || !live) return s;
+    return to_shard[live->shard_for(key)];
   }
 };
 
@@ -46,7 +52,7 @@ class Router {
     std::vector<Node*> replicas;
   };
   Router(Distribution distribution, std::vector<ShardInit> shards, ReadFrom read_from,
-         FailurePolicy policy);
+         FailurePolicy policy, DistributionOptions distribution_options = {});
 
   /// The shard that owns `key` now (with the cache policy: among the live shards).
   std::size_t shard_for(std::string_view key) const noexcept;
@@ -82,6 +88,7 @@ class Router {
   void rebuild_placement();
 
   Distribution full_;
+  DistributionOptions distribution_options_;  // for the live-shard distribution (cache)
   std::vector<std::unique_ptr<ShardRoute>> shards_;
   ReadFrom read_from_;
   FailurePolicy policy_;

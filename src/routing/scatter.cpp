@@ -19,8 +19,7 @@ std::string upper(std::string_view s) {
 template <typename KeyAt>
 std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Placement& d) {
   std::vector<ShardPart> parts;
-  std::size_t shards = d.distribution.size();
-  for (std::size_t s : d.to_shard) shards = std::max(shards, s + 1);
+  const std::size_t shards = d.distribution.size();
   std::vector<std::size_t> part_of_shard(shards, static_cast<std::size_t>(-1));
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t s = d.shard_for(key_at(i));
@@ -37,12 +36,12 @@ std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Placement& d) {
 
 SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
                      const Distribution& distribution) {
-  return split_keys(name, keys, Placement{distribution, {}});
+  return split_keys(name, keys, Placement{distribution, {}, std::nullopt, {}});
 }
 
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                       const Distribution& distribution) {
-  return split_pairs(pairs, Placement{distribution, {}});
+  return split_pairs(pairs, Placement{distribution, {}, std::nullopt, {}});
 }
 
 SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,

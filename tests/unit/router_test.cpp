@@ -40,7 +40,8 @@ void mark_primary(Node& n, std::chrono::microseconds rtt = 1000us) {
 class RouterTest : public ::testing::Test {
  protected:
   // Shard i ("s1".."s3"): primary 127.0.0.1:700<i+1>, replicas 71<..>, 72<..>.
-  void build(FailurePolicy policy = FailurePolicy::store, ReadFrom read_from = ReadFrom::primary) {
+  void build(FailurePolicy policy = FailurePolicy::store, ReadFrom read_from = ReadFrom::primary,
+             const char* algorithm = "maglev") {
     router.reset();
     primaries.clear();
     replicas.clear();
@@ -58,7 +59,7 @@ class RouterTest : public ::testing::Test {
       init.push_back({name, 1, p, {r1, r2}});
       weights.push_back({name, 1});
     }
-    router = std::make_unique<Router>(Distribution::create("maglev", weights), std::move(init),
+    router = std::make_unique<Router>(Distribution::create(algorithm, weights), std::move(init),
                                       read_from, policy);
   }
   Node* make(NodeAddress addr, std::size_t shard, bool primary) {
@@ -415,6 +416,28 @@ TEST_F(RouterTest, CachePolicyEjectsADownShardAndRestoresIt) {
   router->on_health_change();
   EXPECT_EQ(placement_of(k), before);
   EXPECT_TRUE(router->placement()->to_shard.empty());
+}
+
+// The same property for every algorithm: ejecting a shard moves only that shard's keys.
+TEST_F(RouterTest, CachePolicyMovesOnlyTheDownShardsKeysForEveryAlgorithm) {
+  for (const char* algorithm : {"ketama", "maglev", "jump", "rendezvous"}) {
+    SCOPED_TRACE(algorithm);
+    build(FailurePolicy::cache, ReadFrom::primary, algorithm);
+    const auto k = keys(10000);
+    const auto before = placement_of(k);
+    mark_down(*p(1));
+    router->on_health_change();
+    const auto during = placement_of(k);
+    std::size_t moved_between_live = 0;
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      EXPECT_NE(during[i], 1u) << k[i];
+      if (before[i] != 1 && during[i] != before[i]) ++moved_between_live;
+    }
+    EXPECT_EQ(moved_between_live, 0u);
+    mark_primary(*p(1));
+    router->on_health_change();
+    EXPECT_EQ(placement_of(k), before);
+  }
 }
 
 TEST_F(RouterTest, CachePolicyEjectsADemotedPrimary) {
