@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -435,6 +436,7 @@ std::string describe(const ErrorCounts& e) {
 struct ReaderLog {
   std::vector<Clock::time_point> ok;  // completion time of every successful read
   ErrorCounts errors;
+  std::optional<Clock::time_point> last_error;
   long mismatches = 0;
   std::string first_mismatch;
 };
@@ -450,6 +452,7 @@ struct WriterLog {
   std::vector<AckedWrite> acked;
   long attempts = 0;
   ErrorCounts errors;
+  std::optional<Clock::time_point> last_error;
 };
 
 struct OtherLog {
@@ -481,6 +484,8 @@ struct RoundResult {
   double read_gap_ms = kNone;
   double read_gap_start_ms = kNone;  // start of the longest gap, relative to the kill
   double kill_to_write_ms = kNone;
+  double last_read_error_ms = kNone;   // the last failed read of s1, relative to the kill
+  double last_write_error_ms = kNone;  // the last failed write to s1: writes work for good after
   double switch_to_write_ms = kNone;
   double kill_to_sdown_ms = kNone;
   double kill_to_odown_ms = kNone;
@@ -620,6 +625,7 @@ RoundResult run_round(const Config& cfg, int round) {
           }
         } catch (const flyshard::Error& e) {
           count_error(log.errors, e);
+          log.last_error = Clock::now();
         }
         pace(cfg.pace_us);
       }
@@ -646,6 +652,7 @@ RoundResult run_round(const Config& cfg, int round) {
           }
         } catch (const flyshard::Error& e) {
           count_error(log.errors, e);
+          log.last_error = Clock::now();
         }
         pace(cfg.pace_us);
       }
@@ -707,6 +714,11 @@ RoundResult run_round(const Config& cfg, int round) {
     ok.insert(ok.end(), r.ok.begin(), r.ok.end());
     res.victim_reads += static_cast<long>(r.ok.size());
     merge(res.victim_read_errors, r.errors);
+    if (r.last_error) {
+      const double at = ms_between(kill_at, *r.last_error);
+      if (std::isnan(res.last_read_error_ms) || at > res.last_read_error_ms)
+        res.last_read_error_ms = at;
+    }
     res.victim_reads += total(r.errors) + r.mismatches;
     res.mismatches += r.mismatches;
     if (res.first_mismatch.empty()) res.first_mismatch = r.first_mismatch;
@@ -732,6 +744,11 @@ RoundResult run_round(const Config& cfg, int round) {
   for (auto& w : writers) {
     res.victim_writes_attempted += w.attempts;
     merge(res.victim_write_errors, w.errors);
+    if (w.last_error) {
+      const double at = ms_between(kill_at, *w.last_error);
+      if (std::isnan(res.last_write_error_ms) || at > res.last_write_error_ms)
+        res.last_write_error_ms = at;
+    }
     for (const auto& a : w.acked) {
       if (a.start >= killed && (!first_write || a.ack < *first_write)) first_write = a.ack;
     }
@@ -862,6 +879,9 @@ void print_round(const RoundResult& r, const Config& cfg) {
   std::printf("  longest read gap        %s ms (starts at %+.1f ms; aim <= %d ms)\n",
               cell(r.read_gap_ms).c_str(), r.read_gap_start_ms, 2 * cfg.health_interval_ms);
   std::printf("  kill -> first write     %s ms\n", cell(r.kill_to_write_ms).c_str());
+  std::printf("  last failed write       %s ms (writes work for good after it)\n",
+              cell(r.last_write_error_ms).c_str());
+  std::printf("  last failed read        %s ms\n", cell(r.last_read_error_ms).c_str());
   std::printf("  +switch-master -> write %s ms (aim <= 100 ms; +switch-master at %s ms, from %s)\n",
               cell(r.switch_to_write_ms).c_str(), cell(r.kill_to_switch_ms).c_str(),
               r.switch_sentinel.empty() ? "-" : r.switch_sentinel.c_str());
@@ -915,6 +935,8 @@ void write_json(const std::string& path, const Config& cfg, const std::vector<Ro
         << ", \"read_gap_ms\": " << json_number(r.read_gap_ms)
         << ", \"read_gap_start_ms\": " << json_number(r.read_gap_start_ms)
         << ", \"kill_to_write_ms\": " << json_number(r.kill_to_write_ms)
+        << ", \"last_write_error_ms\": " << json_number(r.last_write_error_ms)
+        << ", \"last_read_error_ms\": " << json_number(r.last_read_error_ms)
         << ", \"switch_to_write_ms\": " << json_number(r.switch_to_write_ms)
         << ", \"kill_to_sdown_ms\": " << json_number(r.kill_to_sdown_ms)
         << ", \"kill_to_odown_ms\": " << json_number(r.kill_to_odown_ms)
@@ -977,57 +999,81 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
 
-    auto col = [&](auto get) {
-      std::vector<double> v;
-      for (const auto& r : rounds) v.push_back(get(r));
-      return median(v);
+    // The table: one row per round, then the medians (of every numeric column).
+    struct Column {
+      const char* header;
+      const char* json;  // key in the JSON "median" object
+      double (*get)(const RoundResult&);
+      const char* format;
     };
-    std::map<std::string, double> med{
-        {"read_gap_ms", col([](const RoundResult& r) { return r.read_gap_ms; })},
-        {"kill_to_write_ms", col([](const RoundResult& r) { return r.kill_to_write_ms; })},
-        {"switch_to_write_ms", col([](const RoundResult& r) { return r.switch_to_write_ms; })},
-        {"kill_to_odown_ms", col([](const RoundResult& r) { return r.kill_to_odown_ms; })},
-        {"kill_to_promoted_ms", col([](const RoundResult& r) { return r.kill_to_promoted_ms; })},
-        {"kill_to_switch_master_ms", col([](const RoundResult& r) { return r.kill_to_switch_ms; })},
-        {"victim_read_errors",
-         col([](const RoundResult& r) { return double(total(r.victim_read_errors)); })},
-        {"victim_write_errors",
-         col([](const RoundResult& r) { return double(total(r.victim_write_errors)); })},
-        {"other_errors", col([](const RoundResult& r) { return double(total(r.other_errors)); })},
-        {"mismatches", col([](const RoundResult& r) { return double(r.mismatches); })},
-        {"lost_before_kill", col([](const RoundResult& r) { return double(r.lost_before_kill); })},
-        {"acked_before_kill",
-         col([](const RoundResult& r) { return double(r.acked_before_kill); })},
-        {"lost_after_kill", col([](const RoundResult& r) { return double(r.lost_after_kill); })},
+    const std::vector<Column> columns{
+        {"read_gap", "read_gap_ms", [](const RoundResult& r) { return r.read_gap_ms; }, "%.1f"},
+        {"kill->write", "kill_to_write_ms", [](const RoundResult& r) { return r.kill_to_write_ms; },
+         "%.1f"},
+        {"switch->write", "switch_to_write_ms",
+         [](const RoundResult& r) { return r.switch_to_write_ms; }, "%.1f"},
+        {"last_w_err", "last_write_error_ms",
+         [](const RoundResult& r) { return r.last_write_error_ms; }, "%.1f"},
+        {"odown", "kill_to_odown_ms", [](const RoundResult& r) { return r.kill_to_odown_ms; },
+         "%.1f"},
+        {"promoted", "kill_to_promoted_ms",
+         [](const RoundResult& r) { return r.kill_to_promoted_ms; }, "%.1f"},
+        {"switch", "kill_to_switch_master_ms",
+         [](const RoundResult& r) { return r.kill_to_switch_ms; }, "%.1f"},
+        {"r_errs", "victim_read_errors",
+         [](const RoundResult& r) { return double(total(r.victim_read_errors)); }, "%.0f"},
+        {"w_errs", "victim_write_errors",
+         [](const RoundResult& r) { return double(total(r.victim_write_errors)); }, "%.0f"},
+        {"o_errs", "other_errors",
+         [](const RoundResult& r) { return double(total(r.other_errors)); }, "%.0f"},
+        {"wrong", "mismatches", [](const RoundResult& r) { return double(r.mismatches); }, "%.0f"},
+        {"lost", "lost_before_kill",
+         [](const RoundResult& r) { return double(r.lost_before_kill); }, "%.0f"},
+        {"acked", "acked_before_kill",
+         [](const RoundResult& r) { return double(r.acked_before_kill); }, "%.0f"},
+        {"lost_after", "lost_after_kill",
+         [](const RoundResult& r) { return double(r.lost_after_kill); }, "%.0f"},
+        {"switches", "client_switches",
+         [](const RoundResult& r) { return double(r.client_switches.size()); }, "%.0f"},
     };
-
-    std::printf("\n%-6s %9s %11s %12s %9s %9s %9s %7s %7s %7s %6s %11s\n", "round", "read_gap",
-                "kill->write", "switch->write", "odown", "promoted", "switch", "r_errs", "w_errs",
-                "o_errs", "wrong", "lost/acked");
-    auto row = [](const std::string& name, double gap, double kw, double sw, double od, double pr,
-                  double sm, double re, double we, double oe, double mm, const std::string& lost) {
-      std::printf("%-6s %9s %11s %12s %9s %9s %9s %7s %7s %7s %6s %11s\n", name.c_str(),
-                  cell(gap).c_str(), cell(kw).c_str(), cell(sw).c_str(), cell(od).c_str(),
-                  cell(pr).c_str(), cell(sm).c_str(), cell(re, "%.0f").c_str(),
-                  cell(we, "%.0f").c_str(), cell(oe, "%.0f").c_str(), cell(mm, "%.0f").c_str(),
-                  lost.c_str());
+    std::map<std::string, double> med;
+    auto width = [](const Column& c) {
+      return std::max(8, static_cast<int>(std::strlen(c.header)));
     };
+    std::printf("\n%-6s", "round");
+    for (const auto& c : columns) std::printf(" %*s", width(c), c.header);
+    std::printf("\n");
     for (const auto& r : rounds) {
-      row(std::to_string(r.round), r.read_gap_ms, r.kill_to_write_ms, r.switch_to_write_ms,
-          r.kill_to_odown_ms, r.kill_to_promoted_ms, r.kill_to_switch_ms,
-          double(total(r.victim_read_errors)), double(total(r.victim_write_errors)),
-          double(total(r.other_errors)), double(r.mismatches),
-          std::to_string(r.lost_before_kill) + "/" + std::to_string(r.acked_before_kill));
+      std::printf("%-6d", r.round);
+      for (const auto& c : columns) std::printf(" %*s", width(c), cell(c.get(r), c.format).c_str());
+      std::printf("\n");
     }
-    row("median", med["read_gap_ms"], med["kill_to_write_ms"], med["switch_to_write_ms"],
-        med["kill_to_odown_ms"], med["kill_to_promoted_ms"], med["kill_to_switch_master_ms"],
-        med["victim_read_errors"], med["victim_write_errors"], med["other_errors"],
-        med["mismatches"],
-        cell(med["lost_before_kill"], "%.0f") + "/" + cell(med["acked_before_kill"], "%.0f"));
+    std::printf("%-6s", "median");
+    for (const auto& c : columns) {
+      std::vector<double> v;
+      for (const auto& r : rounds) v.push_back(c.get(r));
+      med[c.json] = median(v);
+      std::printf(" %*s", width(c), cell(med[c.json], c.format).c_str());
+    }
+    std::printf("\n");
+    long lost = 0, acked = 0, lost_after = 0, flipped = 0;
+    for (const auto& r : rounds) {
+      lost += r.lost_before_kill;
+      acked += r.acked_before_kill;
+      lost_after += r.lost_after_kill;
+      if (r.client_switches.size() > 1) ++flipped;
+    }
     std::printf(
-        "(ms; odown/promoted/switch: +odown, +promoted-slave, +switch-master as received here, "
-        "from the kill;\n r/w/o_errs: victim reads, victim writes, other shards; lost/acked: "
-        "writes started before the kill (acknowledged by\n the old primary), missing after it)\n");
+        "(ms from the kill, except switch->write: from the first +switch-master received here;\n"
+        " last_w_err: the last failed write to s1 (writes work for good after it); odown,\n"
+        " promoted, switch: +odown, +promoted-slave, +switch-master as received here; r/w/o_errs:\n"
+        " victim reads, victim writes, other shards; lost/acked: writes started before the kill\n"
+        " (acknowledged by the old primary) and missing after it; lost_after: writes started\n"
+        " after the kill and missing; switches: times the client re-pointed s1's primary)\n");
+    std::printf(
+        "all rounds: %ld of %ld writes acknowledged before the kill lost; %ld written "
+        "after it lost; %ld of %zu rounds re-pointed s1 more than once\n",
+        lost, acked, lost_after, flipped, rounds.size());
     std::printf(
         "aims: read gap <= %d ms (2 x health_interval): median %s; first write <= 100 "
         "ms after +switch-master: median %s\n",

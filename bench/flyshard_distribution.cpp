@@ -76,6 +76,7 @@ constexpr const char* kNutcracker = "/usr/sbin/nutcracker";
 constexpr const char* kUsage =
     R"(usage: flyshard-distribution [--keys N] [--tagged-share F] [--keys-per-tag N]
                              [--shards LIST] [--algorithms LIST] [--rendezvous-keys N]
+                             [--maglev-table-size N]
                              [--twemproxy] [--twemproxy-keys N] [--twemproxy-shards N]
                              [--json PATH]
 
@@ -91,6 +92,8 @@ Load balance and key movement of every placement algorithm (no server needed).
   --rendezvous-keys N   place only the first N keys for rendezvous at 128 shards and more
                         (its lookup is O(shards)); 0 (default): all keys. The table marks
                         rows computed on fewer keys
+  --maglev-table-size N maglev's table size, a prime (default 0: the library's default,
+                        the smallest prime >= max(65537, 100 x shards))
   --twemproxy           also check ketama compat "twemproxy" against a real nutcracker
                         in front of real servers (needs /usr/sbin/nutcracker)
   --twemproxy-keys N    keys written through nutcracker (default 2000)
@@ -107,6 +110,7 @@ struct Config {
   std::vector<std::string> algorithms = {"ketama", "maglev", "jump", "rendezvous",
                                          "ketama-twemproxy"};
   std::size_t rendezvous_keys = 0;
+  std::uint64_t maglev_table_size = 0;
   bool twemproxy = false;
   std::size_t twemproxy_keys = 2000;
   std::size_t twemproxy_shards = 3;
@@ -194,6 +198,8 @@ Config parse_args(int argc, char** argv) {
           usage_error("--algorithms: unknown algorithm '" + name + "'");
         }
       }
+    } else if (a == "--maglev-table-size") {
+      c.maglev_table_size = parse_count(a, value(), 0, std::size_t{1} << 28);
     } else if (a == "--rendezvous-keys") {
       c.rendezvous_keys = parse_count(a, value(), 0, 1'000'000'000);
     } else if (a == "--twemproxy") {
@@ -279,8 +285,9 @@ struct Variant {
   flyshard::DistributionOptions options;
 };
 
-Variant variant_of(const std::string& name) {
+Variant variant_of(const std::string& name, const Config& cfg) {
   Variant v{name, name, {}};
+  if (name == "maglev") v.options.maglev_table_size = cfg.maglev_table_size;
   if (name == "ketama-twemproxy") {
     v.algorithm = "ketama";
     v.options.compat = "twemproxy";
@@ -707,11 +714,13 @@ int main(int argc, char** argv) {
     const KeySet keys = make_keys(cfg.keys, cfg.tagged_share, cfg.keys_per_tag);
     std::cout << "flyshard-distribution: " << keys.size() << " keys (" << cfg.tagged_share * 100
               << "% hash-tagged, " << cfg.keys_per_tag << " keys per tag), shards named s1..sN,"
-              << " weight 1\n\n";
+              << " weight 1";
+    if (cfg.maglev_table_size != 0) std::cout << ", maglev table " << cfg.maglev_table_size;
+    std::cout << "\n\n";
 
     std::vector<Row> rows;
     for (const auto& name : cfg.algorithms) {
-      const Variant v = variant_of(name);
+      const Variant v = variant_of(name, cfg);
       for (const std::size_t n : cfg.shards) {
         std::size_t count = keys.size();
         if (v.algorithm == "rendezvous" && n >= 128 && cfg.rendezvous_keys > 0) {
@@ -738,6 +747,7 @@ int main(int argc, char** argv) {
     json out{{"keys", keys.size()},
              {"tagged_share", cfg.tagged_share},
              {"keys_per_tag", cfg.keys_per_tag},
+             {"maglev_table_size", cfg.maglev_table_size},
              {"rows", json::array()}};
     for (const auto& r : rows) out["rows"].push_back(row_json(r));
 

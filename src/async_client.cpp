@@ -86,15 +86,8 @@ void AsyncClient::get(std::string_view key, Callback<std::optional<std::string>>
 
 void AsyncClient::set(std::string_view key, std::string_view value, Callback<bool> cb,
                       const SetOptions& options) {
-  std::vector<std::string_view> w{"SET", key, value};
   std::string ms;
-  if (options.ttl.count() > 0) {
-    ms = std::to_string(options.ttl.count());
-    w.push_back("PX");
-    w.push_back(ms);
-  }
-  if (options.only_if_absent) w.push_back("NX");
-  if (options.only_if_present) w.push_back("XX");
+  const auto w = detail::set_words(key, value, options, ms);
   command(w, [cb = std::move(cb)](Result<Reply> r) {
     if (!r.ok()) return cb(Result<bool>(r.error(), r.message()));
     cb(Result<bool>(!r.value().is_nil()));

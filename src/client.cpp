@@ -108,15 +108,8 @@ std::optional<std::string> Client::get(std::string_view key) {
 }
 
 bool Client::set(std::string_view key, std::string_view value, const SetOptions& options) {
-  std::vector<std::string_view> w{"SET", key, value};
   std::string ms;
-  if (options.ttl.count() > 0) {
-    ms = std::to_string(options.ttl.count());
-    w.push_back("PX");
-    w.push_back(ms);
-  }
-  if (options.only_if_absent) w.push_back("NX");
-  if (options.only_if_present) w.push_back("XX");
+  const auto w = detail::set_words(key, value, options, ms);
   return !command(w).is_nil();
 }
 

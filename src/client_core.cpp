@@ -19,6 +19,19 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+std::vector<std::string_view> set_words(std::string_view key, std::string_view value,
+                                        const SetOptions& options, std::string& ms) {
+  std::vector<std::string_view> w{"SET", key, value};
+  if (options.ttl.count() > 0) {
+    ms = std::to_string(options.ttl.count());
+    w.push_back("PX");
+    w.push_back(ms);
+  }
+  if (options.only_if_absent) w.push_back("NX");
+  if (options.only_if_present) w.push_back("XX");
+  return w;
+}
+
 Reply value_or_throw(Result<Reply> r) {
   if (!r.ok()) throw Error(r.error(), r.message());
   return std::move(r).value();

@@ -132,6 +132,10 @@ class ClientCore {
 /// Pub/Sub: moves `from`'s channel subscriptions to `to` after a failover (loop thread).
 void move_subscriptions(Engine& engine, Node& from, Node& to);
 
+/// The words of SET key value [PX ms] [NX|XX]; `ms` holds the TTL's text.
+std::vector<std::string_view> set_words(std::string_view key, std::string_view value,
+                                        const SetOptions& options, std::string& ms);
+
 /// Throws flyshard::Error for a failed result; returns the reply otherwise.
 Reply value_or_throw(Result<Reply> r);
 

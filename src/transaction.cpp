@@ -200,13 +200,4 @@ void Transaction::discard() {
   shard_.reset();
 }
 
-std::size_t Transaction::shard_for_all_keys() const {
-  std::optional<std::size_t> shard = shard_;
-  for (const auto& c : commands_) {
-    std::vector<std::string_view> w(c.begin(), c.end());
-    merge_shard(*core_, w, shard);
-  }
-  return shard.value_or(0);
-}
-
 }  // namespace flyshard

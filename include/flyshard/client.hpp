@@ -160,7 +160,6 @@ class Transaction {
  private:
   friend class Client;
   explicit Transaction(detail::ClientCore* core);
-  std::size_t shard_for_all_keys() const;
   detail::ClientCore* core_;
   std::vector<std::vector<std::string>> commands_;
   std::vector<std::string> watched_;
