@@ -1715,6 +1715,7 @@ int run_report(const Config& cfg) {
           against = stem.substr(0, pos);
           pipeline = stem.substr(pos + 2);
         }
+        std::replace(against.begin(), against.end(), '-', ' ');
         std::istringstream in(read_text(f));
         std::string line;
         std::vector<std::string> head;

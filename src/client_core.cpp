@@ -110,6 +110,9 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   for (auto& n : nodes_) engine_->add_node(*n, options_.connections_per_node);
   engine_->set_result_hook([this](Node& n, errc e) { on_result(n, e); });
   engine_->set_connect_failure_hook([this](Node& n) { on_connect_failure(n); });
+  engine_->set_reconnect_hook([this](Node& n) {
+    if (options_.health_interval.count() > 0) health_->check_now(n);
+  });
   health_ = std::make_unique<HealthChecker>(
       *engine_, options_.health_interval, [this] { return router_->nodes(); },
       [this](Node& n, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt) {

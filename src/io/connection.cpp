@@ -96,7 +96,8 @@ void Connection::on_connected(int status) {
     return;
   }
   state_ = State::ready;
-  if (ever_connected_) node_.stats.on_reconnect();
+  const bool reconnected = ever_connected_;
+  if (reconnected) node_.stats.on_reconnect();
   ever_connected_ = true;
   failures_ = 0;
   reader_.reset();
@@ -124,6 +125,8 @@ void Connection::on_connected(int status) {
     waiting_.pop_front();
   }
   flush();
+  // The node may have changed role while we were away (a demoted primary): check it now.
+  if (reconnected) engine_.report_reconnect(node_);
 }
 
 void Connection::enqueue(Request&& request) {

@@ -70,6 +70,11 @@ class Engine {
   void report_connect_failure(Node& node) {
     if (connect_failure_hook_) connect_failure_hook_(node);
   }
+  /// Called when a link to a node is open again after a drop (loop thread).
+  void set_reconnect_hook(std::function<void(Node&)> hook) { reconnect_hook_ = std::move(hook); }
+  void report_reconnect(Node& node) {
+    if (reconnect_hook_) reconnect_hook_(node);
+  }
   /// Called on the loop thread at every sweep tick (after deadlines were checked).
   void set_sweep_hook(std::function<void(Clock::time_point)> hook) { sweep_hook_ = std::move(hook); }
   /// Called on the loop thread just before it closes its handles.
@@ -116,6 +121,7 @@ class Engine {
   std::function<void()> shutdown_hook_;
   std::function<void(Node&)> connect_failure_hook_;
   std::function<void(Clock::time_point)> sweep_hook_;
+  std::function<void(Node&)> reconnect_hook_;
 
   // Loop thread only.
   std::vector<Request> batch_;

@@ -231,8 +231,16 @@ TEST_F(AsyncClientTest, DestroyingTheClientCompletesPendingWithShuttingDown) {
   std::string key = "sd";
   std::atomic<int> shutting{0}, total{0};
   std::size_t shard;
+  auto logged = std::make_shared<std::vector<std::string>>();
+  auto log_mu = std::make_shared<std::mutex>();
   {
-    Client client(cluster_->topology());
+    ClientOptions o;
+    o.log_level = LogLevel::error;
+    o.log = [logged, log_mu](LogLevel, std::string_view m) {
+      std::lock_guard l(*log_mu);
+      logged->emplace_back(m);
+    };
+    Client client(cluster_->topology(), o);
     shard = client.shard_for(key);
     cluster_->primary(shard).stop();
     for (int i = 0; i < 20; ++i) {
@@ -246,6 +254,9 @@ TEST_F(AsyncClientTest, DestroyingTheClientCompletesPendingWithShuttingDown) {
   cluster_->primary(shard).resume();
   EXPECT_EQ(total.load(), 20);
   EXPECT_EQ(shutting.load(), 20);
+  // uv_loop_close() returned 0: no handle outlived the loop (it logs an error otherwise).
+  std::lock_guard l(*log_mu);
+  for (const auto& m : *logged) EXPECT_EQ(m.find("live handles"), std::string::npos) << m;
 }
 
 }  // namespace
