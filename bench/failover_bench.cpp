@@ -1081,15 +1081,15 @@ int main(int argc, char** argv) {
       if (r.client_switches.size() > 1) ++flipped;
     }
     std::printf(
-        "(ms; read_gap: longest gap between successful reads of s1 that ended after the kill;\n"
-        " gap_before: the same before the kill (the machine's noise floor); kill->write,\n"
-        " last_w_err, odown, promoted, switch: from the kill; switch->write: from the first\n"
-        " +switch-master received here;\n"
-        " last_w_err: the last failed write to s1 (writes work for good after it); odown,\n"
-        " promoted, switch: +odown, +promoted-slave, +switch-master as received here; r/w/o_errs:\n"
-        " victim reads, victim writes, other shards; lost/acked: writes started before the kill\n"
-        " (acknowledged by the old primary) and missing after it; lost_after: writes started\n"
-        " after the kill and missing; switches: times the client re-pointed s1's primary)\n");
+        "(ms. read_gap: the longest gap between successful reads of s1 that ended after the\n"
+        " kill; gap_before: the same before the kill (the machine's noise floor); kill->write,\n"
+        " last_w_err (the last failed write to s1: writes work for good after it), odown,\n"
+        " promoted, switch (+odown, +promoted-slave, +switch-master as received here): from the\n"
+        " kill; switch->write: from the first +switch-master received here. r/w/o_errs: errors\n"
+        " of victim reads, victim writes, other shards; wrong: values that differ from what was\n"
+        " written; lost/acked: writes started before the kill (acknowledged by the old primary)\n"
+        " and missing after it; lost_after: writes started after the kill and missing;\n"
+        " switches: times the client re-pointed s1's primary)\n");
     std::printf(
         "all rounds: %ld of %ld writes acknowledged before the kill lost; %ld written "
         "after it lost; %ld of %zu rounds re-pointed s1 more than once\n",

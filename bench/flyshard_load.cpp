@@ -1329,6 +1329,10 @@ std::string cell(double v, const char* f) {
   return std::isnan(v) ? "–" : fmt(f, v);
 }
 
+std::string shards_name(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " shard" : " shards");
+}
+
 std::string rate_cell(double v) {
   if (std::isnan(v)) return "–";
   return fmt("%.0f", v);
@@ -1587,18 +1591,17 @@ int run_report(const Config& cfg) {
           if (std::isnan(r)) continue;
           if (std::isnan(worst) || r < worst) {
             worst = r;
-            worst_at = std::to_string(shards) + " shards, " + k.name();
+            worst_at = shards_name(shards) + ", " + k.name();
           }
           if (r < 0.9)
-            short_rows.push_back(std::to_string(shards) + " shards, " + k.name() + ": " +
-                                 fmt("%.2f", r));
+            short_rows.push_back(shards_name(shards) + ", " + k.name() + ": " + fmt("%.3f", r));
         }
       }
       md << "- **flyshard/direct ≥ 0.9 at every concurrency**: ";
       if (std::isnan(worst)) {
         md << "no data\n";
       } else {
-        md << (short_rows.empty() ? "met" : "not met") << "; lowest " << fmt("%.2f", worst) << " ("
+        md << (short_rows.empty() ? "met" : "not met") << "; lowest " << fmt("%.3f", worst) << " ("
            << worst_at << ")";
         if (!short_rows.empty()) {
           md << "; short in " << short_rows.size() << " row(s): ";
@@ -1620,12 +1623,12 @@ int run_report(const Config& cfg) {
           const double r = ratio(shards, k, "flyshard", "twemproxy");
           if (std::isnan(r)) continue;
           ++rows;
-          const std::string at = std::to_string(shards) + " shards, " + k.name();
+          const std::string at = shards_name(shards) + ", " + k.name();
           if (std::isnan(worst) || r < worst) {
             worst = r;
             worst_at = at;
           }
-          if (r < 2) short_rows.push_back(at + ": " + fmt("%.2f", r));
+          if (r < 2) short_rows.push_back(at + ": " + fmt("%.3f", r));
           const LoadRow* f = get(shards, k, "flyshard");
           const LoadRow* t = get(shards, k, "twemproxy");
           if (f && t && f->p99 > t->p99)
@@ -1638,7 +1641,7 @@ int run_report(const Config& cfg) {
         md << "no data\n";
       } else {
         md << (short_rows.empty() && p99_rows.empty() ? "met" : "not met") << "; lowest ratio "
-           << fmt("%.2f", worst) << " (" << worst_at << ")";
+           << fmt("%.3f", worst) << " (" << worst_at << ")";
         if (!short_rows.empty()) {
           md << "; ratio short in: ";
           for (std::size_t i = 0; i < short_rows.size(); ++i)
@@ -1673,8 +1676,8 @@ int run_report(const Config& cfg) {
           const double r = ratio(shards, k, "flyshard", "direct");
           if (std::isnan(r)) continue;
           any_short = any_short || r < 0.8;
-          parts.push_back("load " + std::to_string(shards) + " shards (" +
-                          fmt("%.0f%% GET", k.get_ratio * 100) + ") " + fmt("%.2f", r));
+          parts.push_back("load " + shards_name(shards) + " (" +
+                          fmt("%.0f%% GET", k.get_ratio * 100) + ") " + fmt("%.3f", r));
         }
       }
       if (parts.empty()) {
@@ -1731,8 +1734,9 @@ int run_report(const Config& cfg) {
               if (head[i] == name) return fields[i];
             return "–";
           };
-          md << "| " << against << " | " << col("test") << " | " << pipeline << " | " << col("rps")
-             << " | " << col("p50_latency_ms") << " | " << col("p99_latency_ms") << " |\n";
+          md << "| " << against << " | " << col("test") << " | " << pipeline << " | "
+             << rate_cell(std::atof(col("rps").c_str())) << " | " << col("p50_latency_ms") << " | "
+             << col("p99_latency_ms") << " |\n";
         }
       }
       md << "\n";
@@ -1909,9 +1913,21 @@ int run_report(const Config& cfg) {
     v << "balance_algos = \"" << balance << "\"\n";
   }
 
-  md << "## Charts\n\n";
-  for (const char* png : {"throughput.png", "latency.png", "placement.png", "balance.png"}) {
-    md << "![" << fs::path(png).stem().string() << "](" << png << ")\n\n";
+  // The charts bench.sh draws from the data above (bench/plot/<name>.gp).
+  const std::vector<std::pair<std::string, std::string>> charts = {
+      {"throughput", "Throughput vs shards per target"},
+      {"latency", "Latency percentiles per target"},
+      {"placement", "Load per shard per algorithm"},
+      {"balance", "Balance vs shard count per algorithm"}};
+  bool charts_header = false;
+  for (const auto& [name, title] : charts) {
+    const bool has_data = name == "placement" ? fs::exists(plots / "placement.dat")
+                          : name == "balance" ? fs::exists(plots / "balance.dat")
+                                              : !configs.empty();
+    if (!has_data) continue;
+    if (!charts_header) md << "## Charts\n\n";
+    charts_header = true;
+    md << "![" << title << "](" << name << ".png)\n\n";
   }
 
   std::ofstream out(dir / "summary.md");

@@ -301,8 +301,10 @@ for shards in $shard_counts; do
     redis_bench "one-node-s1" "${addr##*:}" 1 100000
     redis_bench "one-node-s1" "${addr##*:}" 16 500000
   fi
-  redis_bench "twemproxy-$shards-shards" "$proxy_port" 1 100000
-  redis_bench "twemproxy-$shards-shards" "$proxy_port" 16 500000
+  label="twemproxy-$shards-shard"
+  [[ "$shards" == 1 ]] || label+=s
+  redis_bench "$label" "$proxy_port" 1 100000
+  redis_bench "$label" "$proxy_port" 16 500000
 
   stop_proxy
   stop_cluster

@@ -6,7 +6,7 @@ load datadir.'/vars.gp'
 
 cols = (nconfigs > 1) ? 2 : 1
 rows = int((nconfigs + cols - 1) / cols)
-set terminal pngcairo size 620*cols, 360*rows + 50 font "sans,10" noenhanced
+set terminal pngcairo size 680*cols, 360*rows + 50 font "sans,10" noenhanced
 set output outfile
 set datafile missing '?'
 set style data histograms
@@ -14,7 +14,7 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set grid ytics
-set key top left box opaque
+set key outside right top vertical Left reverse
 set logscale y
 set yrange [1:*]
 set ylabel "latency, us (log scale)"

@@ -6,11 +6,11 @@ load datadir.'/vars.gp'
 
 cols = (nconfigs > 1) ? 2 : 1
 rows = int((nconfigs + cols - 1) / cols)
-set terminal pngcairo size 620*cols, 360*rows + 50 font "sans,10" noenhanced
+set terminal pngcairo size 680*cols, 360*rows + 50 font "sans,10" noenhanced
 set output outfile
 set datafile missing '?'
 set grid
-set key top left box opaque
+set key outside right top vertical Left reverse
 set xlabel "shards"
 set ylabel "thousand ops/s"
 set xrange [0:max_shards + 1]
