@@ -512,6 +512,7 @@ struct RoundResult {
   long readback_errors = 0;
   std::string old_primary;
   std::string new_primary;
+  std::string announced;  // the new primary named by the first +switch-master received
   std::string client_primary;
   std::vector<std::pair<double, std::string>> timeline;  // ms relative to the kill, text
 };
@@ -782,6 +783,7 @@ RoundResult run_round(const Config& cfg, int round) {
   res.kill_to_odown_ms = rel("+odown");
   res.kill_to_promoted_ms = rel("+promoted-slave");
   res.kill_to_switch_ms = rel("+switch-master");
+  res.announced = watch.switched_to();
   if (auto f = watch.first("+switch-master")) {
     res.switch_sentinel = cluster.sentinel(f->second).address().to_string();
     if (first_write) res.switch_to_write_ms = ms_between(f->first, *first_write);
@@ -878,8 +880,11 @@ bool interesting(const std::pair<double, std::string>& ev, const RoundResult& r,
 }
 
 void print_round(const RoundResult& r, const Config& cfg) {
-  std::printf("\nround %d: s1 primary %s killed; Sentinel promoted %s; client writes to %s\n",
-              r.round, r.old_primary.c_str(), r.new_primary.c_str(), r.client_primary.c_str());
+  std::printf(
+      "\nround %d: s1 primary %s killed; Sentinel promoted %s (+switch-master named %s); "
+      "client writes to %s\n",
+      r.round, r.old_primary.c_str(), r.new_primary.c_str(),
+      r.announced.empty() ? "-" : r.announced.c_str(), r.client_primary.c_str());
   std::printf("  timeline (ms from the kill):\n");
   long refused = 0;
   for (const auto& ev : r.timeline) {

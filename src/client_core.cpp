@@ -228,11 +228,21 @@ void ClientCore::refresh_from_sentinels() {
       r.deadline = now + options_.request_timeout;
       r.callback = [this, i](Result<Reply> res) {
         if (!res.ok()) return;
-        if (auto addr = parse_master_addr(res.value())) {
-          if (router_->shard(i).primary.load()->address != *addr) {
-            on_switch_master(i, *addr, "sentinel query");
+        auto addr = parse_master_addr(res.value());
+        if (!addr || router_->shard(i).primary.load()->address == *addr) return;
+        // During a failover only the leader sentinel names the promoted node; the others
+        // still name the old primary for a while. Never follow an answer that names a node
+        // this client knows is down or a replica: that is a stale view, not a promotion.
+        {
+          std::lock_guard lock(nodes_mu_);
+          for (auto& n : nodes_) {
+            if (n->address == *addr &&
+                (!n->health.up() || n->health.role() == NodeRole::replica)) {
+              return;
+            }
           }
         }
+        on_switch_master(i, *addr, "sentinel query");
       };
       engine_->dispatch_now(*s, std::move(r));
     }
@@ -284,8 +294,31 @@ void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
     return;
   }
   bool eligible = false;
+  Node* slot_primary = router_->shard(node.shard).primary.load();
+  if (info->role == NodeRole::primary && slot_primary != &node) {
+    // A member of the shard that reports itself primary while the shard's primary slot holds
+    // another node: either a replica Sentinel has just promoted (the client re-points the
+    // shard when it hears of it) or a restarted, empty node nobody re-attached. A promoted
+    // replica's replication offset carries on from where its replica offset was; an empty
+    // node's starts again. Only the former serves reads meanwhile, and only while the slot's
+    // primary is unusable.
+    const auto& before = node.last_info;
+    if (!node.promoted_from_offset && before && before->role == NodeRole::replica &&
+        before->replica_offset && *before->replica_offset > 0 && info->primary_offset &&
+        *info->primary_offset >= *before->replica_offset) {
+      node.promoted_from_offset = before->replica_offset;
+    }
+    if (node.promoted_from_offset && info->primary_offset &&
+        *info->primary_offset >= *node.promoted_from_offset) {
+      eligible = !usable_as_primary(*slot_primary);
+    } else {
+      node.promoted_from_offset.reset();
+    }
+  } else {
+    node.promoted_from_offset.reset();
+  }
   if (info->role == NodeRole::replica) {
-    Node* primary = router_->shard(node.shard).primary.load();
+    Node* primary = slot_primary;
     std::optional<ReplicationInfo> primary_info;
     if (primary != &node) primary_info = primary->last_info;
     // When the primary is down (in our own view), every replica's link to it is down too, and

@@ -236,7 +236,8 @@ void Connection::fail_link(const std::string& why) {
   out_.clear();
   const bool was_ready = state_ == State::ready;
   if (state_ == State::connecting && on_push_ == nullptr) engine_.report_connect_failure(node_);
-  engine_.log().log(LogLevel::warning, node_.name + ": " + why);
+  // The first failure is news; the retries against a node that stays away are not.
+  engine_.log().log(failures_ == 0 ? LogLevel::warning : LogLevel::debug, node_.name + ": " + why);
   fail_all(errc::connection_lost, node_.name + ": " + why);
   if (state_ == State::closed) return;
   if (was_ready && failures_ == 0) {

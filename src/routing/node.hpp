@@ -50,6 +50,7 @@ struct Node {
   bool check_in_flight = false;             // an active health check is out
   std::optional<ReplicationInfo> last_info; // what the last check said
   ReplicaLagTracker lag;                    // replicas: is replication keeping up?
+  std::optional<long long> promoted_from_offset;  // promoted replica not yet re-pointed to
 
   BlockingPool pool;
 };

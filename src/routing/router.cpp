@@ -23,7 +23,9 @@ bool usable_as_primary(const Node& node) noexcept {
 }
 
 bool usable_as_replica(const Node& node) noexcept {
-  return node.health.up() && node.health.role() == NodeRole::replica &&
+  // read_eligible is only ever set for an in-sync replica, or for a just-promoted replica
+  // that the shard has not been re-pointed to yet (see ClientCore::on_check).
+  return node.health.up() && node.health.role() != NodeRole::unknown &&
          node.health.read_eligible();
 }
 

@@ -358,3 +358,27 @@ TEST(FailoverTest, LaggingReplicaIsNotReadFrom) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(FailoverTest, RestartedEmptyReplicaIsNotReadAsIfItHadData) {
+  ClusterOptions co;
+  co.shards = 1;
+  co.replicas = 1;
+  LocalCluster cluster(co);
+  ClientOptions o = fast_options();
+  o.read_from = ReadFrom::replica_preferred;
+  Client c(cluster.topology(), o);
+  c.set("kept", "v");
+  ASSERT_TRUE(eventually([&] { return c.get("kept", ReadFrom::replica) == "v"; }));
+  // The replica crashes and comes back empty and standalone (nobody re-attaches it).
+  cluster.replica(0, 0).kill();
+  cluster.replica(0, 0).restart();
+  std::this_thread::sleep_for((o.health_interval + o.request_timeout) * (o.failure_limit + 1));
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(c.get("kept"), "v");  // from the primary, never a nil from the empty node
+    EXPECT_THROW(c.get("kept", ReadFrom::replica), Error);
+  }
+}
+
+}  // namespace

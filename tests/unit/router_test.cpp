@@ -191,9 +191,15 @@ TEST_F(RouterTest, ReplicaPolicy) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(router->pick(0, false, ReadFrom::replica), r(0, 0));
   mark_down(*r(0, 0));
   EXPECT_EQ(router->pick(0, false, ReadFrom::replica), nullptr);
-  // A replica that restarted empty reports role primary: not a replica, whatever else.
-  r(0, 1)->health.on_check(NodeRole::primary, true, 1ms);
+  // A replica that restarted empty reports role primary; its check finds it ineligible
+  // (ClientCore::on_check: its offset starts again), so it serves no reads.
+  r(0, 1)->health.on_check(NodeRole::primary, false, 1ms);
   EXPECT_EQ(router->pick(0, false, ReadFrom::replica), nullptr);
+  // A just-promoted replica (role primary, judged eligible: its offset carries on) serves
+  // reads until the shard is re-pointed to it.
+  r(0, 1)->health.on_check(NodeRole::primary, true, 1ms);
+  EXPECT_EQ(router->pick(0, false, ReadFrom::replica), r(0, 1));
+  r(0, 1)->health.on_check(NodeRole::primary, false, 1ms);
   mark_down(*p(0));
   EXPECT_EQ(router->pick(0, false, ReadFrom::replica), nullptr);
   mark_replica(*r(0, 1), true);
@@ -207,7 +213,7 @@ TEST_F(RouterTest, ReplicaPreferredPolicy) {
   mark_replica(*r(0, 0), false);
   EXPECT_EQ(router->pick(0, false, ReadFrom::replica_preferred), p(0));
   r(0, 0)->health.on_check(NodeRole::primary, false, 1ms);  // restarted empty
-  r(0, 1)->health.on_check(NodeRole::primary, true, 1ms);
+  r(0, 1)->health.on_check(NodeRole::primary, false, 1ms);
   EXPECT_EQ(router->pick(0, false, ReadFrom::replica_preferred), p(0));
   mark_down(*p(0));
   EXPECT_EQ(router->pick(0, false, ReadFrom::replica_preferred), nullptr);
@@ -237,8 +243,8 @@ TEST_F(RouterTest, NearestPicksLowestLatencyAmongUsable) {
   // A demoted primary is skipped even when closest.
   mark_replica(*p(1), false, 50us);
   EXPECT_EQ(router->pick(1, false, ReadFrom::nearest), r(1, 1));
-  // A restarted-empty replica (role primary) is skipped even when closest.
-  r(1, 1)->health.on_check(NodeRole::primary, true, 10us);
+  // A restarted-empty replica (role primary, judged ineligible) is skipped even when closest.
+  r(1, 1)->health.on_check(NodeRole::primary, false, 10us);
   EXPECT_EQ(router->pick(1, false, ReadFrom::nearest), r(1, 0));
 }
 
