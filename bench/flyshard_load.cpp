@@ -1676,8 +1676,8 @@ int run_report(const Config& cfg) {
           const double r = ratio(shards, k, "flyshard", "direct");
           if (std::isnan(r)) continue;
           any_short = any_short || r < 0.8;
-          parts.push_back("load " + shards_name(shards) + " (" +
-                          fmt("%.0f%% GET", k.get_ratio * 100) + ") " + fmt("%.3f", r));
+          parts.push_back("flyshard-load " + shards_name(shards) + ", " + k.name() + " (" +
+                          fmt("%.0f%% GET", k.get_ratio * 100) + ", vs direct) " + fmt("%.3f", r));
         }
       }
       if (parts.empty()) {
