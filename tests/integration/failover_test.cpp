@@ -20,12 +20,15 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 ClientOptions fast_options() {
+  // Short, so the suite is fast; a sanitizer build (FLYSHARD_SLOWDOWN) gets more room, or a
+  // loaded machine would see false "down"s.
+  constexpr int k = FLYSHARD_SLOWDOWN;
   ClientOptions o;
-  o.request_timeout = 200ms;
-  o.connect_timeout = 100ms;
+  o.request_timeout = 200ms * k;
+  o.connect_timeout = 100ms * k;
   o.reconnect_min = 10ms;
   o.reconnect_max = 100ms;
-  o.health_interval = 100ms;
+  o.health_interval = 100ms * k;
   o.failure_limit = 2;
   o.max_replica_lag = 2000ms;
   o.log_level = LogLevel::error;
@@ -84,8 +87,8 @@ TEST(FailoverTest, KilledPrimaryUnderLoadReplicasServeReadsSentinelPromotesOther
   auto other_keys = keys_on(c, 1, 25, "o");
   auto more = keys_on(c, 2, 25, "o");
   other_keys.insert(other_keys.end(), more.begin(), more.end());
-  for (auto& k : victim_keys) c.set(k, "val:" + k);
-  for (auto& k : other_keys) c.set(k, "val:" + k);
+  for (auto& k : victim_keys) ASSERT_TRUE(eventually([&] { return try_set(c, k, "val:" + k); }));
+  for (auto& k : other_keys) ASSERT_TRUE(eventually([&] { return try_set(c, k, "val:" + k); }));
   // Replicas serve reads once a check found them in sync.
   ASSERT_TRUE(eventually([&] {
     for (auto& n : c.stats().nodes) {
@@ -370,7 +373,13 @@ TEST(FailoverTest, RestartedEmptyReplicaIsNotReadAsIfItHadData) {
   o.read_from = ReadFrom::replica_preferred;
   Client c(cluster.topology(), o);
   c.set("kept", "v");
-  ASSERT_TRUE(eventually([&] { return c.get("kept", ReadFrom::replica) == "v"; }));
+  ASSERT_TRUE(eventually([&] {
+    try {
+      return c.get("kept", ReadFrom::replica) == "v";
+    } catch (const Error&) {
+      return false;  // not yet seen in sync by a check
+    }
+  }));
   // The replica crashes and comes back empty and standalone (nobody re-attaches it).
   cluster.replica(0, 0).kill();
   cluster.replica(0, 0).restart();
