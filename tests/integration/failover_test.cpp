@@ -5,6 +5,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -55,6 +56,16 @@ bool eventually(Fn ok, std::chrono::milliseconds limit = 15s) {
     std::this_thread::sleep_for(20ms);
   }
   return ok();
+}
+
+// True when GET `key` (with `read_from`, when given) returns `value` now; false on any error.
+bool reads(Client& c, const std::string& key, const std::string& value,
+           std::optional<ReadFrom> read_from = std::nullopt) {
+  try {
+    return (read_from ? c.get(key, *read_from) : c.get(key)) == value;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 bool try_set(Client& c, const std::string& k, const std::string& v, bool verbose = false) {
@@ -215,13 +226,7 @@ TEST(FailoverTest, StoppedReplicaStopsServingReadsAndComesBack) {
   o.read_from = ReadFrom::replica;
   Client c(cluster.topology(), o);
   c.set("k", "v");
-  ASSERT_TRUE(eventually([&] {
-    try {
-      return c.get("k") == "v";
-    } catch (const Error&) {
-      return false;
-    }
-  }));
+  ASSERT_TRUE(eventually([&] { return reads(c, "k", "v"); }));
   auto requests_of = [&](const NodeAddress& a) {
     for (auto& n : c.stats().nodes) {
       if (n.address == a.to_string()) return n.requests;
@@ -292,13 +297,7 @@ TEST(FailoverTest, PrimaryPreferredReadsFallBackToTheReplica) {
   }));
   std::this_thread::sleep_for(300ms);  // a check has seen the replica in sync
   cluster.primary(0).kill();
-  EXPECT_TRUE(eventually([&] {
-    try {
-      return c.get("pp") == "v";
-    } catch (const Error&) {
-      return false;
-    }
-  }, 3s));
+  EXPECT_TRUE(eventually([&] { return reads(c, "pp", "v"); }, 3s));
 }
 
 TEST(FailoverTest, CachePolicyRehashesADownShardsKeysAndReturnsThemAfterward) {
@@ -360,10 +359,6 @@ TEST(FailoverTest, LaggingReplicaIsNotReadFrom) {
   }));
 }
 
-}  // namespace
-
-namespace {
-
 TEST(FailoverTest, RestartedEmptyReplicaIsNotReadAsIfItHadData) {
   ClusterOptions co;
   co.shards = 1;
@@ -373,13 +368,8 @@ TEST(FailoverTest, RestartedEmptyReplicaIsNotReadAsIfItHadData) {
   o.read_from = ReadFrom::replica_preferred;
   Client c(cluster.topology(), o);
   c.set("kept", "v");
-  ASSERT_TRUE(eventually([&] {
-    try {
-      return c.get("kept", ReadFrom::replica) == "v";
-    } catch (const Error&) {
-      return false;  // not yet seen in sync by a check
-    }
-  }));
+  // The replica serves reads once a check has seen it in sync.
+  ASSERT_TRUE(eventually([&] { return reads(c, "kept", "v", ReadFrom::replica); }));
   // The replica crashes and comes back empty and standalone (nobody re-attaches it).
   cluster.replica(0, 0).kill();
   cluster.replica(0, 0).restart();
