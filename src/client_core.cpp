@@ -398,8 +398,10 @@ std::optional<std::size_t> ClientCore::key_shard(std::span<const std::string_vie
   // One table lookup serves both the key positions and the read/write class.
   const CommandInfo* info = find_command(words[0]);
   if (is_read != nullptr) *is_read = is_read_command(info);
+  const bool spread = options_.connections_per_node > 1;  // else affinity is moot
   if (auto key = single_key(words, info)) {
-    affinity = std::hash<std::string_view>{}(hash_tag(*key));
+    if (spread) affinity = std::hash<std::string_view>{}(hash_tag(*key));
+    else affinity = 0;
     return router_->shard_for(*key);
   }
   std::vector<std::string_view> keys = command_keys(words, info);
@@ -412,7 +414,7 @@ std::optional<std::size_t> ClientCore::key_shard(std::span<const std::string_vie
                                          "\" map to different shards");
     }
   }
-  affinity = std::hash<std::string_view>{}(hash_tag(keys[0]));
+  affinity = spread ? std::hash<std::string_view>{}(hash_tag(keys[0])) : 0;
   return shard;
 }
 

@@ -155,14 +155,29 @@ void Connection::enqueue(Request&& request) {
 void Connection::flush() {
   dirty_ = false;
   if (state_ != State::ready || writing_ || out_.empty()) return;
+  // Try the socket directly first: it almost always takes the whole batch, and uv_write would
+  // arm write-readiness (an epoll_ctl) and allocate a request for every flush.
+  auto* stream = reinterpret_cast<uv_stream_t*>(&link_->tcp);
+  uv_buf_t direct = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  const int n = uv_try_write(stream, &direct, 1);
+  if (n == static_cast<int>(out_.size())) {
+    out_.clear();  // keeps its capacity for the next batch
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    fail_link("write: " + uv_message(n));
+    return;
+  }
+  // The socket is full: hand the rest to libuv, which writes it when the socket drains.
   auto* op = new WriteOp;
-  op->data.swap(out_);
+  const std::size_t written = n > 0 ? static_cast<std::size_t>(n) : 0;
+  op->data.assign(out_, written, std::string::npos);
+  out_.clear();
   op->link = link_;
   op->req.data = op;
   uv_buf_t buf = uv_buf_init(op->data.data(), static_cast<unsigned>(op->data.size()));
   writing_ = true;
-  int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(&link_->tcp), &buf, 1,
-                    LinkCallbacks::on_write);
+  int rc = uv_write(&op->req, stream, &buf, 1, LinkCallbacks::on_write);
   if (rc != 0) {
     delete op;
     writing_ = false;
