@@ -38,7 +38,6 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <sched.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -47,11 +46,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -63,12 +59,16 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.hpp"
+#include "lean_libuv_adapter.hpp"
 #include "local_cluster.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using Seconds = std::chrono::duration<double>;
+using flyshard::bench::Clock;
+using flyshard::bench::fmt;
+using flyshard::bench::median;
+using flyshard::bench::Seconds;
 
 constexpr const char* kUsage =
     R"(usage: bench_client [--seconds S] [--rounds N] [--inflight N] [--warmup S]
@@ -106,93 +106,37 @@ struct Config {
   std::string json;
 };
 
-[[noreturn]] void usage_error(const std::string& msg) {
-  std::cerr << "bench_client: " << msg << "\n" << kUsage;
-  std::exit(2);
-}
-
-double parse_number(std::string_view flag, const std::string& v, double min, double max) {
-  double d = 0;
-  std::size_t used = 0;
-  try {
-    d = std::stod(v, &used);
-  } catch (const std::exception&) {
-    usage_error(std::string(flag) + ": expected a number, got '" + v + "'");
-  }
-  if (used != v.size() || !(d >= min && d <= max)) {
-    usage_error(std::string(flag) + ": expected a number in [" + std::to_string(min) + ", " +
-                std::to_string(max) + "], got '" + v + "'");
-  }
-  return d;
-}
-
 Config parse_args(int argc, char** argv) {
   Config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(std::string(a) + " needs a value");
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a == "--seconds") {
-      c.seconds = parse_number(a, value(), 0.01, 3600);
+  flyshard::bench::CommandLine cl("bench_client", kUsage, argc, argv);
+  while (cl.next()) {
+    const std::string_view a = cl.flag();
+    if (a == "--seconds") {
+      c.seconds = cl.number(0.01, 3600);
     } else if (a == "--warmup") {
-      c.warmup = parse_number(a, value(), 0, 60);
+      c.warmup = cl.number(0, 60);
     } else if (a == "--rounds") {
-      c.rounds = static_cast<int>(parse_number(a, value(), 1, 1000));
+      c.rounds = static_cast<int>(cl.number(1, 1000));
     } else if (a == "--inflight") {
-      c.inflight = static_cast<int>(parse_number(a, value(), 1, 100000));
+      c.inflight = static_cast<int>(cl.number(1, 100000));
     } else if (a == "--value-size") {
-      c.value_size = static_cast<std::size_t>(parse_number(a, value(), 0, 1 << 24));
+      c.value_size = static_cast<std::size_t>(cl.number(0, 1 << 24));
     } else if (a == "--variants") {
-      c.variants = value();
+      c.variants = cl.value();
       if (c.variants.empty() || c.variants.find_first_not_of("ABCDEF") != std::string::npos)
-        usage_error("--variants: expected letters from ABCDEF, got '" + c.variants + "'");
+        cl.fail("--variants: expected letters from ABCDEF, got '" + c.variants + "'");
     } else if (a == "--pin") {
       c.pin = true;
     } else if (a == "--split") {
       c.split = true;
     } else if (a == "--json") {
-      c.json = value();
+      c.json = cl.value();
     } else {
-      usage_error("unknown argument '" + std::string(a) + "'");
+      cl.unknown();
     }
   }
-  if (c.pin && c.split) usage_error("--pin and --split exclude each other");
+  if (c.pin && c.split) cl.fail("--pin and --split exclude each other");
   return c;
-}
-
-// ---- placement --------------------------------------------------------------------------
-
-void set_cpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) {
-    throw std::runtime_error("sched_setaffinity(CPU " + std::to_string(cpu) +
-                             "): " + std::strerror(errno));
-  }
-}
-
-// "0", "0-1", "0,2" ... of a process (0: this thread).
-std::string cpu_list(int pid) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(pid, sizeof set, &set) != 0) return "?";
-  std::string out;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &set)) continue;
-    int last = cpu;
-    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
-    if (!out.empty()) out += ',';
-    out += std::to_string(cpu);
-    if (last > cpu) out += '-' + std::to_string(last);
-    cpu = last;
-  }
-  return out;
 }
 
 // ---- what every variant reports -----------------------------------------------------------
@@ -236,7 +180,7 @@ Sample timed_loop(const Config& cfg, Op&& op) {
     now = Clock::now();
   }
   s.ops = n;
-  s.seconds = Seconds(now - begin).count();
+  s.seconds = flyshard::bench::seconds_between(begin, now);
   return s;
 }
 
@@ -346,71 +290,10 @@ struct HiredisAsyncRun {
   }
 };
 
-// ---- F's adapter: the packaged one, minus the redundant uv_poll_start calls ---------------
+// ---- F: as C, with the lean adapter (lean_libuv_adapter.hpp) ------------------------------
 
-struct GuardedLibuvEvents {
-  redisAsyncContext* context = nullptr;
-  uv_poll_t handle{};
-  int events = 0;
-
-  static void on_poll(uv_poll_t* handle, int status, int events) {
-    auto* p = static_cast<GuardedLibuvEvents*>(handle->data);
-    if (status != 0) return;
-    if (p->context != nullptr && (events & UV_READABLE) != 0) redisAsyncHandleRead(p->context);
-    if (p->context != nullptr && (events & UV_WRITABLE) != 0) redisAsyncHandleWrite(p->context);
-  }
-  void set(int wanted) {
-    if (wanted == events) return;
-    events = wanted;
-    if (events != 0) {
-      uv_poll_start(&handle, events, &GuardedLibuvEvents::on_poll);
-    } else {
-      uv_poll_stop(&handle);
-    }
-  }
-  static void add_read(void* p) {
-    auto* e = static_cast<GuardedLibuvEvents*>(p);
-    e->set(e->events | UV_READABLE);
-  }
-  static void del_read(void* p) {
-    auto* e = static_cast<GuardedLibuvEvents*>(p);
-    e->set(e->events & ~UV_READABLE);
-  }
-  static void add_write(void* p) {
-    auto* e = static_cast<GuardedLibuvEvents*>(p);
-    e->set(e->events | UV_WRITABLE);
-  }
-  static void del_write(void* p) {
-    auto* e = static_cast<GuardedLibuvEvents*>(p);
-    e->set(e->events & ~UV_WRITABLE);
-  }
-  static void cleanup(void* p) {
-    auto* e = static_cast<GuardedLibuvEvents*>(p);
-    e->context = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&e->handle),
-             [](uv_handle_t* h) { delete static_cast<GuardedLibuvEvents*>(h->data); });
-  }
-};
-
-int guarded_libuv_attach(redisAsyncContext* ac, uv_loop_t* loop) {
-  if (ac->ev.data != nullptr) return REDIS_ERR;
-  auto* e = new GuardedLibuvEvents;
-  if (uv_poll_init(loop, &e->handle, ac->c.fd) != 0) {
-    delete e;
-    return REDIS_ERR;
-  }
-  e->context = ac;
-  e->handle.data = e;
-  ac->ev.addRead = &GuardedLibuvEvents::add_read;
-  ac->ev.delRead = &GuardedLibuvEvents::del_read;
-  ac->ev.addWrite = &GuardedLibuvEvents::add_write;
-  ac->ev.delWrite = &GuardedLibuvEvents::del_write;
-  ac->ev.cleanup = &GuardedLibuvEvents::cleanup;
-  ac->ev.data = e;
-  return REDIS_OK;
-}
-
-Sample run_hiredis_async(const Config& cfg, const Target& t, bool guarded) {
+// `lean`: F's adapter; else the packaged one (C).
+Sample run_hiredis_async(const Config& cfg, const Target& t, bool lean) {
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0) throw std::runtime_error("uv_loop_init failed");
   HiredisAsyncRun run;
@@ -423,8 +306,8 @@ Sample run_hiredis_async(const Config& cfg, const Target& t, bool guarded) {
     throw std::runtime_error("hiredis async connect: " + msg);
   }
   run.ac->data = &run;
-  if ((guarded ? guarded_libuv_attach(run.ac, &loop) : redisLibuvAttach(run.ac, &loop)) !=
-      REDIS_OK) {
+  if ((lean ? flyshard::bench::lean_libuv_attach(run.ac, &loop)
+            : redisLibuvAttach(run.ac, &loop)) != REDIS_OK) {
     redisAsyncFree(run.ac);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
@@ -466,7 +349,7 @@ Sample run_hiredis_async(const Config& cfg, const Target& t, bool guarded) {
 
   Sample s;
   s.ops = run.done_at_t1 - run.done_at_t0;
-  s.seconds = Seconds(run.t1 - run.t0).count();
+  s.seconds = flyshard::bench::seconds_between(run.t0, run.t1);
   s.errors = run.errors;
   return s;
 }
@@ -496,7 +379,7 @@ class FlyshardAsyncRun {
     }
     Sample s;
     s.ops = n1 - n0;
-    s.seconds = Seconds(t1 - t0).count();
+    s.seconds = flyshard::bench::seconds_between(t0, t1);
     s.errors = errors_.load();
     if (!first_error_.empty()) std::cerr << "bench_client: D: " << first_error_ << "\n";
     return s;
@@ -554,13 +437,6 @@ struct Variant {
   std::vector<Sample> samples;
 };
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::vector<double> rates(const Variant& v) {
   std::vector<double> r;
   for (const auto& s : v.samples) r.push_back(s.rate());
@@ -582,30 +458,6 @@ constexpr std::array<Ratio, 5> kRatios{{
     {'E', 'B', "hand-off blocking / flyshard blocking", 0},
 }};
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x",
-                    static_cast<unsigned>(static_cast<unsigned char>(ch)));
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -613,18 +465,18 @@ int main(int argc, char** argv) {
   try {
     // Affinity is set before anything else starts: the server (forked below) and the
     // client's loop thread inherit it.
-    if (cfg.pin) set_cpu(0);
-    if (cfg.split) set_cpu(1);
+    if (cfg.pin) flyshard::bench::pin_to_cpu(0);
+    if (cfg.split) flyshard::bench::pin_to_cpu(1);
 
     flyshard::testing::ClusterOptions copts;
     copts.shards = 1;
     copts.replicas = 0;
     flyshard::testing::LocalCluster cluster(copts);
     flyshard::testing::ServerProcess& server = cluster.primary(0);
-    if (cfg.split) set_cpu(0);
+    if (cfg.split) flyshard::bench::pin_to_cpu(0);
 
-    const std::string client_cpus = cpu_list(0);
-    const std::string server_cpus = cpu_list(server.pid());
+    const std::string client_cpus = flyshard::bench::cpu_list(0);
+    const std::string server_cpus = flyshard::bench::cpu_list(server.pid());
     std::string placement = cfg.pin     ? "pinned (--pin): client and server on CPU 0"
                             : cfg.split ? "split (--split): client on CPU 0, server on CPU 1"
                                         : "as inherited";
@@ -756,10 +608,10 @@ int main(int argc, char** argv) {
     }
 
     if (!cfg.json.empty()) {
-      std::ofstream out(cfg.json);
+      std::ostringstream out;
       out << "{\n  \"benchmark\": \"bench_client\",\n"
-          << "  \"server\": \"" << json_escape(server.command_line()) << "\",\n"
-          << "  \"placement\": \"" << json_escape(placement) << "\",\n"
+          << "  \"server\": \"" << flyshard::bench::json_escape(server.command_line()) << "\",\n"
+          << "  \"placement\": \"" << flyshard::bench::json_escape(placement) << "\",\n"
           << "  \"pin\": "
           << (cfg.pin     ? "\"shared-cpu0\""
               : cfg.split ? "\"split\""
@@ -785,7 +637,7 @@ int main(int argc, char** argv) {
         out << "]}";
       }
       out << "\n  },\n  \"ratios\": {" << json_ratios.str() << "}\n}\n";
-      if (!out) throw std::runtime_error("cannot write " + cfg.json);
+      flyshard::bench::write_file(cfg.json, out.str());
       std::cout << "\nJSON written to " << cfg.json << "\n";
     }
   } catch (const std::exception& e) {

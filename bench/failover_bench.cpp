@@ -54,7 +54,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -68,12 +67,15 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "local_cluster.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using Ms = std::chrono::duration<double, std::milli>;
+using flyshard::bench::Clock;
+using flyshard::bench::json_escape;
+using flyshard::bench::median;
+using flyshard::bench::ms_between;
 using namespace std::chrono_literals;
 
 constexpr const char* kUsage =
@@ -127,56 +129,29 @@ struct Config {
   std::string json;
 };
 
-[[noreturn]] void usage_error(const std::string& msg) {
-  std::cerr << "failover_bench: " << msg << "\n" << kUsage;
-  std::exit(2);
-}
-
-long parse_int(std::string_view flag, const std::string& v, long min, long max) {
-  long n = 0;
-  std::size_t used = 0;
-  try {
-    n = std::stol(v, &used);
-  } catch (const std::exception&) {
-    usage_error(std::string(flag) + ": expected an integer, got '" + v + "'");
-  }
-  if (used != v.size() || n < min || n > max) {
-    usage_error(std::string(flag) + ": expected an integer in [" + std::to_string(min) + ", " +
-                std::to_string(max) + "], got '" + v + "'");
-  }
-  return n;
-}
-
 Config parse_args(int argc, char** argv) {
   Config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(std::string(a) + " needs a value");
-      return argv[++i];
-    };
-    auto integer = [&](long min, long max) { return parse_int(a, value(), min, max); };
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a == "--shards") {
-      c.shards = static_cast<std::size_t>(integer(2, 64));
+  flyshard::bench::CommandLine cl("failover_bench", kUsage, argc, argv);
+  while (cl.next()) {
+    const std::string_view a = cl.flag();
+    if (a == "--shards") {
+      c.shards = static_cast<std::size_t>(cl.integer(2, 64));
     } else if (a == "--replicas") {
-      c.replicas = static_cast<std::size_t>(integer(1, 8));
+      c.replicas = static_cast<std::size_t>(cl.integer(1, 8));
     } else if (a == "--sentinels") {
-      c.sentinels = static_cast<std::size_t>(integer(1, 9));
+      c.sentinels = static_cast<std::size_t>(cl.integer(1, 9));
     } else if (a == "--threads") {
-      c.threads = static_cast<int>(integer(1, 64));
+      c.threads = static_cast<int>(cl.integer(1, 64));
     } else if (a == "--health-interval-ms") {
-      c.health_interval_ms = static_cast<int>(integer(1, 60000));
+      c.health_interval_ms = static_cast<int>(cl.integer(1, 60000));
     } else if (a == "--down-after-ms") {
-      c.down_after_ms = static_cast<int>(integer(10, 600000));
+      c.down_after_ms = static_cast<int>(cl.integer(10, 600000));
     } else if (a == "--failover-timeout-ms") {
-      c.failover_timeout_ms = static_cast<int>(integer(100, 600000));
+      c.failover_timeout_ms = static_cast<int>(cl.integer(100, 600000));
     } else if (a == "--wait-for-promotion-ms") {
-      c.wait_for_promotion_ms = static_cast<int>(integer(0, 600000));
+      c.wait_for_promotion_ms = static_cast<int>(cl.integer(0, 600000));
     } else if (a == "--read-from") {
-      const std::string v = value();
+      const std::string v = cl.value();
       if (v == "primary") {
         c.read_from = flyshard::ReadFrom::primary;
       } else if (v == "primary_preferred") {
@@ -188,27 +163,27 @@ Config parse_args(int argc, char** argv) {
       } else if (v == "nearest") {
         c.read_from = flyshard::ReadFrom::nearest;
       } else {
-        usage_error(
+        cl.fail(
             "--read-from: expected primary, primary_preferred, replica, "
             "replica_preferred or nearest, got '" +
             v + "'");
       }
     } else if (a == "--rounds") {
-      c.rounds = static_cast<int>(integer(1, 1000));
+      c.rounds = static_cast<int>(cl.integer(1, 1000));
     } else if (a == "--load-before-ms") {
-      c.load_before_ms = static_cast<int>(integer(0, 600000));
+      c.load_before_ms = static_cast<int>(cl.integer(0, 600000));
     } else if (a == "--load-after-ms") {
-      c.load_after_ms = static_cast<int>(integer(0, 600000));
+      c.load_after_ms = static_cast<int>(cl.integer(0, 600000));
     } else if (a == "--max-wait-ms") {
-      c.max_wait_ms = static_cast<int>(integer(100, 3600000));
+      c.max_wait_ms = static_cast<int>(cl.integer(100, 3600000));
     } else if (a == "--pace-us") {
-      c.pace_us = static_cast<int>(integer(0, 1000000));
+      c.pace_us = static_cast<int>(cl.integer(0, 1000000));
     } else if (a == "--keys") {
-      c.keys = static_cast<std::size_t>(integer(1, 1000000));
+      c.keys = static_cast<std::size_t>(cl.integer(1, 1000000));
     } else if (a == "--json") {
-      c.json = value();
+      c.json = cl.value();
     } else {
-      usage_error("unknown argument '" + std::string(a) + "'");
+      cl.unknown();
     }
   }
   return c;
@@ -230,38 +205,14 @@ const char* read_from_name(flyshard::ReadFrom r) {
   return "?";
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x",
-                    static_cast<unsigned>(static_cast<unsigned char>(ch)));
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 // A number for JSON: NaN (not measured) becomes null.
 std::string json_number(double v) {
-  if (std::isnan(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
+  return std::isnan(v) ? "null" : flyshard::bench::fmt("%.1f", v);
 }
 
 // A number for the table: NaN becomes "-".
 std::string cell(double v, const char* f = "%.1f") {
-  if (std::isnan(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
+  return std::isnan(v) ? "-" : flyshard::bench::fmt(f, v);
 }
 
 constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
@@ -516,10 +467,6 @@ struct RoundResult {
   std::string client_primary;
   std::vector<std::pair<double, std::string>> timeline;  // ms relative to the kill, text
 };
-
-double ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration_cast<Ms>(to - from).count();
-}
 
 // Polls `ok` every 20 ms until it is true or `limit` passes.
 template <typename Fn>
@@ -860,14 +807,6 @@ RoundResult run_round(const Config& cfg, int round) {
 
 // ---- reporting ------------------------------------------------------------------------------
 
-double median(std::vector<double> v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](double d) { return std::isnan(d); }), v.end());
-  if (v.empty()) return kNone;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 // The timeline lines worth printing: Sentinel's failover steps, the client's health and
 // primary changes, the bench's own marks; from just before the kill to shortly after the
 // first write. Repeated reconnect failures are counted, not printed.
@@ -934,7 +873,7 @@ void write_errors(std::ostream& out, const ErrorCounts& e) {
 
 void write_json(const std::string& path, const Config& cfg, const std::vector<RoundResult>& rs,
                 const std::map<std::string, double>& med) {
-  std::ofstream out(path);
+  std::ostringstream out;
   out << "{\n  \"benchmark\": \"failover_bench\",\n  \"server\": \""
       << json_escape(flyshard::testing::server_binary()) << "\",\n  \"config\": {"
       << "\"shards\": " << cfg.shards << ", \"replicas\": " << cfg.replicas
@@ -994,7 +933,7 @@ void write_json(const std::string& path, const Config& cfg, const std::vector<Ro
     first = false;
   }
   out << "}\n}\n";
-  if (!out) throw std::runtime_error("cannot write " + path);
+  flyshard::bench::write_file(path, out.str());
 }
 
 }  // namespace

@@ -22,9 +22,9 @@
 //                       which only supports removing the last bucket
 //
 // With --twemproxy it also starts real servers (flyshard::testing::LocalCluster, 3 shards, the
-// server binary is $FLYSHARD_SERVER, dragonfly or redis-server) and nutcracker
-// (/usr/sbin/nutcracker, `distribution: ketama`, `hash: fnv1a_64`, `hash_tag: "{}"`) in front
-// of them, writes --twemproxy-keys keys through nutcracker, finds each key on the servers and
+// server binary is $FLYSHARD_SERVER, dragonfly or redis-server) and nutcracker in front of them
+// (flyshard::testing::TwemproxyProcess: `distribution: ketama`, `hash: fnv1a_64`, `hash_tag:
+// "{}"`), writes --twemproxy-keys keys through nutcracker, finds each key on the servers and
 // reports the share placed where Distribution("ketama", compat "twemproxy") says.
 
 #include <flyshard/distribution.hpp>
@@ -32,46 +32,29 @@
 #include <hiredis/hiredis.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
-#include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "local_cluster.hpp"
-
-extern char** environ;
+#include "raw_redis.hpp"
+#include "twemproxy_process.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using flyshard::bench::Clock;
+using flyshard::bench::fmt;
 using json = nlohmann::json;
-
-constexpr const char* kNutcracker = "/usr/sbin/nutcracker";
 
 constexpr const char* kUsage =
     R"(usage: flyshard-distribution [--keys N] [--tagged-share F] [--keys-per-tag N]
@@ -95,7 +78,8 @@ Load balance and key movement of every placement algorithm (no server needed).
   --maglev-table-size N maglev's table size, a prime (default 0: the library's default,
                         the smallest prime >= max(65537, 100 x shards))
   --twemproxy           also check ketama compat "twemproxy" against a real nutcracker
-                        in front of real servers (needs /usr/sbin/nutcracker)
+                        in front of real servers (needs nutcracker: $FLYSHARD_NUTCRACKER,
+                        /usr/sbin/nutcracker or on PATH)
   --twemproxy-keys N    keys written through nutcracker (default 2000)
   --twemproxy-shards N  servers behind nutcracker (default 3)
   --json PATH           also write every figure as JSON to PATH
@@ -117,40 +101,6 @@ struct Config {
   std::string json_path;
 };
 
-[[noreturn]] void usage_error(const std::string& msg) {
-  std::cerr << "flyshard-distribution: " << msg << "\n" << kUsage;
-  std::exit(2);
-}
-
-std::size_t parse_count(std::string_view flag, const std::string& v, std::size_t min,
-                        std::size_t max) {
-  std::size_t used = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(v, &used);
-  } catch (const std::exception&) {
-    usage_error(std::string(flag) + ": expected a whole number, got '" + v + "'");
-  }
-  if (used != v.size() || n < min || n > max || v.front() == '-') {
-    usage_error(std::string(flag) + ": expected a whole number in [" + std::to_string(min) + ", " +
-                std::to_string(max) + "], got '" + v + "'");
-  }
-  return static_cast<std::size_t>(n);
-}
-
-std::vector<std::string> split_list(const std::string& v) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= v.size()) {
-    const std::size_t comma = v.find(',', start);
-    const std::size_t end = comma == std::string::npos ? v.size() : comma;
-    if (end > start) out.push_back(v.substr(start, end - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 const std::vector<std::string>& known_algorithms() {
   static const std::vector<std::string> all = {"ketama", "maglev", "jump", "rendezvous",
                                                "ketama-twemproxy"};
@@ -159,59 +109,43 @@ const std::vector<std::string>& known_algorithms() {
 
 Config parse_args(int argc, char** argv) {
   Config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(std::string(a) + " needs a value");
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a == "--keys") {
-      c.keys = parse_count(a, value(), 1, 1'000'000'000);
+  flyshard::bench::CommandLine cl("flyshard-distribution", kUsage, argc, argv);
+  while (cl.next()) {
+    const std::string_view a = cl.flag();
+    if (a == "--keys") {
+      c.keys = cl.count(1, 1'000'000'000);
     } else if (a == "--tagged-share") {
-      const std::string v = value();
-      std::size_t used = 0;
-      double d = -1;
-      try {
-        d = std::stod(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != v.size() || !(d >= 0 && d <= 1)) {
-        usage_error("--tagged-share: expected a number in [0, 1], got '" + v + "'");
-      }
-      c.tagged_share = d;
+      c.tagged_share = cl.number(0, 1);
     } else if (a == "--keys-per-tag") {
-      c.keys_per_tag = parse_count(a, value(), 1, 1'000'000);
+      c.keys_per_tag = cl.count(1, 1'000'000);
     } else if (a == "--shards") {
       c.shards.clear();
-      for (const auto& s : split_list(value())) c.shards.push_back(parse_count(a, s, 2, 100000));
-      if (c.shards.empty()) usage_error("--shards: expected a list such as 3,16,64");
+      for (const auto& s : flyshard::bench::split_list(cl.value()))
+        c.shards.push_back(cl.count(a, s, 2, 100000));
+      if (c.shards.empty()) cl.fail("--shards: expected a list such as 3,16,64");
     } else if (a == "--algorithms") {
-      c.algorithms = split_list(value());
-      if (c.algorithms.empty()) usage_error("--algorithms: expected a list such as ketama,jump");
+      c.algorithms = flyshard::bench::split_list(cl.value());
+      if (c.algorithms.empty()) cl.fail("--algorithms: expected a list such as ketama,jump");
       for (const auto& name : c.algorithms) {
         const auto& all = known_algorithms();
         if (std::find(all.begin(), all.end(), name) == all.end()) {
-          usage_error("--algorithms: unknown algorithm '" + name + "'");
+          cl.fail("--algorithms: unknown algorithm '" + name + "'");
         }
       }
     } else if (a == "--maglev-table-size") {
-      c.maglev_table_size = parse_count(a, value(), 0, std::size_t{1} << 28);
+      c.maglev_table_size = cl.count(0, std::uint64_t{1} << 28);
     } else if (a == "--rendezvous-keys") {
-      c.rendezvous_keys = parse_count(a, value(), 0, 1'000'000'000);
+      c.rendezvous_keys = cl.count(0, 1'000'000'000);
     } else if (a == "--twemproxy") {
       c.twemproxy = true;
     } else if (a == "--twemproxy-keys") {
-      c.twemproxy_keys = parse_count(a, value(), 1, 10'000'000);
+      c.twemproxy_keys = cl.count(1, 10'000'000);
     } else if (a == "--twemproxy-shards") {
-      c.twemproxy_shards = parse_count(a, value(), 1, 64);
+      c.twemproxy_shards = cl.count(1, 64);
     } else if (a == "--json") {
-      c.json_path = value();
+      c.json_path = cl.value();
     } else {
-      usage_error("unknown argument '" + std::string(a) + "'");
+      cl.unknown();
     }
   }
   return c;
@@ -381,7 +315,7 @@ Row measure(const Variant& v, std::size_t n, const KeySet& keys, std::size_t cou
   const auto base_shards = shard_list(n);
   const auto b0 = Clock::now();
   const auto base = flyshard::Distribution::create(v.algorithm, base_shards, v.options);
-  row.build_ms = std::chrono::duration<double, std::milli>(Clock::now() - b0).count();
+  row.build_ms = flyshard::bench::ms_between(b0, Clock::now());
 
   std::vector<std::uint32_t> before;
   row.ns_per_lookup = place(base, keys, count, before);
@@ -426,12 +360,6 @@ Row measure(const Variant& v, std::size_t n, const KeySet& keys, std::size_t cou
 }
 
 // ---- printing ------------------------------------------------------------------------------
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::string pad(const std::string& s, std::size_t width, bool left = false) {
   if (s.size() >= width) return s;
@@ -490,130 +418,6 @@ json row_json(const Row& r) {
 
 // ---- twemproxy agreement -------------------------------------------------------------------
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-struct RedisContextDeleter {
-  void operator()(redisContext* c) const noexcept { redisFree(c); }
-};
-using Context = std::unique_ptr<redisContext, RedisContextDeleter>;
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-Context connect_to(std::uint16_t port) {
-  const timeval tv{5, 0};
-  Context c(redisConnectWithTimeout("127.0.0.1", port, tv));
-  if (!c || c->err != 0) return nullptr;
-  redisSetTimeout(c.get(), tv);
-  return c;
-}
-
-// nutcracker in front of the given servers, run as our own child and ended by its PID.
-class Nutcracker {
- public:
-  struct Server {
-    std::uint16_t port;
-    std::string name;
-  };
-
-  explicit Nutcracker(const std::vector<Server>& servers) {
-    char tmpl[] = "/tmp/flyshard-distribution-twemproxy-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    port_ = free_port();
-    const std::uint16_t stats_port = free_port();
-    std::ostringstream yaml;
-    yaml << "flyshard:\n"
-         << "  listen: 127.0.0.1:" << port_ << "\n"
-         << "  hash: fnv1a_64\n"
-         << "  hash_tag: \"{}\"\n"
-         << "  distribution: ketama\n"
-         << "  auto_eject_hosts: false\n"
-         << "  redis: true\n"
-         << "  timeout: 5000\n"
-         << "  servers:\n";
-    for (const auto& s : servers) yaml << "   - 127.0.0.1:" << s.port << ":1 " << s.name << "\n";
-    const fs::path conf = dir_ / "nutcracker.yml";
-    std::ofstream(conf) << yaml.str();
-    const std::vector<std::string> args = {kNutcracker,
-                                           "-c",
-                                           conf.string(),
-                                           "-p",
-                                           (dir_ / "nutcracker.pid").string(),
-                                           "-o",
-                                           (dir_ / "nutcracker.log").string(),
-                                           "-s",
-                                           std::to_string(stats_port),
-                                           "-a",
-                                           "127.0.0.1"};
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, kNutcracker, nullptr, nullptr, argv.data(), environ) != 0) {
-      pid_ = 0;
-      throw std::runtime_error("cannot spawn nutcracker");
-    }
-    wait_ready();
-  }
-  ~Nutcracker() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  Nutcracker(const Nutcracker&) = delete;
-  Nutcracker& operator=(const Nutcracker&) = delete;
-
-  std::uint16_t port() const noexcept { return port_; }
-
- private:
-  std::string log() const {
-    std::ifstream in(dir_ / "nutcracker.log");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  void wait_ready() {
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        throw std::runtime_error("nutcracker exited at start:\n" + log());
-      }
-      if (auto c = connect_to(port_)) {
-        ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")));
-        if (r && r->type == REDIS_REPLY_STATUS && std::string(r->str, r->len) == "PONG") return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("nutcracker did not answer PING within 10 s:\n" + log());
-  }
-
-  fs::path dir_;
-  std::uint16_t port_ = 0;
-  pid_t pid_ = 0;
-};
-
 struct Agreement {
   std::size_t keys = 0;
   std::size_t shards = 0;
@@ -636,19 +440,19 @@ Agreement check_twemproxy(const Config& cfg) {
   flyshard::testing::LocalCluster cluster(options);
   a.server = flyshard::testing::server_binary();
 
-  std::vector<Nutcracker::Server> servers;
+  // nutcracker in front of the primaries: servers named s1..sN, weight 1.
+  const flyshard::Topology topology = cluster.topology();
+  flyshard::testing::TwemproxyOptions popts;
+  popts.server_timeout = std::chrono::milliseconds(5000);
+  flyshard::testing::TwemproxyProcess proxy(topology, popts);
   std::vector<flyshard::ShardWeight> shards;
-  for (std::size_t i = 0; i < cluster.shards(); ++i) {
-    servers.push_back({cluster.primary(i).port(), cluster.shard_name(i)});
-    shards.push_back({cluster.shard_name(i), 1});
-  }
-  Nutcracker proxy(servers);
+  for (const auto& s : topology.shards) shards.push_back({s.name, s.weight});
   flyshard::DistributionOptions dopts;
   dopts.compat = "twemproxy";
   const auto dist = flyshard::Distribution::create("ketama", shards, dopts);
 
   const KeySet keys = make_keys(cfg.twemproxy_keys, cfg.tagged_share, cfg.keys_per_tag);
-  auto c = connect_to(proxy.port());
+  auto c = flyshard::testing::connect_raw(proxy.address(), std::chrono::seconds(5));
   if (!c) throw std::runtime_error("cannot connect to nutcracker");
   // Pipelined SETs through nutcracker, in windows of 1000.
   constexpr std::size_t kWindow = 1000;
@@ -667,7 +471,7 @@ Agreement check_twemproxy(const Config& cfg) {
       if (redisGetReply(c.get(), &raw) != REDIS_OK) {
         throw std::runtime_error(std::string("SET through nutcracker: ") + c->errstr);
       }
-      ReplyPtr r(static_cast<redisReply*>(raw));
+      flyshard::testing::RedisReplyPtr r(static_cast<redisReply*>(raw));
       if (r->type != REDIS_REPLY_STATUS) {
         throw std::runtime_error("SET " + std::string(keys[i]) +
                                  " through nutcracker: " + std::string(r->str, r->len));
@@ -755,15 +559,15 @@ int main(int argc, char** argv) {
     if (cfg.twemproxy) {
       std::cout << "\ntwemproxy agreement (ketama, compat \"twemproxy\"): ";
       std::cout.flush();
-      if (::access(kNutcracker, X_OK) != 0) {
-        std::cout << "skipped, " << kNutcracker << " is not installed\n";
+      if (!flyshard::testing::TwemproxyProcess::available()) {
+        std::cout << "skipped, nutcracker is not installed\n";
         out["twemproxy"] = json{{"skipped", "nutcracker not installed"}};
       } else {
         const Agreement a = check_twemproxy(cfg);
         std::cout << a.agree << " / " << a.keys << " keys = " << fmt("%.2f%%", a.percent()) << " ("
-                  << a.shards << " servers: " << a.server << ", nutcracker " << kNutcracker
-                  << "; disagree " << a.disagree << ", not found " << a.missing
-                  << ")\n  keys per server:";
+                  << a.shards << " servers: " << a.server << ", nutcracker "
+                  << flyshard::testing::TwemproxyProcess::binary() << "; disagree " << a.disagree
+                  << ", not found " << a.missing << ")\n  keys per server:";
         for (std::size_t i = 0; i < a.per_shard.size(); ++i) {
           std::cout << " s" << i + 1 << "=" << a.per_shard[i];
         }
@@ -776,14 +580,10 @@ int main(int argc, char** argv) {
         if (a.agree != a.keys) rc = 1;
       }
     }
-    const double total_s = std::chrono::duration<double>(Clock::now() - t_start).count();
+    const double total_s = flyshard::bench::seconds_since(t_start);
     out["seconds"] = total_s;
     std::cout << "\ntotal " << fmt("%.1f", total_s) << " s\n";
-    if (!cfg.json_path.empty()) {
-      std::ofstream f(cfg.json_path);
-      f << out.dump(2) << "\n";
-      if (!f) throw std::runtime_error("cannot write " + cfg.json_path);
-    }
+    if (!cfg.json_path.empty()) flyshard::bench::write_file(cfg.json_path, out.dump(2) + "\n");
     return rc;
   } catch (const std::exception& e) {
     std::cerr << "flyshard-distribution: " << e.what() << "\n";

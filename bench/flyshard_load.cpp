@@ -39,7 +39,6 @@
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -75,12 +74,16 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.hpp"
+#include "lean_libuv_adapter.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-using Seconds = std::chrono::duration<double>;
+using flyshard::bench::Clock;
+using flyshard::bench::fmt;
+using flyshard::bench::Seconds;
 
 constexpr const char* kUsage =
     R"(usage: flyshard-load --topology PATH [options]      run load against one target
@@ -124,17 +127,6 @@ Report:
                          DIR/summary.md and DIR/plots/ (data + vars.gp for bench/plot/*.gp)
 )";
 
-[[noreturn]] void usage_error(const std::string& msg) {
-  std::cerr << "flyshard-load: " << msg << "\n" << kUsage;
-  std::exit(2);
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 // ---- configuration ------------------------------------------------------------------------
 
 enum class Target { flyshard, direct, twemproxy };
@@ -168,52 +160,15 @@ struct Config {
   std::string report_dir;
 };
 
-double parse_number(std::string_view flag, const std::string& v, double min, double max) {
-  double d = 0;
-  std::size_t used = 0;
-  try {
-    d = std::stod(v, &used);
-  } catch (const std::exception&) {
-    usage_error(std::string(flag) + ": expected a number, got '" + v + "'");
-  }
-  if (used != v.size() || !(d >= min && d <= max)) {
-    usage_error(std::string(flag) + ": expected a number in [" + fmt("%g", min) + ", " +
-                fmt("%g", max) + "], got '" + v + "'");
-  }
-  return d;
-}
-
-std::uint64_t parse_count(std::string_view flag, const std::string& v, std::uint64_t min,
-                          std::uint64_t max) {
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
-    usage_error(std::string(flag) + ": expected a whole number, got '" + v + "'");
-  std::uint64_t n = 0;
-  try {
-    n = std::stoull(v);
-  } catch (const std::exception&) {
-    usage_error(std::string(flag) + ": number out of range: '" + v + "'");
-  }
-  if (n < min || n > max)
-    usage_error(std::string(flag) + ": expected " + std::to_string(min) + ".." +
-                std::to_string(max) + ", got " + v);
-  return n;
-}
-
 Config parse_args(int argc, char** argv) {
   Config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(std::string(a) + ": missing value");
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a == "--topology") {
-      c.topology = value();
+  flyshard::bench::CommandLine cl("flyshard-load", kUsage, argc, argv);
+  while (cl.next()) {
+    const std::string_view a = cl.flag();
+    if (a == "--topology") {
+      c.topology = cl.value();
     } else if (a == "--target") {
-      const std::string t = value();
+      const std::string t = cl.value();
       if (t == "flyshard") {
         c.target = Target::flyshard;
       } else if (t == "direct") {
@@ -221,86 +176,81 @@ Config parse_args(int argc, char** argv) {
       } else if (t == "twemproxy") {
         c.target = Target::twemproxy;
       } else {
-        usage_error("--target: expected flyshard, direct or twemproxy, got '" + t + "'");
+        cl.fail("--target: expected flyshard, direct or twemproxy, got '" + t + "'");
       }
     } else if (a == "--proxy") {
-      c.proxy = value();
+      c.proxy = cl.value();
     } else if (a == "--mode") {
-      const std::string m = value();
+      const std::string m = cl.value();
       if (m == "async") {
         c.mode = Mode::async;
       } else if (m == "blocking") {
         c.mode = Mode::blocking;
       } else {
-        usage_error("--mode: expected async or blocking, got '" + m + "'");
+        cl.fail("--mode: expected async or blocking, got '" + m + "'");
       }
     } else if (a == "--threads") {
-      c.threads = static_cast<int>(parse_count(a, value(), 1, 256));
+      c.threads = static_cast<int>(cl.count(1, 256));
     } else if (a == "--inflight") {
-      c.inflight = static_cast<int>(parse_count(a, value(), 1, 100000));
+      c.inflight = static_cast<int>(cl.count(1, 100000));
     } else if (a == "--seconds") {
-      c.seconds = parse_number(a, value(), 0.01, 86400);
+      c.seconds = cl.number(0.01, 86400);
     } else if (a == "--max-ops") {
-      c.max_ops = parse_count(a, value(), 0, std::uint64_t{1} << 62);
+      c.max_ops = cl.count(0, std::uint64_t{1} << 62);
     } else if (a == "--warmup") {
-      c.warmup = parse_number(a, value(), 0, 3600);
+      c.warmup = cl.number(0, 3600);
     } else if (a == "--keys") {
-      c.keys = parse_count(a, value(), 1, 100'000'000);
+      c.keys = cl.count(1, 100'000'000);
       c.keys_given = true;
     } else if (a == "--value-size") {
-      c.value_size = parse_count(a, value(), 0, 64 << 20);
+      c.value_size = cl.count(0, 64 << 20);
     } else if (a == "--get-ratio") {
-      c.get_ratio = parse_number(a, value(), 0, 1);
+      c.get_ratio = cl.number(0, 1);
     } else if (a == "--dist") {
-      const std::string d = value();
+      const std::string d = cl.value();
       if (d == "uniform") {
         c.dist = Dist::uniform;
       } else if (d == "zipf") {
         c.dist = Dist::zipf;
       } else {
-        usage_error("--dist: expected uniform or zipf, got '" + d + "'");
+        cl.fail("--dist: expected uniform or zipf, got '" + d + "'");
       }
     } else if (a == "--zipf-s") {
-      c.zipf_s = parse_number(a, value(), 0.01, 10);
+      c.zipf_s = cl.number(0.01, 10);
     } else if (a == "--no-preload") {
       c.preload = false;
     } else if (a == "--direct-adapter") {
-      const std::string d = value();
+      const std::string d = cl.value();
       if (d == "lean") {
         c.lean_adapter = true;
       } else if (d == "stock") {
         c.lean_adapter = false;
       } else {
-        usage_error("--direct-adapter: expected lean or stock, got '" + d + "'");
+        cl.fail("--direct-adapter: expected lean or stock, got '" + d + "'");
       }
     } else if (a == "--proxy-pid") {
-      c.proxy_pid = static_cast<int>(parse_count(a, value(), 1, 1 << 30));
+      c.proxy_pid = static_cast<int>(cl.count(1, 1 << 30));
     } else if (a == "--server-pids") {
-      const std::string list = value();
-      std::stringstream ss(list);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        if (!item.empty())
-          c.server_pids.push_back(static_cast<int>(parse_count(a, item, 1, 1 << 30)));
-      }
+      for (const auto& item : flyshard::bench::split_list(cl.value()))
+        c.server_pids.push_back(static_cast<int>(cl.count(a, item, 1, 1 << 30)));
     } else if (a == "--seed") {
-      c.seed = parse_count(a, value(), 0, ~std::uint64_t{0} >> 1);
+      c.seed = cl.count(0, ~std::uint64_t{0} >> 1);
     } else if (a == "--label") {
-      c.label = value();
+      c.label = cl.value();
     } else if (a == "--json") {
-      c.json_path = value();
+      c.json_path = cl.value();
     } else if (a == "--placement") {
-      c.placement_shards = parse_count(a, value(), 1, 4096);
+      c.placement_shards = cl.count(1, 4096);
     } else if (a == "--report") {
-      c.report_dir = value();
+      c.report_dir = cl.value();
     } else {
-      usage_error("unknown argument '" + std::string(a) + "'");
+      cl.unknown();
     }
   }
   if (c.report_dir.empty() && c.placement_shards == 0) {
-    if (c.topology.empty()) usage_error("--topology is required");
+    if (c.topology.empty()) cl.fail("--topology is required");
     if (c.target == Target::twemproxy && c.proxy.empty())
-      usage_error("--target twemproxy needs --proxy host:port");
+      cl.fail("--target twemproxy needs --proxy host:port");
   }
   return c;
 }
@@ -427,23 +377,6 @@ std::optional<double> pids_cpu_seconds(const std::vector<int>& pids) {
   return sum;
 }
 
-std::string cpu_list() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return "?";
-  std::string out;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &set)) continue;
-    int last = cpu;
-    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
-    if (!out.empty()) out += ',';
-    out += std::to_string(cpu);
-    if (last > cpu) out += '-' + std::to_string(last);
-    cpu = last;
-  }
-  return out;
-}
-
 // The measured window: phase 0 warm-up, 1 measured, 2 stopped. Whoever stops the window (the
 // main thread at the deadline, a client thread at --max-ops or on a fatal error) takes its end
 // time and CPU reading.
@@ -500,7 +433,7 @@ class Control {
     return cv_.wait_for(lock, d, [&] { return lanes_.load() == 0; });
   }
 
-  double elapsed() const { return Seconds(t1_ - t0_).count(); }
+  double elapsed() const { return flyshard::bench::seconds_between(t0_, t1_); }
   double cpu() const { return cpu_seconds(ru1_) - cpu_seconds(ru0_); }
   double user() const {
     return static_cast<double>(ru1_.ru_utime.tv_sec - ru0_.ru_utime.tv_sec) +
@@ -731,71 +664,6 @@ class FlyshardAsync {
 
 // ---- async: raw hiredis on libuv (direct and twemproxy) -----------------------------------
 
-// hiredis 0.14's libuv adapter calls uv_poll_start on every command (hiredis asks for
-// "writable" per command) and libuv re-registers the fd with epoll_ctl each time. This one
-// calls it only when the watched events change (the same adapter as bench_client's variant F).
-struct LeanLibuvEvents {
-  redisAsyncContext* context = nullptr;
-  uv_poll_t handle{};
-  int events = 0;
-
-  static void on_poll(uv_poll_t* handle, int status, int events) {
-    auto* p = static_cast<LeanLibuvEvents*>(handle->data);
-    if (status != 0) return;
-    if (p->context != nullptr && (events & UV_READABLE) != 0) redisAsyncHandleRead(p->context);
-    if (p->context != nullptr && (events & UV_WRITABLE) != 0) redisAsyncHandleWrite(p->context);
-  }
-  void set(int wanted) {
-    if (wanted == events) return;
-    events = wanted;
-    if (events != 0) {
-      uv_poll_start(&handle, events, &LeanLibuvEvents::on_poll);
-    } else {
-      uv_poll_stop(&handle);
-    }
-  }
-  static void add_read(void* p) {
-    auto* e = static_cast<LeanLibuvEvents*>(p);
-    e->set(e->events | UV_READABLE);
-  }
-  static void del_read(void* p) {
-    auto* e = static_cast<LeanLibuvEvents*>(p);
-    e->set(e->events & ~UV_READABLE);
-  }
-  static void add_write(void* p) {
-    auto* e = static_cast<LeanLibuvEvents*>(p);
-    e->set(e->events | UV_WRITABLE);
-  }
-  static void del_write(void* p) {
-    auto* e = static_cast<LeanLibuvEvents*>(p);
-    e->set(e->events & ~UV_WRITABLE);
-  }
-  static void cleanup(void* p) {
-    auto* e = static_cast<LeanLibuvEvents*>(p);
-    e->context = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&e->handle),
-             [](uv_handle_t* h) { delete static_cast<LeanLibuvEvents*>(h->data); });
-  }
-};
-
-int lean_libuv_attach(redisAsyncContext* ac, uv_loop_t* loop) {
-  if (ac->ev.data != nullptr) return REDIS_ERR;
-  auto* e = new LeanLibuvEvents;
-  if (uv_poll_init(loop, &e->handle, ac->c.fd) != 0) {
-    delete e;
-    return REDIS_ERR;
-  }
-  e->context = ac;
-  e->handle.data = e;
-  ac->ev.addRead = &LeanLibuvEvents::add_read;
-  ac->ev.delRead = &LeanLibuvEvents::del_read;
-  ac->ev.addWrite = &LeanLibuvEvents::add_write;
-  ac->ev.delWrite = &LeanLibuvEvents::del_write;
-  ac->ev.cleanup = &LeanLibuvEvents::cleanup;
-  ac->ev.data = e;
-  return REDIS_OK;
-}
-
 // One loop thread with one hiredis async connection per node; `dist` routes each key (null:
 // everything to node 0, the proxy).
 class HiredisAsync {
@@ -868,8 +736,8 @@ class HiredisAsync {
         continue;
       }
       c.ac->data = &c;
-      const int rc =
-          cfg_.lean_adapter ? lean_libuv_attach(c.ac, &loop_) : redisLibuvAttach(c.ac, &loop_);
+      const int rc = cfg_.lean_adapter ? flyshard::bench::lean_libuv_attach(c.ac, &loop_)
+                                       : redisLibuvAttach(c.ac, &loop_);
       if (rc != REDIS_OK) {
         redisAsyncFree(c.ac);
         c.ac = nullptr;
@@ -1063,7 +931,7 @@ int run_load(const Config& cfg) {
     const auto t = Clock::now();
     preload(w, placement);
     std::cerr << "flyshard-load: preloaded " << w.keys().size() << " keys in "
-              << fmt("%.2f", Seconds(Clock::now() - t).count()) << " s (" << placement.description
+              << fmt("%.2f", flyshard::bench::seconds_since(t)) << " s (" << placement.description
               << ")\n";
   }
 
@@ -1215,7 +1083,7 @@ int run_load(const Config& cfg) {
            {"max_ops", cfg.max_ops},
            {"adapter", cfg.target == Target::flyshard ? json(nullptr) : json(adapter)},
            {"proxy", cfg.proxy.empty() ? json(nullptr) : json(cfg.proxy)},
-           {"client_cpus", cpu_list()},
+           {"client_cpus", flyshard::bench::cpu_list()},
            {"label", cfg.label},
            {"result",
             {{"ops", total.ops},
@@ -1254,11 +1122,7 @@ int run_load(const Config& cfg) {
   std::cout << "\n";
   if (!fatal.empty()) std::cerr << "flyshard-load: " << fatal << "\n";
 
-  if (!cfg.json_path.empty()) {
-    std::ofstream f(cfg.json_path);
-    f << out.dump(2) << "\n";
-    if (!f) throw std::runtime_error("cannot write " + cfg.json_path);
-  }
+  if (!cfg.json_path.empty()) flyshard::bench::write_file(cfg.json_path, out.dump(2) + "\n");
   return total.ops > 0 && fatal.empty() ? 0 : 1;
 }
 
@@ -1298,11 +1162,7 @@ int run_placement(const Config& cfg) {
     std::cout << "\n";
     out["algorithms"].push_back({{"name", a.name}, {"counts", counts}});
   }
-  if (!cfg.json_path.empty()) {
-    std::ofstream f(cfg.json_path);
-    f << out.dump(2) << "\n";
-    if (!f) throw std::runtime_error("cannot write " + cfg.json_path);
-  }
+  if (!cfg.json_path.empty()) flyshard::bench::write_file(cfg.json_path, out.dump(2) + "\n");
   return 0;
 }
 
@@ -1940,9 +1800,7 @@ int run_report(const Config& cfg) {
     md << "![" << title << "](" << name << ".png)\n\n";
   }
 
-  std::ofstream out(dir / "summary.md");
-  out << md.str();
-  if (!out) throw std::runtime_error("cannot write " + (dir / "summary.md").string());
+  flyshard::bench::write_file((dir / "summary.md").string(), md.str());
   std::cout << "flyshard-load: wrote " << (dir / "summary.md").string() << " and " << plots.string()
             << "/\n";
   return 0;

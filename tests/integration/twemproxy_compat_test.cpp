@@ -2,177 +2,29 @@
 // (distribution: ketama, hash: fnv1a_64, hash_tag: "{}") in front of real servers, then read
 // back from each server directly; every key must sit on the shard Distribution names.
 //
-// Skipped when /usr/sbin/nutcracker (Debian package `nutcracker`) is absent.
+// Skipped when nutcracker is not installed (Debian package `nutcracker`; see
+// TwemproxyProcess::binary() for where it is looked for).
 
 #include <flyshard/distribution.hpp>
 
 #include "local_cluster.hpp"
+#include "raw_redis.hpp"
+#include "twemproxy_process.hpp"
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <memory>
-#include <sstream>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace {
 
-namespace fs = std::filesystem;
 using flyshard::testing::ClusterOptions;
 using flyshard::testing::LocalCluster;
-
-constexpr const char* kNutcracker = "/usr/sbin/nutcracker";
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-struct RedisContextDeleter {
-  void operator()(redisContext* c) const noexcept { redisFree(c); }
-};
-using Context = std::unique_ptr<redisContext, RedisContextDeleter>;
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-Context connect(std::uint16_t port) {
-  const timeval tv{2, 0};
-  Context c(redisConnectWithTimeout("127.0.0.1", port, tv));
-  if (!c || c->err != 0) return nullptr;
-  redisSetTimeout(c.get(), tv);
-  return c;
-}
-
-// nutcracker in front of the given servers, run as our own child and ended by its PID.
-class Nutcracker {
- public:
-  struct Server {
-    std::uint16_t port;
-    std::uint32_t weight;
-    std::string name;
-  };
-
-  explicit Nutcracker(const std::vector<Server>& servers) {
-    char tmpl[] = "/tmp/flyshard-twemproxy-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    port_ = free_port();
-    const std::uint16_t stats_port = free_port();
-
-    std::ostringstream yaml;
-    yaml << "flyshard:\n"
-         << "  listen: 127.0.0.1:" << port_ << "\n"
-         << "  hash: fnv1a_64\n"
-         << "  hash_tag: \"{}\"\n"
-         << "  distribution: ketama\n"
-         << "  auto_eject_hosts: false\n"
-         << "  redis: true\n"
-         << "  timeout: 2000\n"
-         << "  servers:\n";
-    for (const auto& s : servers) {
-      yaml << "   - 127.0.0.1:" << s.port << ":" << s.weight << " " << s.name << "\n";
-    }
-    const fs::path conf = dir_ / "nutcracker.yml";
-    std::ofstream(conf) << yaml.str();
-
-    const std::vector<std::string> args = {kNutcracker,
-                                           "-c",
-                                           conf.string(),
-                                           "-p",
-                                           (dir_ / "nutcracker.pid").string(),
-                                           "-o",
-                                           (dir_ / "nutcracker.log").string(),
-                                           "-s",
-                                           std::to_string(stats_port),
-                                           "-a",
-                                           "127.0.0.1"};
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, kNutcracker, nullptr, nullptr, argv.data(), environ) != 0) {
-      pid_ = 0;
-      throw std::runtime_error("cannot spawn nutcracker");
-    }
-    wait_ready();
-  }
-
-  ~Nutcracker() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (std::getenv("FLYSHARD_KEEP_TEMP") == nullptr) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
-  }
-  Nutcracker(const Nutcracker&) = delete;
-  Nutcracker& operator=(const Nutcracker&) = delete;
-
-  std::uint16_t port() const noexcept { return port_; }
-
-  std::string log() const {
-    std::ifstream in(dir_ / "nutcracker.log");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  void wait_ready() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        throw std::runtime_error("nutcracker exited at start:\n" + log());
-      }
-      if (auto c = connect(port_)) {
-        ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")));
-        if (r && r->type == REDIS_REPLY_STATUS && std::string(r->str, r->len) == "PONG") return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("nutcracker did not answer PING within 10 s:\n" + log());
-  }
-
-  fs::path dir_;
-  std::uint16_t port_ = 0;
-  pid_t pid_ = 0;
-};
+using flyshard::testing::RedisReplyPtr;
+using flyshard::testing::TwemproxyProcess;
 
 // 2000 keys: plain, hash-tagged (several keys per tag), empty and unbalanced braces, bytes
 // >= 0x80 (nutcracker sign-extends them in its FNV), long keys.
@@ -212,26 +64,27 @@ std::vector<std::string> test_keys() {
 // Writes every key through nutcracker, then checks that each one is on exactly the server the
 // twemproxy-compat distribution names.
 void check_placement(const std::vector<std::uint32_t>& weights) {
-  if (::access(kNutcracker, X_OK) != 0) GTEST_SKIP() << kNutcracker << " is not installed";
+  if (!TwemproxyProcess::available()) GTEST_SKIP() << "nutcracker is not installed";
 
   ClusterOptions options;
   options.shards = weights.size();
   options.replicas = 0;
   LocalCluster cluster(options);
 
-  std::vector<Nutcracker::Server> servers;
+  // nutcracker in front of the primaries: servers named s1..sN, with these weights.
+  flyshard::Topology topology = cluster.topology();
   std::vector<flyshard::ShardWeight> shards;
   for (std::size_t i = 0; i < weights.size(); ++i) {
-    servers.push_back({cluster.primary(i).port(), weights[i], cluster.shard_name(i)});
-    shards.push_back({cluster.shard_name(i), weights[i]});
+    topology.shards[i].weight = weights[i];
+    shards.push_back({topology.shards[i].name, weights[i]});
   }
-  Nutcracker proxy(servers);
+  TwemproxyProcess proxy(topology);
   flyshard::DistributionOptions dopts;
   dopts.compat = "twemproxy";
   const auto dist = flyshard::Distribution::create("ketama", shards, dopts);
 
   const auto keys = test_keys();
-  auto c = connect(proxy.port());
+  auto c = flyshard::testing::connect_raw(proxy.address(), std::chrono::seconds(2));
   ASSERT_TRUE(c) << "cannot connect to nutcracker";
   for (const auto& k : keys) {
     const char* argv[] = {"SET", k.data(), "v"};
@@ -241,7 +94,7 @@ void check_placement(const std::vector<std::uint32_t>& weights) {
   for (const auto& k : keys) {
     void* raw = nullptr;
     ASSERT_EQ(redisGetReply(c.get(), &raw), REDIS_OK) << c->errstr;
-    ReplyPtr r(static_cast<redisReply*>(raw));
+    RedisReplyPtr r(static_cast<redisReply*>(raw));
     ASSERT_EQ(r->type, REDIS_REPLY_STATUS) << k << ": " << std::string(r->str, r->len);
   }
 

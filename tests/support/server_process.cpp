@@ -12,6 +12,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "raw_redis.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -41,28 +43,6 @@ bool is_executable(const fs::path& p) {
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
 }
 
-// A name without a slash is looked up on PATH (as execvp would, but before fork: the child of
-// a multithreaded process must only make async-signal-safe calls).
-std::optional<std::string> find_on_path(const std::string& name) {
-  if (name.find('/') != std::string::npos) {
-    if (is_executable(name)) return name;
-    return std::nullopt;
-  }
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    fs::path candidate = fs::path(dir) / name;
-    if (is_executable(candidate)) return candidate.string();
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
 const char* env_or_null(const char* name) {
   const char* v = std::getenv(name);
   return (v && *v) ? v : nullptr;
@@ -80,27 +60,6 @@ std::string shell_quote(const std::string& s) {
       out += c;
   }
   return out + "'";
-}
-
-// The kernel hands out a port that is free now; the server binds it a moment later. Another
-// process may take it in between: start() notices (the server fails to bind, or the answer to
-// PING comes from a process other than ours) and tries another port.
-std::uint16_t pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "bind 127.0.0.1:0");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // Socket inodes of the listening TCP sockets bound to `port` (any address).
@@ -182,21 +141,53 @@ struct PortTrouble : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct ContextDeleter {
-  void operator()(redisContext* c) const noexcept {
-    if (c) redisFree(c);
-  }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const noexcept {
-    if (r) freeReplyObject(r);
-  }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+using ContextPtr = RedisContextPtr;
+using ReplyPtr = RedisReplyPtr;
 
 }  // namespace
+
+// A name without a slash is looked up on PATH (as execvp would, but before fork: the child of
+// a multithreaded process must only make async-signal-safe calls).
+std::optional<std::string> find_on_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (is_executable(name)) return name;
+    return std::nullopt;
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    fs::path candidate = fs::path(dir) / name;
+    if (is_executable(candidate)) return candidate.string();
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+// The kernel hands out a port that is free now; the server binds it a moment later. Another
+// process may take it in between: start() notices (the server fails to bind, or the answer to
+// PING comes from a process other than ours) and tries another port.
+std::uint16_t pick_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw std::system_error(e, std::generic_category(), "bind 127.0.0.1:0");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
 
 std::string server_binary() {
   if (const char* v = env_or_null("FLYSHARD_SERVER")) return v;

@@ -33,6 +33,15 @@ bool server_is_dragonfly();
 /// own; redis-sentinel monitors Dragonfly nodes.
 std::string sentinel_binary();
 
+/// A TCP port on 127.0.0.1 that is free now (the kernel's pick for a bind to port 0). Another
+/// process may take it before the caller binds it: a launcher that gets a bind failure should
+/// try another one. Throws std::system_error.
+std::uint16_t pick_free_port();
+
+/// The executable `name` names: a path (with a slash) when it is an executable file, else the
+/// first executable `<dir>/name` of PATH; nullopt when there is none.
+std::optional<std::string> find_on_path(const std::string& name);
+
 /// What a ServerProcess runs.
 enum class ProcessKind { server, sentinel };
 
