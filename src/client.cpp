@@ -66,12 +66,15 @@ Client::~Client() = default;
 
 Reply Client::command(Args args) {
   auto route = core_->route_with_key(args.span(), std::nullopt, true);
-  return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read));
+  // A pooled blocking connection is exclusive for the call, so BLPOP & co. stall nobody.
+  return value_or_throw(
+      core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
 }
 
 Reply Client::command(Args args, ReadFrom read_from) {
   auto route = core_->route_with_key(args.span(), read_from, true);
-  return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read));
+  return value_or_throw(
+      core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
 }
 
 std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from) {

@@ -391,13 +391,15 @@ std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view
   return key_shard(words, affinity);
 }
 
-std::optional<std::size_t> ClientCore::key_shard(std::span<const std::string_view> words,
-                                                 std::size_t& affinity, bool* is_read) const {
+std::optional<std::size_t> ClientCore::key_shard(
+    std::span<const std::string_view> words, std::size_t& affinity, bool* is_read,
+    std::optional<std::chrono::milliseconds>* blocks) const {
   affinity = kAnyConnection;
   if (words.empty()) throw Error(errc::config, "empty command");
-  // One table lookup serves both the key positions and the read/write class.
+  // One table lookup serves the key positions, the read/write class and blocking.
   const CommandInfo* info = find_command(words[0]);
   if (is_read != nullptr) *is_read = is_read_command(info);
+  if (blocks != nullptr) *blocks = blocking_time(words, info);
   const bool spread = options_.connections_per_node > 1;  // else affinity is moot
   if (auto key = single_key(words, info)) {
     if (spread) affinity = std::hash<std::string_view>{}(hash_tag(*key));
@@ -423,7 +425,7 @@ ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> w
                                              bool may_wait) const {
   Route r;
   bool read = false;
-  std::optional<std::size_t> shard = key_shard(words, r.affinity, &read);
+  std::optional<std::size_t> shard = key_shard(words, r.affinity, &read, &r.blocks);
   r.node = &node_for_shard(shard.value_or(0), !read, may_wait, read_from);
   r.read = read;
   return r;
@@ -453,10 +455,20 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
   Parked p;
   std::optional<std::size_t> shard;
   bool read = false;
+  std::optional<std::chrono::milliseconds> blocks;
   try {
-    shard = key_shard(words, p.affinity, &read);
+    shard = key_shard(words, p.affinity, &read, &blocks);
   } catch (const Error& e) {
     submit_error(e.value(), e.what(), std::move(cb));
+    return;
+  }
+  if (blocks) {
+    // On the shared multiplexed link it would stall every other caller's requests to the node.
+    submit_error(errc::config,
+                 std::string(words[0]) +
+                     " blocks its connection: call it through the blocking Client, which gives "
+                     "it a connection of its own",
+                 std::move(cb));
     return;
   }
   append_command(p.payload, words);
@@ -522,9 +534,15 @@ void ClientCore::release(Node& node, std::unique_ptr<BlockingConnection> conn, e
 }
 
 Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uint32_t replies,
-                                  bool idempotent) {
+                                  bool idempotent,
+                                  std::optional<std::chrono::milliseconds> extra_wait) {
   const auto start = Clock::now();
-  const auto deadline = start + options_.request_timeout;
+  auto deadline = start + options_.request_timeout;
+  if (extra_wait) {
+    // A blocking read waits as long as it asked to (0: forever, as the caller chose).
+    deadline = extra_wait->count() == 0 ? Clock::time_point::max() - std::chrono::hours(24)
+                                        : deadline + *extra_wait;
+  }
   node.stats.on_start();
   auto finish = [&](Result<Reply> r) {
     node.stats.on_complete(r.ok() ? 0 : static_cast<int>(r.error()), Clock::now() - start);

@@ -55,6 +55,8 @@ class ClientCore {
     Node* node = nullptr;
     std::size_t affinity = kAnyConnection;  // which of the node's connections
     bool read = false;                      // may be served by a replica / sent again
+    /// Set for a command that blocks its connection: its own block time (0 = forever).
+    std::optional<std::chrono::milliseconds> blocks;
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
@@ -78,8 +80,11 @@ class ClientCore {
   /// reply becomes errc::server_error).
   /// An idempotent request (a read) that fails on a reused pooled link the server had closed
   /// is sent once more on a fresh link.
+  /// `extra_wait` lengthens the deadline for a command that blocks by design (BLPOP ...);
+  /// nullopt ms-value 0 means no deadline at all (the caller asked to wait forever).
   Result<Reply> execute(Node& node, std::string_view payload, std::uint32_t replies = 1,
-                        bool idempotent = false);
+                        bool idempotent = false,
+                        std::optional<std::chrono::milliseconds> extra_wait = std::nullopt);
   /// Blocking, several nodes at once (one job per node); each job gets all its replies.
   void execute_many(std::span<BlockingJob> jobs);
 
@@ -97,7 +102,8 @@ class ClientCore {
 
  private:
   std::optional<std::size_t> key_shard(std::span<const std::string_view> words,
-                                       std::size_t& affinity, bool* is_read = nullptr) const;
+                                       std::size_t& affinity, bool* is_read = nullptr,
+                                       std::optional<std::chrono::milliseconds>* blocks = nullptr) const;
   struct Parked {
     std::size_t shard;
     std::size_t affinity;

@@ -257,6 +257,58 @@ bool is_read_command(const CommandInfo* info) noexcept {
   return info != nullptr && (info->flags & kRead) != 0 && (info->flags & kWrite) == 0;
 }
 
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// A non-negative decimal (seconds may have a fraction: BLPOP k 0.5), scaled to ms.
+std::optional<std::chrono::milliseconds> parse_time(std::string_view s, double unit_ms) noexcept {
+  if (s.empty()) return std::nullopt;
+  double v = 0, scale = 0;
+  for (char c : s) {
+    if (c == '.' && scale == 0) {
+      scale = 1;
+    } else if (c >= '0' && c <= '9') {
+      if (scale == 0) {
+        v = v * 10 + (c - '0');
+      } else {
+        scale /= 10;
+        v += (c - '0') * scale;
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::chrono::milliseconds(static_cast<long long>(v * unit_ms + 0.999));
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> blocking_time(std::span<const std::string_view> words,
+                                                       const CommandInfo* info) noexcept {
+  if (info == nullptr || (info->flags & kBlocking) == 0 || words.size() < 2) return std::nullopt;
+  if (info->keys == KeySpec::streams) {
+    // XREAD / XREADGROUP block only with BLOCK <ms> before STREAMS.
+    for (std::size_t i = 1; i + 1 < words.size(); ++i) {
+      if (iequals(words[i], "STREAMS")) break;
+      if (iequals(words[i], "BLOCK")) return parse_time(words[i + 1], 1.0);
+    }
+    return std::nullopt;
+  }
+  // BLPOP/BRPOP/BZPOP*/BLMOVE: the timeout, in seconds, is the last argument.
+  auto t = parse_time(words.back(), 1000.0);
+  return t ? t : std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(0));
+}
+
 std::optional<std::string_view> single_key(std::span<const std::string_view> words,
                                            const CommandInfo* info) noexcept {
   if (info == nullptr) {

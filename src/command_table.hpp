@@ -2,6 +2,7 @@
 // The command table: whether a command reads or writes, where its keys are, and whether it
 // needs a connection of its own. Routing uses it for every generic command().
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -54,6 +55,11 @@ std::vector<std::string_view> command_keys(std::span<const std::string_view> wor
 /// True when a command may be served by a replica.
 bool is_read_command(std::span<const std::string_view> words) noexcept;
 bool is_read_command(const CommandInfo* info) noexcept;
+
+/// For a command that may block its connection (BLPOP, XREAD ... BLOCK, ...): how long it may
+/// block, by its own arguments; 0 ms means "forever". nullopt: it does not block.
+std::optional<std::chrono::milliseconds> blocking_time(std::span<const std::string_view> words,
+                                                       const CommandInfo* info) noexcept;
 
 /// The key of a command that has exactly one (GET, HSET, ...), without building a list:
 /// the fast path of routing. nullopt for keyless and multi-key commands.

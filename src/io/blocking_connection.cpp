@@ -101,7 +101,10 @@ void BlockingConnection::close() noexcept {
 bool BlockingConnection::set_timeouts(std::chrono::milliseconds remaining) {
   // Only touch the socket options when the timeout changes: with one request_timeout for
   // every call this happens once per connection, not once per request.
-  long long us = std::max<long long>(1000, remaining.count() * 1000);
+  // Past a day the caller asked to wait forever (BLPOP k 0): 0 means no socket timeout.
+  long long us = remaining > std::chrono::hours(24)
+                     ? 0
+                     : std::max<long long>(1000, remaining.count() * 1000);
   // Round to 10 ms so deadlines that differ by a little reuse the setting.
   us = (us + 9999) / 10000 * 10000;
   if (us == timeout_us_set_) return true;

@@ -324,3 +324,39 @@ TEST_F(ClientTest, BadTopologyFilesAreRefusedWithThePath) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ClientTest, BlockingReadsWaitTheirOwnTimeAndNeverStallTheSharedLink) {
+  ClientOptions o = options();
+  o.request_timeout = std::chrono::milliseconds(200);
+  Client c(cluster_->topology(), o);
+  // BLPOP's own timeout (1 s) is longer than request_timeout: the call waits for it.
+  std::thread pusher([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    c.rpush("queue:{q}", {"job"});
+  });
+  auto start = std::chrono::steady_clock::now();
+  Reply r = c.command({"BLPOP", "queue:{q}", "1"});
+  auto took = std::chrono::steady_clock::now() - start;
+  pusher.join();
+  ASSERT_TRUE(r.is_array());
+  EXPECT_EQ(r.elements()[1].str(), "job");
+  EXPECT_GE(took, std::chrono::milliseconds(500));
+  // Nothing arrives: nil after its own timeout, not errc::timeout.
+  EXPECT_TRUE(c.command({"BLPOP", "queue:{q}", "0.3"}).is_nil());
+  // On the async face it would block the node's shared link: refused, with the reason.
+  auto f = c.async().command({"BLPOP", "queue:{q}", "1"});
+  try {
+    f.get();
+    FAIL() << "expected a config error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::config);
+    EXPECT_NE(std::string(e.what()).find("blocking Client"), std::string::npos) << e.what();
+  }
+  // XREAD without BLOCK does not block: allowed on the async face.
+  c.command({"XADD", "stream:{q}", "*", "f", "v"});
+  EXPECT_TRUE(c.async().command({"XREAD", "COUNT", "1", "STREAMS", "stream:{q}", "0"}).get().is_array());
+}
+
+}  // namespace

@@ -175,3 +175,25 @@ TEST(IsReadCommandTest, ReadsWritesAndUnknown) {
 
 }  // namespace
 }  // namespace flyshard::detail
+
+namespace {
+
+std::optional<std::chrono::milliseconds> block_of(std::vector<std::string_view> w) {
+  return flyshard::detail::blocking_time(w, flyshard::detail::find_command(w[0]));
+}
+
+TEST(CommandTableBlocking, BlockTimesComeFromTheCommandsOwnArguments) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(block_of({"BLPOP", "a", "b", "2"}), milliseconds(2000));
+  EXPECT_EQ(block_of({"brpop", "a", "0.5"}), milliseconds(500));
+  EXPECT_EQ(block_of({"BLPOP", "a", "0"}), milliseconds(0));  // forever
+  EXPECT_EQ(block_of({"BLMOVE", "a", "b", "LEFT", "RIGHT", "1"}), milliseconds(1000));
+  EXPECT_EQ(block_of({"XREAD", "BLOCK", "250", "STREAMS", "s", "0"}), milliseconds(250));
+  EXPECT_EQ(block_of({"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"}),
+            milliseconds(0));
+  EXPECT_FALSE(block_of({"XREAD", "COUNT", "1", "STREAMS", "s", "0"}).has_value());
+  EXPECT_FALSE(block_of({"GET", "k"}).has_value());
+  EXPECT_FALSE(block_of({"LPOP", "k"}).has_value());
+}
+
+}  // namespace
