@@ -78,6 +78,14 @@ bool try_set(Client& c, const std::string& k, const std::string& v, bool verbose
   }
 }
 
+// Shards x (primary + replicas), no Sentinel.
+ClusterOptions layout(std::size_t shards, std::size_t replicas) {
+  ClusterOptions o;
+  o.shards = shards;
+  o.replicas = replicas;
+  return o;
+}
+
 ClusterOptions sentinel_cluster() {
   ClusterOptions o;
   o.shards = 3;
@@ -218,10 +226,7 @@ TEST(FailoverTest, FailoverStillHappensWithASentinelDeadAndWaitForPromotionHolds
 }
 
 TEST(FailoverTest, StoppedReplicaStopsServingReadsAndComesBack) {
-  ClusterOptions co;
-  co.shards = 1;
-  co.replicas = 2;
-  LocalCluster cluster(co);
+  LocalCluster cluster(layout(1, 2));
   ClientOptions o = fast_options();
   o.read_from = ReadFrom::replica;
   Client c(cluster.topology(), o);
@@ -255,10 +260,7 @@ TEST(FailoverTest, StoppedReplicaStopsServingReadsAndComesBack) {
 }
 
 TEST(FailoverTest, WithoutSentinelWritesFailFastThenRecoverWhenThePrimaryReturns) {
-  ClusterOptions co;
-  co.shards = 2;
-  co.replicas = 1;
-  LocalCluster cluster(co);
+  LocalCluster cluster(layout(2, 1));
   ClientOptions o = fast_options();
   Client c(cluster.topology(), o);
   auto keys = keys_on(c, 0, 3, "nf");
@@ -284,10 +286,7 @@ TEST(FailoverTest, WithoutSentinelWritesFailFastThenRecoverWhenThePrimaryReturns
 }
 
 TEST(FailoverTest, PrimaryPreferredReadsFallBackToTheReplica) {
-  ClusterOptions co;
-  co.shards = 1;
-  co.replicas = 1;
-  LocalCluster cluster(co);
+  LocalCluster cluster(layout(1, 1));
   ClientOptions o = fast_options();
   o.read_from = ReadFrom::primary_preferred;
   Client c(cluster.topology(), o);
@@ -301,9 +300,7 @@ TEST(FailoverTest, PrimaryPreferredReadsFallBackToTheReplica) {
 }
 
 TEST(FailoverTest, CachePolicyRehashesADownShardsKeysAndReturnsThemAfterward) {
-  ClusterOptions co;
-  co.shards = 3;
-  LocalCluster cluster(co);
+  LocalCluster cluster(layout(3, 0));
   ClientOptions o = fast_options();
   o.failure_policy = FailurePolicy::cache;
   Client c(cluster.topology(), o);
@@ -323,10 +320,7 @@ TEST(FailoverTest, CachePolicyRehashesADownShardsKeysAndReturnsThemAfterward) {
 }
 
 TEST(FailoverTest, LaggingReplicaIsNotReadFrom) {
-  ClusterOptions co;
-  co.shards = 1;
-  co.replicas = 1;
-  LocalCluster cluster(co);
+  LocalCluster cluster(layout(1, 1));
   ClientOptions o = fast_options();
   o.read_from = ReadFrom::replica_preferred;
   o.max_replica_lag = 500ms;
@@ -360,10 +354,7 @@ TEST(FailoverTest, LaggingReplicaIsNotReadFrom) {
 }
 
 TEST(FailoverTest, RestartedEmptyReplicaIsNotReadAsIfItHadData) {
-  ClusterOptions co;
-  co.shards = 1;
-  co.replicas = 1;
-  LocalCluster cluster(co);
+  LocalCluster cluster(layout(1, 1));
   ClientOptions o = fast_options();
   o.read_from = ReadFrom::replica_preferred;
   Client c(cluster.topology(), o);
