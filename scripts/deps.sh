@@ -13,8 +13,12 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git
   libhiredis-dev libuv1-dev libxxhash-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-sentinel redis-tools nutcracker procps
+  # the shop's tests and stress runs: a real browser, HTTP load, Locust, charts
+  chromium python3 python3-locust wrk gnuplot-nox curl
+  # fuzzing (libFuzzer) and ThreadSanitizer builds
+  clang libclang-rt-14-dev
 )
 SERVICES=(redis-server redis-sentinel nutcracker)
 

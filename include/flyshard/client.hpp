@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "flyshard/args.hpp"
+#include "flyshard/durability.hpp"
 #include "flyshard/error.hpp"
 #include "flyshard/options.hpp"
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
 #include "flyshard/stats.hpp"
+#include "flyshard/streams.hpp"
 #include "flyshard/topology.hpp"
 
 namespace flyshard {
@@ -154,6 +156,9 @@ class Transaction {
   /// Sends MULTI, the queued commands and EXEC. Returns EXEC's replies, or nullopt when a
   /// WATCHed key changed. Throws errc::cross_shard (nothing sent) when keys span shards.
   std::optional<std::vector<Reply>> exec();
+  /// exec(), then WAIT on the same connection in the same batch: EXEC's replies and how many
+  /// replicas acknowledged them. nullopt when a WATCHed key changed.
+  std::optional<AckedReplies> exec_and_wait(const ReplicaAck& ack);
   /// Drops the queued commands and UNWATCHes.
   void discard();
 
@@ -264,6 +269,43 @@ class Client {
                 const std::vector<std::string>& args = {});
   /// SCRIPT LOAD on every shard; returns the SHA1.
   std::string script_load(std::string_view script);
+
+  /// Sends `commands` (all their keys on one shard, else errc::cross_shard before anything is
+  /// sent; keyless commands go to the first shard) to that shard's primary and then WAIT
+  /// `ack.replicas` `ack.timeout`, as one batch on one connection, so that WAIT covers exactly
+  /// these writes. Transport errors throw; error replies are returned in `replies`.
+  AckedReplies write_and_wait(const std::vector<std::vector<std::string>>& commands,
+                              const ReplicaAck& ack);
+
+  // Streams (single key each; see flyshard/streams.hpp).
+  /// XADD key [MAXLEN ~ max_len] id field value ...; returns the new entry's ID. `max_len`
+  /// 0 (default) means no trimming; `id` "*" (default) lets the server choose.
+  std::string xadd(std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields,
+                   std::string_view id = "*", std::size_t max_len = 0);
+  /// XGROUP CREATE key group start_id [MKSTREAM]; false when the group already exists
+  /// (BUSYGROUP), true when it was created.
+  bool xgroup_create(std::string_view key, std::string_view group, std::string_view start_id = "$",
+                     bool mkstream = true);
+  /// XREADGROUP GROUP group consumer [COUNT count] [BLOCK block] STREAMS key id. `id` ">"
+  /// (default) reads new entries; "0" re-reads this consumer's pending ones. `block` 0
+  /// (default) does not block; otherwise the call waits up to `block` for an entry (on its
+  /// own pooled connection, past request_timeout by `block`). Empty when nothing came.
+  std::vector<StreamEntry> xreadgroup(std::string_view group, std::string_view consumer,
+                                      std::string_view key, std::string_view id = ">",
+                                      std::size_t count = 100,
+                                      std::chrono::milliseconds block = std::chrono::milliseconds(0));
+  /// XACK key group id...; returns how many were acknowledged.
+  long long xack(std::string_view key, std::string_view group, const std::vector<std::string>& ids);
+  /// XAUTOCLAIM key group consumer min_idle start COUNT count: takes over entries pending
+  /// longer than `min_idle` (left by a consumer that died).
+  AutoClaimed xautoclaim(std::string_view key, std::string_view group, std::string_view consumer,
+                         std::chrono::milliseconds min_idle, std::string_view start = "0-0",
+                         std::size_t count = 100);
+  /// XLEN key.
+  long long xlen(std::string_view key);
+  /// XRANGE key start end [COUNT count]; `count` 0 (default) means all.
+  std::vector<StreamEntry> xrange(std::string_view key, std::string_view start = "-",
+                                  std::string_view end = "+", std::size_t count = 0);
 
   /// PUBLISH on the shard the channel hashes to; returns the receiver count there.
   long long publish(std::string_view channel, std::string_view message);
