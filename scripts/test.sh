@@ -21,6 +21,9 @@ echo "== unit tests =="
 echo "== integration tests =="
 # One at a time: they start servers and inject faults with tight timeouts.
 (cd build && ctest -L integration --output-on-failure)
+echo "== shop tests =="
+# The example shop end to end (Python drivers start their own cluster, servers and worker).
+(cd build && ctest -L shop --output-on-failure)
 
 if [[ $quick -eq 0 ]]; then
   echo "== ASan + UBSan build =="
