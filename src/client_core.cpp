@@ -275,7 +275,12 @@ void ClientCore::on_result(Node& node, errc code) {
   // A dropped link (connection_lost) is not counted: a node that closes connections is not
   // dead (Sentinel kills clients when it reconfigures a node), and a dead one fails the
   // reconnect, which on_connect_failure() counts.
-  if (code == errc::timeout || code == errc::protocol_error) on_connect_failure(node);
+  if (code == errc::protocol_error) on_connect_failure(node);
+  // Timeouts count once per health interval (see NodeHealth::on_timeout); a node that keeps
+  // timing out still goes down, through its failing checks as well.
+  if (code == errc::timeout &&
+      node.health.on_timeout(options_.failure_limit, Clock::now(), options_.health_interval))
+    on_state_change(node, false);
 }
 
 void ClientCore::on_connect_failure(Node& node) {

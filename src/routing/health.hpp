@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 
 #include "routing/replication.hpp"
@@ -29,6 +30,12 @@ class NodeHealth {
 
   /// A failed check or a transport error. True when this failure marked the node down.
   bool on_failure(unsigned failure_limit) noexcept;
+  /// A live request timed out at `now`. Counts as one failure at most once per `window`:
+  /// one slow command (a long script) with a burst queued behind it times out many requests
+  /// at once, and that must not mark a node down that answers its checks. True when this
+  /// timeout marked the node down.
+  bool on_timeout(unsigned failure_limit, std::chrono::steady_clock::time_point now,
+                  std::chrono::nanoseconds window) noexcept;
   /// A request succeeded: the failure streak ends (the node is not marked up: only a check,
   /// which confirms the role, does that).
   void on_success() noexcept { failures_.store(0, std::memory_order_relaxed); }
@@ -42,6 +49,8 @@ class NodeHealth {
   std::atomic<NodeRole> role_{NodeRole::unknown};
   std::atomic<bool> eligible_{false};  // replicas serve reads only after a good check
   std::atomic<unsigned> failures_{0};
+  // When a timeout last counted (steady_clock ticks since epoch; min: never).
+  std::atomic<std::int64_t> last_timeout_counted_{std::numeric_limits<std::int64_t>::min()};
   std::atomic<std::int64_t> latency_us_{0};
 };
 

@@ -141,5 +141,34 @@ TEST(NodeHealthTest, ConcurrentFailuresSeeOneDownTransition) {
   }
 }
 
+TEST(NodeHealthTest, TimeoutsCountOncePerWindow) {
+  NodeHealth h;
+  const auto t0 = std::chrono::steady_clock::now();
+  // A burst of timeouts behind one slow command: one failure, not a hundred.
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(h.on_timeout(3, t0 + i * 1ms, 1000ms)) << i;
+  EXPECT_TRUE(h.up());
+  // Two more windows with timeouts: the third counted failure reaches the limit.
+  EXPECT_FALSE(h.on_timeout(3, t0 + 1000ms, 1000ms));
+  EXPECT_FALSE(h.on_timeout(3, t0 + 1500ms, 1000ms));  // same window as the last one
+  EXPECT_TRUE(h.on_timeout(3, t0 + 2000ms, 1000ms));
+  EXPECT_FALSE(h.up());
+}
+
+TEST(NodeHealthTest, TimeoutWindowIsSharedByThreads) {
+  NodeHealth h;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::atomic<int> marked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i)
+        if (h.on_timeout(2, t0 + std::chrono::microseconds(i), 1000ms)) ++marked;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(marked.load(), 0);  // 4000 timeouts in one window are one failure
+  EXPECT_TRUE(h.up());
+  EXPECT_TRUE(h.on_failure(2));  // and that one failure did count
+}
+
 }  // namespace
 }  // namespace flyshard::detail
