@@ -449,7 +449,9 @@
   }
 
   async function checkoutFailed(e) {
-    const retriable = !(e instanceof ApiError) || e.status === 0 || e.status >= 500;
+    // Retriable: no answer, a server error, or the shop still working on this key (409
+    // in_progress): the same attempt may have made an order, so keep its key for the retry.
+    const retriable = !(e instanceof ApiError) || e.status === 0 || e.status >= 500 || e.code === 'in_progress';
     if (!retriable) state.checkoutKey = null;
     if (e.code === 'out_of_stock') {
       const id = e.body.product_id !== undefined ? String(e.body.product_id) : '';
@@ -471,6 +473,9 @@
     } else if (e.status === 400) {
       showMessage('error', `Checkout refused: ${e.message}`, e.code);
       loadCart();
+    } else if (e.code === 'in_progress') {
+      showMessage('error', 'Your order is still being placed. Press “Retry checkout” in a moment: ' +
+        'the retry returns that same order.', e.code);
     } else if (retriable) {
       showMessage('error', `Checkout did not complete: ${e.message}. Press “Retry checkout”: ` +
         'the retry cannot place the order twice.', e.code);
