@@ -101,3 +101,26 @@ def stocks(url, products):
             return None
         out[pid] = r.json.get("stock")
     return out
+
+
+def map_probes(env, probes, pids):
+    """Which shard holds what: ({shard: [product ids]}, {shard: [probe visitors]}). Probe
+    visitor k must hold exactly product pids[k] in its cart, so a cart key's fields tell which
+    visitor owns it."""
+    import re
+    import shophttp
+    products_on, carts_on = {}, {}
+    for shard in env.shard_names():
+        addr = env.current_primary(shard)
+        products_on[shard] = []
+        for key in shophttp.scan_keys(addr, "product:*"):
+            m = re.search(rb"\{p([^}]*)\}", key)
+            if m:
+                products_on[shard].append(m.group(1).decode())
+        carts_on[shard] = []
+        for key in shophttp.scan_keys(addr, "cart:*"):
+            fields = shophttp.resp_command(addr, "HKEYS", key)
+            for k, v in enumerate(probes):
+                if isinstance(fields, list) and pids[k].encode() in fields:
+                    carts_on[shard].append(v)
+    return products_on, carts_on

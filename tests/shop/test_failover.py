@@ -9,16 +9,14 @@ within a bound; every order answered 201 with replicated=true is still readable;
 import argparse
 import collections
 import os
-import re
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import shophttp  # noqa: E402
 from shophttp import Results, Visitor, main_guard, wait_until  # noqa: E402
 from shop_env import ShopEnv, test_catalog  # noqa: E402
-from shopload import CheckoutLoad  # noqa: E402
+from shopload import CheckoutLoad, map_probes  # noqa: E402
 
 THREADS = 8
 RECOVERY_BOUND_S = 30
@@ -36,18 +34,7 @@ def run(t, env):
         v.start()
         t.status(v.put(pids[k], 1), 200, f"probe visitor {k} cart")
         probes.append(v)
-    products_on, carts_on = {}, {}
-    for shard in env.shard_names():
-        addr = env.current_primary(shard)
-        products_on[shard] = [re.search(rb"\{p([^}]*)\}", k).group(1).decode()
-                              for k in shophttp.scan_keys(addr, "product:*")
-                              if re.search(rb"\{p([^}]*)\}", k)]
-        carts_on[shard] = []
-        for key in shophttp.scan_keys(addr, "cart:*"):
-            fields = shophttp.resp_command(addr, "HKEYS", key)
-            for k, v in enumerate(probes):
-                if isinstance(fields, list) and pids[k].encode() in fields:
-                    carts_on[shard].append(v)
+    products_on, carts_on = map_probes(env, probes, pids)
     print("products per shard:", {s: len(p) for s, p in products_on.items()},
           "probe carts per shard:", {s: len(c) for s, c in carts_on.items()}, flush=True)
     shard = max(env.shard_names(), key=lambda s: min(len(products_on[s]), len(carts_on[s])))
