@@ -28,13 +28,16 @@ if (!SHOP_URL) {
 }
 
 // ---- tiny harness -----------------------------------------------------------------------------
+let failureShot = null;  // set once the page exists
 let passed = 0;
 let failed = 0;
 let aborted = false;
 const notRun = [];
 
-async function step(name, fn) {
-  if (aborted) { notRun.push(name); return; }
+// A step after a failed one is not run, unless it is marked `always` (checks that hold
+// whatever happened before, such as the console check).
+async function step(name, fn, { always = false } = {}) {
+  if (aborted && !always) { notRun.push(name); return; }
   const t0 = Date.now();
   try {
     await fn();
@@ -43,8 +46,16 @@ async function step(name, fn) {
   } catch (e) {
     failed += 1;
     // Later steps build on earlier ones: stop at the first failure rather than pile up echoes.
-    aborted = true;
     console.log(`FAIL ${name}\n     ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
+    if (!aborted && failureShot) {
+      // What the page looked like when the first step failed, beside the screenshot.
+      try {
+        await failureShot();
+      } catch (shotError) {
+        console.log(`     (no failure screenshot: ${shotError.message})`);
+      }
+    }
+    aborted = true;
   }
 }
 function check(cond, msg) { if (!cond) throw new Error(msg); }
@@ -107,6 +118,13 @@ page.on('request', (req) => {
   if (req.method() === 'POST' && new URL(req.url()).pathname === '/api/checkout')
     checkoutKeys.push(req.headers()['idempotency-key'] || '');
 });
+
+failureShot = async () => {
+  const file = SCREENSHOT.replace(/(\.png)?$/, '-failure.png');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file, fullPage: true, timeout: 5000 });
+  console.log(`     page at the failure: ${file}`);
+};
 
 const T = (id) => page.getByTestId(id);
 const grid = T('products');
@@ -400,8 +418,10 @@ await step('no console errors on the page (except the failures this test provoke
     return !provoked;
   });
   console.log(`     ${consoleErrors.length - unexpected.length} provoked checkout failure(s) logged by the browser, ignored`);
-  check(unexpected.length === 0, `console errors:\n${unexpected.map((e) => `${e.text} ${e.url}`).join('\n')}`);
-});
+  const shown = unexpected.slice(0, 10).map((e) => `${e.text} ${e.url}`);
+  if (unexpected.length > 10) shown.push(`… and ${unexpected.length - 10} more`);
+  check(unexpected.length === 0, `${unexpected.length} console error(s):\n${shown.join('\n')}`);
+}, { always: true });
 
 await browser.close();
 if (notRun.length) console.log(`not run after the failure: ${notRun.join('; ')}`);
