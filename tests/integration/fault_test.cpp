@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -58,8 +59,16 @@ Result<Reply> async_get(Client& c, const std::string& key) {
   std::promise<Result<Reply>> p;
   auto f = p.get_future();
   c.async().command({"GET", key}, [&p](Result<Reply> r) { p.set_value(std::move(r)); });
+  // Bounded: a lost callback fails the test instead of hanging it.
+  if (f.wait_for(10s * FLYSHARD_SLOWDOWN) != std::future_status::ready) {
+    ADD_FAILURE() << "async GET " << key << ": no callback within 10 s";
+    std::abort();  // the promise is still referenced by the pending callback
+  }
   return f.get();
 }
+
+// Every key gets its own value, so a reply delivered to the wrong caller cannot pass.
+std::string value_of(const std::string& key) { return "val:" + key; }
 
 class FaultTest : public ::testing::Test {
  protected:
@@ -74,7 +83,7 @@ class FaultTest : public ::testing::Test {
 TEST_F(FaultTest, KilledNodeFailsItsShardWithinTheTimeoutOthersKeepWorking) {
   Client c(cluster_->topology(), fast_options());
   auto keys = key_per_shard(c);
-  for (auto& k : keys) c.set(k, "v");
+  for (auto& k : keys) c.set(k, value_of(k));
   for (auto& k : keys) ASSERT_TRUE(async_get(c, k).ok());  // async links are up
 
   cluster_->primary(0).kill();
@@ -86,16 +95,19 @@ TEST_F(FaultTest, KilledNodeFailsItsShardWithinTheTimeoutOthersKeepWorking) {
     EXPECT_FALSE(r.ok());
     EXPECT_TRUE(is_transport(r.error())) << r.message();
     // Other shards never notice.
-    EXPECT_EQ(c.get(keys[1]), "v");
-    EXPECT_EQ(c.get(keys[2]), "v");
-    EXPECT_TRUE(async_get(c, keys[1]).ok());
+    EXPECT_EQ(c.get(keys[1]), value_of(keys[1]));
+    EXPECT_EQ(c.get(keys[2]), value_of(keys[2]));
+    auto other = async_get(c, keys[1]);
+    ASSERT_TRUE(other.ok()) << other.message();
+    EXPECT_EQ(other.value().str(), value_of(keys[1]));
   }
   // Multi-key commands fail only the dead shard's keys.
   MultiKeyReply m = c.multi_key_partial("MGET", keys);
   EXPECT_FALSE(m.ok());
   EXPECT_TRUE(m.key_errors[0].has_value());
   EXPECT_FALSE(m.key_errors[1].has_value());
-  EXPECT_EQ(m.reply.elements()[1].str(), "v");
+  EXPECT_EQ(m.reply.elements()[1].str(), value_of(keys[1]));
+  EXPECT_EQ(m.reply.elements()[2].str(), value_of(keys[2]));
 
   cluster_->primary(0).restart();  // comes back empty
   bool blocking_ok = false, async_ok = false;
@@ -120,7 +132,7 @@ TEST_F(FaultTest, KilledNodeFailsItsShardWithinTheTimeoutOthersKeepWorking) {
 TEST_F(FaultTest, StoppedNodeTimesOutWithoutHangingAndRecoversAfterResume) {
   Client c(cluster_->topology(), fast_options());
   auto keys = key_per_shard(c);
-  for (auto& k : keys) c.set(k, "v");
+  for (auto& k : keys) c.set(k, value_of(k));
   ASSERT_TRUE(async_get(c, keys[1]).ok());
 
   cluster_->primary(1).stop();
@@ -136,17 +148,17 @@ TEST_F(FaultTest, StoppedNodeTimesOutWithoutHangingAndRecoversAfterResume) {
     EXPECT_FALSE(r.ok());
     EXPECT_TRUE(is_transport(r.error())) << r.message();
     EXPECT_LT(took_async, kTimeout + 100ms * FLYSHARD_SLOWDOWN);
-    EXPECT_EQ(c.get(keys[0]), "v");
+    EXPECT_EQ(c.get(keys[0]), value_of(keys[0]));
   }
   cluster_->primary(1).resume();
   bool blocking_ok = false, async_ok = false;
   for (int i = 0; i < 100 && !(blocking_ok && async_ok); ++i) {
     try {
-      blocking_ok = c.get(keys[1]) == "v";
+      blocking_ok = c.get(keys[1]) == value_of(keys[1]);
     } catch (const Error&) {
     }
     auto r = async_get(c, keys[1]);
-    async_ok = r.ok() && r.value().str() == "v";
+    async_ok = r.ok() && r.value().str() == value_of(keys[1]);
     if (!(blocking_ok && async_ok)) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(blocking_ok);
