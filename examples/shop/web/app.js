@@ -603,7 +603,7 @@
         el('div', { class: 'shard-head' },
           el('strong', { testid: 'cluster-shard-name' }, s.name ?? '?'),
           el('span', { class: 'muted small', testid: 'cluster-shard-keys' },
-            s.keys !== undefined ? `${groupInt.format(Number(s.keys) || 0)} keys` : '')),
+            s.keys === undefined ? '' : s.keys === null ? 'keys: no answer' : `${groupInt.format(Number(s.keys) || 0)} keys`)),
         el('ul', { class: 'node-list' }, ordered.map((n) => el('li', {
           class: `node ${n.up ? 'up' : 'down'}`, testid: 'cluster-node',
           dataset: { role: n.role ?? '', up: String(Boolean(n.up)), address: n.address ?? '' } },
