@@ -499,14 +499,21 @@ void ClientCore::retry_parked(Clock::time_point now) {
   if (parked_.empty()) return;
   std::vector<Parked> waiting;
   waiting.swap(parked_);
+  // Runs from the sweep timer (a C callback): each write on its own, so that one that throws
+  // cannot strand the others, whose callbacks must still run exactly once.
   for (auto& p : waiting) {
-    if (Node* node = router_->pick(p.shard, true, ReadFrom::primary)) {
-      submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);
-    } else if (now >= p.until) {
-      submit_error(errc::shard_unavailable, router_->unavailable_reason(p.shard, true),
-                   std::move(p.cb));
-    } else {
-      parked_.push_back(std::move(p));
+    try {
+      if (Node* node = router_->pick(p.shard, true, ReadFrom::primary)) {
+        submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);
+      } else if (now >= p.until) {
+        submit_error(errc::shard_unavailable, router_->unavailable_reason(p.shard, true),
+                     std::move(p.cb));
+      } else {
+        parked_.push_back(std::move(p));
+      }
+    } catch (const std::exception& e) {
+      log_.log(LogLevel::error, std::string("retrying a parked write: ") + e.what());
+      if (p.cb) submit_error(errc::shard_unavailable, "internal error while waiting", std::move(p.cb));
     }
   }
 }
@@ -524,7 +531,7 @@ Result<std::unique_ptr<BlockingConnection>> ClientCore::lease(Node& node) {
   if (auto c = node.pool.take()) return c;
   const std::uint64_t generation = node.pool.generation();
   auto opened = BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
-                                         handshake_replies_, node.name);
+                                         handshake_replies_, node.name, options_.reply_limits);
   if (opened.ok()) opened.value()->generation = generation;
   return opened;
 }

@@ -37,6 +37,20 @@ enum class LogLevel { debug, info, warning, error };
 /// it must be thread-safe and must not call back into the Client.
 using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
+/// Caps on what one reply from a server may claim. A reply past a cap fails the request it
+/// answers with errc::protocol_error and closes that link (the bytes after it cannot be
+/// trusted); memory is reserved as elements arrive, never for what a header announces.
+struct ReplyLimits {
+  /// Most elements in one array (at any level). Default 16,777,216 (2^24).
+  std::size_t max_array_length = std::size_t{1} << 24;
+  /// Longest bulk string. Default 512 MiB (Redis' proto-max-bulk-len: no server stores a
+  /// longer value). Simple strings, errors and integers are capped at 1 MiB besides.
+  std::size_t max_bulk_length = std::size_t{512} << 20;
+  /// Deepest nesting of arrays (a flat array is depth 1). Default 7; at most 8, the deepest
+  /// the protocol parser (hiredis 0.14) reads.
+  unsigned max_depth = 7;
+};
+
 /// Options of a Client. A default-constructed value is a sound production setting.
 struct ClientOptions {
   /// Longest wait for a TCP connect plus handshake (AUTH/SELECT). Default 1000 ms.
@@ -77,6 +91,8 @@ struct ClientOptions {
   /// back or for Sentinel to promote a replica, then fails with errc::shard_unavailable.
   /// 0 (default): fail at once.
   std::chrono::milliseconds wait_for_promotion{0};
+  /// Bounds on replies (array length, bulk length, nesting); see ReplyLimits.
+  ReplyLimits reply_limits;
   /// Receives log messages of at least log_level. Empty (default): warnings and errors go
   /// to stderr.
   LogHandler log;

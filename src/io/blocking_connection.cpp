@@ -44,7 +44,8 @@ SocketAddress resolve_address(const std::string& host, std::uint16_t port) {
 
 Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
     const SocketAddress& address, std::chrono::milliseconds connect_timeout,
-    std::string_view handshake, std::uint32_t handshake_replies, const std::string& name) {
+    std::string_view handshake, std::uint32_t handshake_replies, const std::string& name,
+    const ReplyLimits& limits) {
   const auto deadline = Clock::now() + connect_timeout;
   int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return {errc::connection_lost, name + ": socket: " + sys_message(errno)};
@@ -78,7 +79,7 @@ Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
   ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::unique_ptr<BlockingConnection> conn(new BlockingConnection(fd, name));
+  std::unique_ptr<BlockingConnection> conn(new BlockingConnection(fd, name, limits));
   if (handshake_replies > 0) {
     std::vector<Reply> replies;
     std::string message;
@@ -98,15 +99,21 @@ void BlockingConnection::close() noexcept {
   fd_ = -1;
 }
 
-bool BlockingConnection::set_timeouts(std::chrono::milliseconds remaining) {
-  // Only touch the socket options when the timeout changes: with one request_timeout for
-  // every call this happens once per connection, not once per request.
-  // Past a day the caller asked to wait forever (BLPOP k 0): 0 means no socket timeout.
-  long long us = remaining > std::chrono::hours(24)
-                     ? 0
-                     : std::max<long long>(1000, remaining.count() * 1000);
-  // Round to 10 ms so deadlines that differ by a little reuse the setting.
-  us = (us + 9999) / 10000 * 10000;
+bool BlockingConnection::limit_wait(Clock::time_point deadline, Clock::time_point now,
+                                    bool fresh) {
+  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+  long long us;
+  if (left > std::chrono::hours(24)) {
+    us = 0;  // past a day the caller asked to wait forever (BLPOP k 0): no socket timeout
+  } else if (fresh) {
+    // Rounded down to 10 ms, so that exchanges with the same request_timeout find the setting
+    // already there (no setsockopt per request); the few ms it falls short are waited for by
+    // the shortening below.
+    us = std::max<long long>(1000, left.count() / 10000 * 10000);
+  } else {
+    if (timeout_us_set_ > 0 && timeout_us_set_ <= left.count()) return true;
+    us = std::max<long long>(1000, (left.count() + 999) / 1000 * 1000);
+  }
   if (us == timeout_us_set_) return true;
   timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
@@ -126,40 +133,60 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
     return e;
   };
   if (fd_ < 0) return fail(errc::connection_lost, "connection is closed");
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  if (left.count() <= 0) return fail(errc::timeout, "no time left before sending");
-  if (!set_timeouts(left)) return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
+  // One deadline for the whole exchange: before every blocking send or recv the socket's
+  // timeout is cut to the time left, so neither a slow reader on the other side nor a reply
+  // that trickles in can stretch the call past `deadline`.
+  auto now = Clock::now();
+  if (now >= deadline) return fail(errc::timeout, "no time left before sending");
+  if (!limit_wait(deadline, now, true)) {
+    return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
+  }
   while (!payload.empty()) {
     ssize_t n = ::send(fd_, payload.data(), payload.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return fail(errc::timeout, "send timed out");
+    if (n > 0) {
+      payload.remove_prefix(static_cast<std::size_t>(n));
+      if (payload.empty()) break;
+    } else if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
       return fail(errc::connection_lost, "send: " + sys_message(errno));
     }
-    payload.remove_prefix(static_cast<std::size_t>(n));
+    now = Clock::now();
+    if (now >= deadline) return fail(errc::timeout, "send timed out");
+    if (!limit_wait(deadline, now, false)) {
+      return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
+    }
   }
   const std::size_t want = out.size() + replies;
   char buf[16 * 1024];
+  bool first = true;
   try {
     while (out.size() < want) {
       if (auto r = reader_.next()) {
         out.push_back(std::move(*r));
         continue;
       }
-      if (Clock::now() >= deadline) return fail(errc::timeout, "no reply in time");
+      if (!first) {
+        // The socket timeout may be longer than what is left (a partial reply came, or the
+        // fresh setting was rounded down): cut it.
+        now = Clock::now();
+        if (now >= deadline) return fail(errc::timeout, "no reply in time");
+        if (!limit_wait(deadline, now, false)) {
+          return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
+        }
+      }
+      first = false;
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n > 0) {
         reader_.feed(buf, static_cast<std::size_t>(n));
       } else if (n == 0) {
         return fail(errc::connection_lost, "server closed the connection");
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return fail(errc::timeout, "no reply in time");
-      } else if (errno != EINTR) {
+      } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
         return fail(errc::connection_lost, "recv: " + sys_message(errno));
       }
     }
   } catch (const Error& e) {
     return fail(errc::protocol_error, e.what());
+  } catch (const std::exception& e) {
+    return fail(errc::protocol_error, std::string("reading the reply: ") + e.what());
   }
   return errc{};
 }

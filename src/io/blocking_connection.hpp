@@ -41,12 +41,14 @@ class BlockingConnection {
                                                           std::chrono::milliseconds connect_timeout,
                                                           std::string_view handshake,
                                                           std::uint32_t handshake_replies,
-                                                          const std::string& name);
+                                                          const std::string& name,
+                                                          const ReplyLimits& limits = {});
   ~BlockingConnection();
   BlockingConnection(const BlockingConnection&) = delete;
   BlockingConnection& operator=(const BlockingConnection&) = delete;
 
-  /// Sends `payload` and reads `replies` replies (all kept in `out`), by `deadline`. On any
+  /// Sends `payload` and reads `replies` replies (all kept in `out`), by `deadline` (one
+  /// deadline for sending and receiving together). On any
   /// failure the connection is broken (usable() is false) and must be dropped: a late reply
   /// would otherwise be taken for the next request's.
   errc exchange(std::string_view payload, std::uint32_t replies, std::vector<Reply>& out,
@@ -66,8 +68,11 @@ class BlockingConnection {
   std::uint64_t generation = 0;
 
  private:
-  BlockingConnection(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
-  bool set_timeouts(std::chrono::milliseconds remaining);
+  BlockingConnection(int fd, std::string name, const ReplyLimits& limits)
+      : fd_(fd), name_(std::move(name)), reader_(limits) {}
+  /// Cuts the socket's send/receive timeout so that one blocking call ends by `deadline`;
+  /// `fresh` (the start of an exchange) may lengthen it too. false when setsockopt fails.
+  bool limit_wait(Clock::time_point deadline, Clock::time_point now, bool fresh);
 
   int fd_;
   std::string name_;

@@ -1,7 +1,9 @@
 #include "io/connection.hpp"
 
 #include <random>
+#include <vector>
 
+#include "io/callback_guard.hpp"
 #include "io/engine.hpp"
 #include "routing/node.hpp"
 
@@ -28,38 +30,52 @@ std::string uv_message(int status) { return uv_strerror(status); }
 
 }  // namespace
 
+// The entry points libuv calls. None of them lets an exception out (see callback_guard.hpp):
+// one caught here leaves the connection in an unknown state, so its link is closed.
 struct LinkCallbacks {
+  template <typename Fn>
+  static void guarded(Connection* c, const char* where, Fn&& fn) noexcept {
+    if (run_guarded(c->engine_.log(), where, std::forward<Fn>(fn))) return;
+    run_guarded(c->engine_.log(), where, [c, where] {
+      c->fail_link(std::string("internal error in ") + where);
+    });
+  }
   static void on_connect(uv_connect_t* req, int status) {
     auto* link = static_cast<TcpLink*>(req->data);
-    if (link->owner != nullptr) link->owner->on_connected(status);
+    if (Connection* c = link->owner) guarded(c, "on_connect", [&] { c->on_connected(status); });
   }
-  static void on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  static void on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
     auto* link = static_cast<TcpLink*>(handle->data);
     *buf = uv_buf_init(link->buffer, sizeof link->buffer);
   }
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* link = static_cast<TcpLink*>(stream->data);
-    if (link->owner == nullptr) return;
-    if (nread > 0) {
-      link->owner->on_data(buf->base, static_cast<std::size_t>(nread));
-    } else if (nread < 0) {
-      link->owner->fail_link(nread == UV_EOF ? std::string("server closed the connection")
-                                             : uv_message(static_cast<int>(nread)));
-    }
+    Connection* c = link->owner;
+    if (c == nullptr) return;
+    guarded(c, "on_read", [&] {
+      if (nread > 0) {
+        c->on_data(buf->base, static_cast<std::size_t>(nread));
+      } else if (nread < 0) {
+        c->fail_link(nread == UV_EOF ? std::string("server closed the connection")
+                                     : uv_message(static_cast<int>(nread)));
+      }
+    });
   }
   static void on_write(uv_write_t* req, int status) {
     auto* op = static_cast<WriteOp*>(req->data);
     Connection* owner = op->link->owner;
     delete op;
-    if (owner != nullptr) owner->on_write_done(status);
+    if (owner != nullptr) guarded(owner, "on_write", [&] { owner->on_write_done(status); });
   }
-  static void on_close(uv_handle_t* handle) { delete static_cast<TcpLink*>(handle->data); }
+  static void on_close(uv_handle_t* handle) noexcept { delete static_cast<TcpLink*>(handle->data); }
   static void on_retry(uv_timer_t* timer) {
-    static_cast<Connection*>(timer->data)->connect_now();
+    auto* c = static_cast<Connection*>(timer->data);
+    guarded(c, "reconnect timer", [c] { c->connect_now(); });
   }
 };
 
-Connection::Connection(Engine& engine, Node& node) : engine_(engine), node_(node) {
+Connection::Connection(Engine& engine, Node& node)
+    : engine_(engine), node_(node), reader_(engine.reply_limits()) {
   uv_timer_init(engine_.loop(), &retry_timer_);
   retry_timer_.data = this;
 }
@@ -99,7 +115,8 @@ void Connection::on_connected(int status) {
   const bool reconnected = ever_connected_;
   if (reconnected) node_.stats.on_reconnect();
   ever_connected_ = true;
-  failures_ = 0;
+  // failures_ is not reset here: a server that accepts and closes at once would otherwise
+  // be reconnected to in a tight loop. It is reset when a reply shows the link works.
   reader_.reset();
   const LinkSettings& s = engine_.link_settings();
   if (on_push_) {
@@ -199,6 +216,7 @@ void Connection::on_data(const char* data, std::size_t size) {
     reader_.feed(data, size);
     while (auto reply = reader_.next()) {
       if (on_push_) {
+        failures_ = 0;  // the link works: the next break reconnects at once
         if (reply->is_array()) {
           on_push_(*reply);
         } else if (reply->is_error()) {
@@ -215,20 +233,26 @@ void Connection::on_data(const char* data, std::size_t size) {
         // A batch (MULTI ... EXEC or the handshake): only its last reply is delivered, but an
         // error on the way is reported for the handshake.
         --front.replies;
-        if (!front.callback && reply->is_error()) {
+        if (!front.callback && !front.done && reply->is_error()) {
           engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
         }
         continue;
       }
       Request done = std::move(front);
       in_flight_.pop_front();
+      // A timed-out request (its callback already ran) is marked done: its late reply is
+      // dropped. Checked before the handshake case, which is the other one without callback.
+      if (done.done) {
+        failures_ = 0;
+        continue;
+      }
       if (!done.callback) {
         if (reply->is_error()) {
           engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
         }
         continue;
       }
-      if (done.done) continue;  // timed out already; its late reply is dropped
+      failures_ = 0;  // past the handshake and a reply came: the link works
       if (reply->is_error()) {
         engine_.complete(done, Result<Reply>(errc::server_error, reply->str()));
       } else {
@@ -236,8 +260,21 @@ void Connection::on_data(const char* data, std::size_t size) {
       }
     }
   } catch (const Error& e) {
-    fail_link(e.what());
+    fail_protocol(e.what());
   }
+}
+
+void Connection::fail_protocol(const std::string& why) {
+  // The reply at the head of the line broke the protocol or a limit: its request fails with
+  // protocol_error, and the link closes (nothing after that reply can be trusted), failing
+  // the others with connection_lost like any broken link.
+  if (!on_push_ && !in_flight_.empty() && in_flight_.front().callback &&
+      !in_flight_.front().done) {
+    Request r = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    engine_.complete(r, Result<Reply>(errc::protocol_error, node_.name + ": " + why));
+  }
+  fail_link(why);
 }
 
 void Connection::fail_link(const std::string& why) {
@@ -298,18 +335,34 @@ void Connection::sweep(Clock::time_point now) {
     fail_link("connect timed out");
     return;
   }
-  // Deadlines grow in arrival order (one request_timeout for all), so expiry stops at the
-  // first live request that is still in time.
+  // Collect first, complete after: a callback may send again from the loop thread, which
+  // appends to in_flight_ or waiting_ (or closes the link and empties them), so no iterator
+  // may be held across a callback. Deadlines grow in arrival order (one request_timeout for
+  // all), so expiry stops at the first live request still in time.
+  std::vector<Request> expired;
   while (!waiting_.empty() && waiting_.front().deadline <= now) {
-    Request r = std::move(waiting_.front());
+    expired.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
-    engine_.complete(r, Result<Reply>(errc::timeout, node_.name + ": timed out while connecting"));
   }
+  const std::size_t while_connecting = expired.size();
   for (auto& r : in_flight_) {
     if (r.done || !r.callback) continue;
     if (r.deadline > now) break;
+    // It stays in line (marked done, without its callback) so that its late reply, when it
+    // comes, is matched to it and dropped.
     r.done = true;
-    engine_.complete(r, Result<Reply>(errc::timeout, node_.name + ": no reply in time"));
+    Request timed_out;
+    timed_out.node = r.node;
+    timed_out.start = r.start;
+    timed_out.callback = std::move(r.callback);
+    r.callback = nullptr;
+    expired.push_back(std::move(timed_out));
+  }
+  for (std::size_t i = 0; i < expired.size(); ++i) {
+    engine_.complete(expired[i],
+                     Result<Reply>(errc::timeout, node_.name + (i < while_connecting
+                                                                    ? ": timed out while connecting"
+                                                                    : ": no reply in time")));
   }
   if (state_ == State::ready && !in_flight_.empty() &&
       now - in_flight_.front().start > engine_.link_settings().stuck_timeout) {

@@ -57,6 +57,7 @@ class Connection {
   void on_data(const char* data, std::size_t size);
   void on_write_done(int status);
   void fail_link(const std::string& why);
+  void fail_protocol(const std::string& why);
   void fail_all(errc code, const std::string& why);
   std::chrono::milliseconds backoff_delay();
 
@@ -66,7 +67,7 @@ class Connection {
   TcpLink* link_ = nullptr;  // heap: freed in its close callback, may outlive a reconnect
   uv_timer_t retry_timer_{};
   Clock::time_point connect_deadline_{};
-  unsigned failures_ = 0;    // consecutive failed connects; 0 after a success
+  unsigned failures_ = 0;    // failed links in a row; 0 once a link got a reply
   bool ever_connected_ = false;
   bool writing_ = false;     // a uv_write is in flight
   bool dirty_ = false;       // registered with the engine for this turn's flush

@@ -2,13 +2,17 @@
 
 #include <algorithm>
 
+#include "io/callback_guard.hpp"
 #include "io/connection.hpp"
 #include "routing/node.hpp"
 
 namespace flyshard::detail {
 
 Engine::Engine(const ClientOptions& options, LinkSettings link, const Logger& log)
-    : request_timeout_(options.request_timeout), link_(std::move(link)), log_(log) {
+    : request_timeout_(options.request_timeout),
+      link_(std::move(link)),
+      reply_limits_(options.reply_limits),
+      log_(log) {
   if (uv_loop_init(&loop_) != 0) throw Error(errc::config, "cannot create the event loop");
   uv_async_init(&loop_, &wakeup_, &Engine::on_wakeup);
   wakeup_.data = this;
@@ -112,7 +116,9 @@ void Engine::complete(Request& request, Result<Reply> result) {
     request.node->stats.on_complete(code, Clock::now() - request.start);
     request.node->pending.fetch_sub(1, std::memory_order_relaxed);
     if (result_hook_ && request.fail_with == errc{}) {
-      result_hook_(*request.node, result.ok() ? errc{} : result.error());
+      // Health bookkeeping must not keep the callback from running exactly once.
+      const errc code = result.ok() ? errc{} : result.error();
+      run_guarded(log_, "result hook", [&] { result_hook_(*request.node, code); });
     }
   }
   request.done = true;
@@ -137,7 +143,7 @@ void Engine::dispatch_now(Node& node, Request&& request) {
 
 void Engine::on_wakeup(uv_async_t* handle) {
   auto* self = static_cast<Engine*>(handle->data);
-  self->drain_queue();
+  run_guarded(self->log_, "wakeup", [self] { self->drain_queue(); });
 }
 
 void Engine::drain_queue() {
@@ -148,25 +154,28 @@ void Engine::drain_queue() {
     posted_batch_.swap(posted_);
     stopping = stopping_;
   }
-  for (auto& fn : posted_batch_) {
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      log_.log(LogLevel::error, std::string("posted task threw: ") + e.what());
-    }
-  }
+  // Each item on its own: one that throws must not strand the others (their callbacks
+  // would never run) nor leave them in batch_ for the next swap.
+  for (auto& fn : posted_batch_) run_guarded(log_, "posted task", fn);
   posted_batch_.clear();
   for (auto& r : batch_) {
-    if (stopping) {
-      complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
-    } else if (r.fail_with != errc{}) {
-      complete(r, Result<Reply>(r.fail_with, std::move(r.fail_message)));
-    } else {
-      Node& node = *r.node;
-      const std::size_t n = node.connections.size();
-      const std::size_t i = r.affinity == kAnyConnection ? node.next_connection++ : r.affinity;
-      Connection& c = *node.connections[i % n];
-      c.enqueue(std::move(r));
+    const bool ok = run_guarded(log_, "submit", [&] {
+      if (stopping) {
+        complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
+      } else if (r.fail_with != errc{}) {
+        complete(r, Result<Reply>(r.fail_with, std::move(r.fail_message)));
+      } else {
+        Node& node = *r.node;
+        const std::size_t n = node.connections.size();
+        const std::size_t i = r.affinity == kAnyConnection ? node.next_connection++ : r.affinity;
+        Connection& c = *node.connections[i % n];
+        c.enqueue(std::move(r));
+      }
+    });
+    if (!ok && r.callback && !r.done) {
+      run_guarded(log_, "submit", [&] {
+        complete(r, Result<Reply>(errc::connection_lost, "internal error while sending"));
+      });
     }
   }
   batch_.clear();
@@ -175,20 +184,29 @@ void Engine::drain_queue() {
 }
 
 void Engine::flush_dirty() {
-  for (std::size_t i = 0; i < dirty_.size(); ++i) dirty_[i]->flush();
+  // By index: a flush that fails closes a link, and callbacks run then may mark more.
+  for (std::size_t i = 0; i < dirty_.size(); ++i) {
+    Connection* c = dirty_[i];
+    run_guarded(log_, "flush", [c] { c->flush(); });
+  }
   dirty_.clear();
 }
 
 void Engine::on_check(uv_check_t* handle) {
-  static_cast<Engine*>(handle->data)->flush_dirty();
+  auto* self = static_cast<Engine*>(handle->data);
+  run_guarded(self->log_, "flush", [self] { self->flush_dirty(); });
 }
 
 void Engine::on_sweep(uv_timer_t* handle) {
   auto* self = static_cast<Engine*>(handle->data);
   const auto now = Clock::now();
-  for (Connection* c : self->connections_) c->sweep(now);
-  if (self->sweep_hook_) self->sweep_hook_(now);
-  self->flush_dirty();
+  // By index: a callback run by a sweep may add a node (Sentinel), growing connections_.
+  for (std::size_t i = 0; i < self->connections_.size(); ++i) {
+    Connection* c = self->connections_[i];
+    run_guarded(self->log_, "sweep", [c, now] { c->sweep(now); });
+  }
+  if (self->sweep_hook_) run_guarded(self->log_, "sweep hook", [&] { self->sweep_hook_(now); });
+  run_guarded(self->log_, "flush", [self] { self->flush_dirty(); });
 }
 
 void Engine::shutdown_on_loop() {
@@ -198,10 +216,19 @@ void Engine::shutdown_on_loop() {
     batch_.swap(queue_);
     posted_.clear();
   }
-  for (auto& r : batch_) complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
+  // Guarded step by step: whatever throws, every handle must still be closed or the loop
+  // never ends and stop() never returns.
+  for (auto& r : batch_) {
+    run_guarded(log_, "shutdown", [&] {
+      complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
+    });
+  }
   batch_.clear();
-  if (shutdown_hook_) shutdown_hook_();
-  for (Connection* c : connections_) c->shutdown();
+  if (shutdown_hook_) run_guarded(log_, "shutdown hook", shutdown_hook_);
+  for (std::size_t i = 0; i < connections_.size(); ++i) {
+    Connection* c = connections_[i];
+    run_guarded(log_, "shutdown", [c] { c->shutdown(); });
+  }
   dirty_.clear();
   uv_timer_stop(&sweep_timer_);
   auto close_once = [](uv_handle_t* h) {

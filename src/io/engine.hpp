@@ -84,6 +84,8 @@ class Engine {
   uv_loop_t* loop() noexcept { return &loop_; }
   const Logger& log() const noexcept { return log_; }
   const LinkSettings& link_settings() const noexcept { return link_; }
+  /// Caps on replies (ClientOptions::reply_limits).
+  const ReplyLimits& reply_limits() const noexcept { return reply_limits_; }
   bool on_loop_thread() const noexcept {
     return std::this_thread::get_id() == loop_thread_id_.load(std::memory_order_relaxed);
   }
@@ -101,6 +103,7 @@ class Engine {
 
   const std::chrono::milliseconds request_timeout_;
   LinkSettings link_;
+  const ReplyLimits reply_limits_;
   const Logger& log_;
 
   uv_loop_t loop_{};

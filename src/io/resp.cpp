@@ -2,7 +2,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -53,46 +56,182 @@ void append_words(std::string& out, const Words& words) {
   }
 }
 
-// hiredis calls these while parsing. A child is stored by value inside its parent's element
-// vector (sized by createArray), so only the root is heap-allocated and freeObject only ever
-// sees roots: hiredis frees nothing but r->reply.
-Reply* slot_for(const redisReadTask* task, Reply value) {
+// hiredis calls these while parsing; they are C callbacks, so none of them may throw: a
+// failure (a limit, or no memory) returns nullptr, which makes hiredis stop with an error,
+// and the reason is kept in Bounds::error.
+//
+// A child is stored by value inside its parent's element vector, appended as it arrives, so
+// only the root is heap-allocated and freeObject only ever sees roots: hiredis frees nothing
+// but r->reply. A pointer to a child is only used by hiredis while that child is being
+// filled; the parent grows only after the child is complete, so the pointer stays valid.
+
+// Room reserved in a new array: enough for typical replies (MGET of a few hundred keys) in one
+// allocation, small enough that a header claiming millions costs nothing up front.
+constexpr std::size_t kReserveAhead = 256;
+
+ReplyReader::Bounds& bounds_of(const redisReadTask* task) {
+  return *static_cast<ReplyReader::Bounds*>(task->privdata);
+}
+
+void* refuse(const redisReadTask* task, const char* why, long long value = -1,
+             std::size_t limit = 0) noexcept {
+  try {
+    auto& b = bounds_of(task);
+    if (b.error.empty()) {
+      b.error = why;
+      if (value >= 0) {
+        b.error += " (" + std::to_string(value) + ", limit " + std::to_string(limit) + ")";
+      }
+    }
+  } catch (...) {
+    // No memory for the message: hiredis still reports "out of memory".
+  }
+  return nullptr;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty() || s.size() > 18) return false;  // 18 digits always fit a long long
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// The header of an array hiredis has just read: the line ends at buf[pos - 2] and starts
+// after its '*'. Empty when the line is not "-"? digits.
+std::string_view array_header(const redisReader* r) {
+  if (r->pos < 3) return {};
+  const char* end = r->buf + r->pos - 2;
+  const char* p = end;
+  while (p > r->buf && end - p < 21 && p[-1] >= '0' && p[-1] <= '9') --p;
+  if (p > r->buf && p[-1] == '-') --p;
+  if (p == r->buf || p[-1] != '*') return {};
+  return {p, static_cast<std::size_t>(end - p)};
+}
+
+// The header of a bulk string hiredis is about to deliver: it starts at buf[pos] and ends at
+// the next '\r' (pos moves past the whole item only after the object is made).
+std::string_view bulk_header(const redisReader* r) {
+  const char* p = r->buf + r->pos;
+  const std::size_t avail = r->len - r->pos;
+  const void* cr = std::memchr(p, '\r', std::min<std::size_t>(avail, 22));
+  if (cr == nullptr) return {};
+  return {p, static_cast<std::size_t>(static_cast<const char*>(cr) - p)};
+}
+
+long long header_value(std::string_view digits) {
+  long long v = 0;
+  std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  return v;
+}
+
+Reply* slot_for(const redisReadTask* task, Reply&& value) {
   if (task->parent != nullptr) {
     auto* parent = static_cast<Reply*>(task->parent->obj);
-    Reply& slot = parent->elements()[static_cast<std::size_t>(task->idx)];
-    slot = std::move(value);
-    return &slot;
+    auto& elements = parent->elements();
+    // hiredis fills children in order; anything else would be a bug in this reader.
+    if (static_cast<std::size_t>(task->idx) != elements.size()) return nullptr;
+    elements.push_back(std::move(value));
+    return &elements.back();
   }
   return new (std::nothrow) Reply(std::move(value));
 }
 
-void* create_string(const redisReadTask* task, char* str, size_t len) {
-  std::string s(str, len);
-  switch (task->type) {
-    case REDIS_REPLY_ERROR:
-      return slot_for(task, Reply::error(std::move(s)));
-    case REDIS_REPLY_STATUS:
-      return slot_for(task, Reply::status(std::move(s)));
-    default:
-      return slot_for(task, Reply::string(std::move(s)));
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+  try {
+    const ReplyLimits& limits = bounds_of(task).limits;
+    if (task->type == REDIS_REPLY_STRING) {
+      const std::string_view h = bulk_header(bounds_of(task).reader);
+      if (!all_digits(h) || static_cast<std::size_t>(header_value(h)) != len) {
+        return refuse(task, "malformed bulk string header");
+      }
+      if (len > limits.max_bulk_length) {
+        return refuse(task, "bulk string longer than max_bulk_length",
+                      static_cast<long long>(len), limits.max_bulk_length);
+      }
+    } else if (len > kMaxReplyLine) {
+      return refuse(task, "status or error line too long", static_cast<long long>(len),
+                    kMaxReplyLine);
+    }
+    std::string s(str, len);
+    switch (task->type) {
+      case REDIS_REPLY_ERROR:
+        return slot_for(task, Reply::error(std::move(s)));
+      case REDIS_REPLY_STATUS:
+        return slot_for(task, Reply::status(std::move(s)));
+      default:
+        return slot_for(task, Reply::string(std::move(s)));
+    }
+  } catch (...) {
+    return refuse(task, "out of memory building a reply");
   }
 }
 
-void* create_array(const redisReadTask* task, int elements) {
-  std::vector<Reply> children(static_cast<std::size_t>(elements < 0 ? 0 : elements));
-  return slot_for(task, Reply::array(std::move(children)));
+void* create_array(const redisReadTask* task, int elements) noexcept {
+  try {
+    const ReplyReader::Bounds& b = bounds_of(task);
+    const std::string_view h = array_header(b.reader);
+    if (!all_digits(h) || header_value(h) != elements) {
+      // A negative count other than -1, garbage, or a count hiredis cut to an int.
+      if (all_digits(h) && header_value(h) > 0) {
+        return refuse(task, "array longer than max_array_length", header_value(h),
+                      std::min<std::size_t>(b.limits.max_array_length, INT_MAX));
+      }
+      return refuse(task, "malformed array header");
+    }
+    if (static_cast<std::size_t>(elements) > b.limits.max_array_length) {
+      return refuse(task, "array longer than max_array_length", elements,
+                    b.limits.max_array_length);
+    }
+    unsigned depth = 1;
+    for (const redisReadTask* t = task->parent; t != nullptr; t = t->parent) ++depth;
+    if (depth > b.limits.max_depth) {
+      return refuse(task, "arrays nested deeper than max_depth", depth, b.limits.max_depth);
+    }
+    std::vector<Reply> children;
+    children.reserve(std::min<std::size_t>(static_cast<std::size_t>(elements), kReserveAhead));
+    return slot_for(task, Reply::array(std::move(children)));
+  } catch (...) {
+    return refuse(task, "out of memory building a reply");
+  }
 }
 
-void* create_integer(const redisReadTask* task, long long value) {
-  return slot_for(task, Reply::integer(value));
+void* create_integer(const redisReadTask* task, long long value) noexcept {
+  try {
+    return slot_for(task, Reply::integer(value));
+  } catch (...) {
+    return refuse(task, "out of memory building a reply");
+  }
 }
 
-void* create_nil(const redisReadTask* task) { return slot_for(task, Reply::nil()); }
+void* create_nil(const redisReadTask* task) noexcept {
+  try {
+    // hiredis reads any header it cannot parse as nil; only "-1" is one.
+    const redisReader* r = bounds_of(task).reader;
+    const std::string_view h =
+        task->type == REDIS_REPLY_ARRAY ? array_header(r) : bulk_header(r);
+    if (h != "-1") return refuse(task, "malformed length header");
+    return slot_for(task, Reply::nil());
+  } catch (...) {
+    return refuse(task, "out of memory building a reply");
+  }
+}
 
-void free_object(void* obj) { delete static_cast<Reply*>(obj); }
+void free_object(void* obj) noexcept { delete static_cast<Reply*>(obj); }
 
 redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
                                              create_nil, free_object};
+
+redisReader* new_reader(ReplyReader::Bounds& bounds) {
+  redisReader* r = redisReaderCreateWithFunctions(&kReplyFunctions);
+  if (r == nullptr) throw std::bad_alloc();
+  // Keep hiredis from holding on to a large buffer after a big reply.
+  r->maxbuf = 64 * 1024;
+  r->privdata = &bounds;
+  bounds.reader = r;
+  bounds.error.clear();
+  return r;
+}
 
 }  // namespace
 
@@ -103,36 +242,88 @@ void append_command(std::string& out, std::span<const std::string> words) {
   append_words(out, words);
 }
 
-ReplyReader::ReplyReader() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
-  if (reader_ == nullptr) throw std::bad_alloc();
-  // Keep hiredis from holding on to a large buffer after a big reply.
-  reader_->maxbuf = 64 * 1024;
+ReplyReader::ReplyReader(const ReplyLimits& limits) : bounds_{limits, nullptr, {}} {
+  // hiredis 0.14 reads at most 8 levels of arrays and 0 would refuse every array.
+  bounds_.limits.max_depth = std::clamp(bounds_.limits.max_depth, 1u, 8u);
+  reader_ = new_reader(bounds_);
 }
 
 ReplyReader::~ReplyReader() { redisReaderFree(reader_); }
 
+void ReplyReader::fail(std::string why) {
+  // Poison the hiredis reader too, so that every later next() fails as well.
+  if (reader_->err == 0) {
+    reader_->err = REDIS_ERR_PROTOCOL;
+    std::snprintf(reader_->errstr, sizeof reader_->errstr, "%s", why.c_str());
+  }
+  if (bounds_.error.empty()) bounds_.error = why;
+  throw Error(errc::protocol_error, "bad reply from server: " + why);
+}
+
 void ReplyReader::feed(const char* data, std::size_t size) {
   if (redisReaderFeed(reader_, data, size) != REDIS_OK) {
-    throw Error(errc::protocol_error, "reply parser: out of memory");
+    // hiredis refuses bytes after an error (or without memory for them).
+    fail(!bounds_.error.empty() ? bounds_.error
+         : reader_->err != 0    ? std::string(reader_->errstr)
+                                : std::string("reply parser: out of memory"));
   }
 }
 
 std::optional<Reply> ReplyReader::next() {
   void* obj = nullptr;
   if (redisReaderGetReply(reader_, &obj) != REDIS_OK) {
-    throw Error(errc::protocol_error, std::string("bad reply from server: ") + reader_->errstr);
+    fail(bounds_.error.empty() ? std::string(reader_->errstr) : bounds_.error);
   }
-  if (obj == nullptr) return std::nullopt;
+  if (obj == nullptr) {
+    check_pending();
+    return std::nullopt;
+  }
   auto* root = static_cast<Reply*>(obj);
   Reply out = std::move(*root);
   delete root;
   return out;
 }
 
+// An incomplete item waits in the buffer: refuse it now if its header already says it is too
+// big (a bulk header claiming 2 GB fails at once, not after 2 GB arrived), or if a line runs
+// on without its CRLF.
+void ReplyReader::check_pending() {
+  const redisReader* r = reader_;
+  if (r->ridx < 0 || r->buf == nullptr) return;
+  const std::size_t pending = r->len - r->pos;
+  switch (r->rstack[r->ridx].type) {
+    case REDIS_REPLY_STRING: {  // '$' read; header and body pending
+      const std::string_view h = bulk_header(r);
+      if (h.data() == nullptr) {  // no CR yet
+        if (pending >= 22) fail("malformed bulk string header");
+        return;
+      }
+      if (h == "-1") return;
+      if (!all_digits(h)) fail("malformed bulk string header");
+      const auto len = static_cast<std::size_t>(header_value(h));
+      if (len > bounds_.limits.max_bulk_length) {
+        fail("bulk string longer than max_bulk_length (" + std::to_string(len) + ", limit " +
+             std::to_string(bounds_.limits.max_bulk_length) + ")");
+      }
+      return;
+    }
+    case REDIS_REPLY_ARRAY:
+    case REDIS_REPLY_INTEGER:
+      if (pending >= 22) fail("malformed length or integer line");
+      return;
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      if (pending > kMaxReplyLine + 2) {
+        fail("status or error line too long (limit " + std::to_string(kMaxReplyLine) + ")");
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 void ReplyReader::reset() {
-  redisReader* fresh = redisReaderCreateWithFunctions(&kReplyFunctions);
-  if (fresh == nullptr) throw std::bad_alloc();
-  fresh->maxbuf = 64 * 1024;
+  redisReader* fresh = new_reader(bounds_);
   redisReaderFree(reader_);
   reader_ = fresh;
 }

@@ -3,6 +3,12 @@
 // the engine append straight into a connection's write buffer (redisFormatCommandArgv would
 // malloc a fresh buffer per command); decoding uses hiredis' redisReader with object
 // functions that build flyshard::Reply trees directly, so each reply is allocated once.
+//
+// Bounds: nothing a server sends may make the reader allocate without bound or throw through
+// hiredis. Array lengths, bulk lengths, line lengths and nesting are checked against
+// ReplyLimits as soon as their header is read (before the body arrives), headers are read
+// strictly (hiredis 0.14 cuts array lengths to int and reads garbage as nil), and an array
+// reserves room for a few of its elements at a time, never for what its header claims.
 
 #include <cstddef>
 #include <optional>
@@ -10,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "flyshard/options.hpp"
 #include "flyshard/reply.hpp"
 
 struct redisReader;
@@ -20,23 +27,40 @@ namespace flyshard::detail {
 void append_command(std::string& out, std::span<const std::string_view> words);
 void append_command(std::string& out, std::span<const std::string> words);
 
+/// Longest simple string, error or integer line (fixed: servers send short ones, and hiredis
+/// rescans a line from its start on every read until the line ends).
+inline constexpr std::size_t kMaxReplyLine = std::size_t{1} << 20;
+
 /// Incremental reply parser over a byte stream.
 class ReplyReader {
  public:
-  ReplyReader();
+  explicit ReplyReader(const ReplyLimits& limits = {});
   ~ReplyReader();
   ReplyReader(const ReplyReader&) = delete;
   ReplyReader& operator=(const ReplyReader&) = delete;
 
   /// Hands received bytes to the parser (they are copied).
   void feed(const char* data, std::size_t size);
-  /// The next complete reply, if any. Throws flyshard::Error(protocol_error) on bad input;
-  /// the stream is unusable afterwards.
+  /// The next complete reply, if any. Throws flyshard::Error(protocol_error) on bad input or
+  /// on a reply past a limit (also when the reply is still incomplete but its header already
+  /// claims too much); the stream is unusable afterwards. Never throws anything else.
   std::optional<Reply> next();
-  /// Drops buffered bytes (after a reconnect).
+  /// Drops buffered bytes and any error (after a reconnect).
   void reset();
 
+  /// What the object functions hiredis calls need: the limits, the reader (to read headers
+  /// again) and why they refused something (hiredis itself only reports "out of memory").
+  struct Bounds {
+    ReplyLimits limits;
+    redisReader* reader = nullptr;
+    std::string error;
+  };
+
  private:
+  void check_pending();
+  [[noreturn]] void fail(std::string why);
+
+  Bounds bounds_;
   redisReader* reader_;
 };
 
