@@ -109,6 +109,23 @@ std::string describe(const json& v) {
   }
 }
 
+// The type of a JSON value without its content, for values that must not be echoed.
+const char* kind_of(const json& v) {
+  switch (v.type()) {
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return "a string";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null: return "null";
+    default: return "a number";
+  }
+}
+
+// Deepest nesting a topology accepts. The deepest real path is four levels
+// (shards[0].replicas[0]); the cap keeps hostile input from costing memory: each level holds
+// its JSON path, so unbounded depth d would hold O(d^2) bytes of paths.
+constexpr std::size_t kMaxJsonDepth = 32;
+
 // Throws errc::config; `prefix` is "" or "file.json: ".
 [[noreturn]] void fail(const std::string& prefix, const std::string& path,
                        const std::string& what) {
@@ -125,10 +142,13 @@ class DuplicateKeyCheck {
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
       case json::parse_event_t::object_start:
-        frames_.push_back({child_path(), false, 0, {}, {}});
-        break;
       case json::parse_event_t::array_start:
-        frames_.push_back({child_path(), true, 0, {}, {}});
+        if (frames_.size() >= kMaxJsonDepth) {
+          fail(prefix_, child_path(),
+               "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        }
+        frames_.push_back(
+            {child_path(), event == json::parse_event_t::array_start, 0, {}, {}});
         break;
       case json::parse_event_t::key: {
         Frame& f = frames_.back();
@@ -332,7 +352,12 @@ class Parser {
     auto env = v.find("password_env");
     if (password != v.end() && env != v.end())
       fail(child(path, "password_env"), "give either password or password_env, not both");
-    if (password != v.end()) a.password = string_at(*password, child(path, "password"));
+    if (password != v.end()) {
+      // Never echo the value: a password given as a number is still a password.
+      if (!password->is_string())
+        fail(child(path, "password"), std::string("expected a string, got ") + kind_of(*password));
+      a.password = password->get<std::string>();
+    }
     if (env != v.end()) {
       const std::string env_path = child(path, "password_env");
       const std::string name = string_at(*env, env_path);
