@@ -157,8 +157,10 @@ class BlockingLease {
   ~BlockingLease() { core_.release(node_, std::move(conn_), broken_ ? errc::timeout : errc{}); }
   Node& node() const noexcept { return node_; }
   /// Sends `payload`, returns all `replies` replies; on failure the lease is broken and the
-  /// connection is dropped when the lease ends.
-  Result<std::vector<Reply>> exchange(std::string_view payload, std::uint32_t replies);
+  /// connection is dropped when the lease ends. The deadline is request_timeout +
+  /// `extra_wait` (exec_and_wait: WAIT's own timeout).
+  Result<std::vector<Reply>> exchange(std::string_view payload, std::uint32_t replies,
+                                      std::chrono::milliseconds extra_wait = {});
 
  private:
   ClientCore& core_;

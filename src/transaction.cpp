@@ -11,14 +11,15 @@ using detail::append_command;
 namespace detail {
 
 Result<std::vector<Reply>> BlockingLease::exchange(std::string_view payload,
-                                                   std::uint32_t replies) {
+                                                   std::uint32_t replies,
+                                                   std::chrono::milliseconds extra_wait) {
   const auto start = Clock::now();
   node_.stats.on_start();
   std::vector<Reply> out;
   std::string message;
   errc e = broken_ ? errc::connection_lost
                    : conn_->exchange(payload, replies, out,
-                                     start + core_.options().request_timeout, message);
+                                     start + core_.options().request_timeout + extra_wait, message);
   if (broken_) message = node_.name + ": the transaction's connection failed earlier";
   node_.stats.on_complete(static_cast<int>(e), Clock::now() - start);
   if (e != errc{}) {

@@ -11,6 +11,9 @@ namespace flyshard {
 /// One stream entry: its ID and its field/value pairs in the order they were added.
 struct StreamEntry {
   std::string id;
+  /// Empty for an entry that was deleted from the stream (XDEL, trimming) while still pending
+  /// in a group: XREADGROUP with id "0" (and XAUTOCLAIM on Redis 6.2) reports it with nil
+  /// fields. It is returned, not skipped, so that the consumer can XACK it.
   std::vector<std::pair<std::string, std::string>> fields;
   friend bool operator==(const StreamEntry&, const StreamEntry&) = default;
 };

@@ -1,0 +1,157 @@
+// Confirmed writes: the writes and WAIT leave as one batch on one connection, so WAIT counts
+// the replicas that acknowledged exactly these writes. A WAIT sent on any other connection
+// (another pooled link, the shared async link) would confirm nothing about them.
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "client_core.hpp"
+#include "command_table.hpp"
+#include "flyshard/client.hpp"
+#include "flyshard/durability.hpp"
+#include "io/resp.hpp"
+#include "wait_batch.hpp"
+
+namespace flyshard {
+
+namespace detail {
+
+Result<std::vector<Reply>> execute_batch(ClientCore& core, Node& node, std::string_view payload,
+                                         std::uint32_t replies,
+                                         std::chrono::milliseconds extra_wait) {
+  const auto start = Clock::now();
+  const auto deadline = start + core.options().request_timeout + extra_wait;
+  node.stats.on_start();
+  auto finish = [&](errc e) {
+    node.stats.on_complete(static_cast<int>(e), Clock::now() - start);
+    core.on_result(node, e);
+  };
+  auto leased = core.lease(node);
+  if (!leased.ok()) {
+    core.on_connect_failure(node);
+    finish(leased.error());
+    return {leased.error(), leased.message()};
+  }
+  std::unique_ptr<BlockingConnection> conn = std::move(leased).value();
+  std::vector<Reply> out;
+  std::string message;
+  // No second attempt on a fresh link, unlike a read: the batch holds writes, and a write
+  // may have been applied before the link broke.
+  const errc e = conn->exchange(payload, replies, out, deadline, message);
+  core.release(node, std::move(conn), e);
+  finish(e);
+  if (e != errc{}) return {e, std::move(message)};
+  return out;
+}
+
+std::chrono::milliseconds wait_timeout(const ReplicaAck& ack) noexcept {
+  return ack.timeout.count() > 0 ? ack.timeout : std::chrono::milliseconds(1);
+}
+
+std::uint32_t append_wait(std::string& payload, const ReplicaAck& ack) {
+  if (ack.replicas == 0) return 0;
+  const std::string n = std::to_string(ack.replicas);
+  const std::string ms = std::to_string(wait_timeout(ack).count());
+  std::vector<std::string_view> w{"WAIT", n, ms};
+  append_command(payload, w);
+  return 1;
+}
+
+void take_wait_reply(AckedReplies& out, const Reply& wait, const ReplicaAck& ack) {
+  out.acked.reset();
+  out.confirmed = false;
+  if (!wait.is_integer()) return;  // "unknown command" (old Dragonfly), a replica's refusal ...
+  out.acked = wait.integer();
+  out.confirmed = *out.acked >= static_cast<long long>(ack.replicas);
+}
+
+namespace {
+
+// The shard of every command of a batch (keyless commands go along with the others; a
+// batch of keyless commands goes to the first shard). Throws cross_shard before anything is
+// sent.
+std::size_t batch_shard(ClientCore& core, const std::vector<std::vector<std::string>>& commands,
+                        std::optional<std::size_t> shard, const char* what) {
+  for (const auto& c : commands) {
+    if (c.empty()) throw Error(errc::config, std::string(what) + ": empty command");
+    std::vector<std::string_view> w(c.begin(), c.end());
+    const CommandInfo* info = find_command(w[0]);
+    if (info != nullptr && (info->flags & kPubSub) != 0) {
+      throw Error(errc::config, std::string(what) + ": " + c[0] +
+                                    " would put the connection in subscriber mode");
+    }
+    std::optional<std::size_t> s = core.shard_of(w);
+    if (s && shard && *s != *shard) {
+      throw Error(errc::cross_shard, std::string(what) + ": keys span shards " +
+                                         core.router().shard(*shard).name + " and " +
+                                         core.router().shard(*s).name);
+    }
+    if (s) shard = s;
+  }
+  return shard.value_or(0);
+}
+
+}  // namespace
+}  // namespace detail
+
+AckedReplies Client::write_and_wait(const std::vector<std::vector<std::string>>& commands,
+                                    const ReplicaAck& ack) {
+  if (commands.empty()) throw Error(errc::config, "write_and_wait: no commands");
+  const std::size_t shard = detail::batch_shard(*core_, commands, std::nullopt, "write_and_wait");
+  std::string payload;
+  for (const auto& c : commands) detail::append_command(payload, std::span<const std::string>(c));
+  const std::uint32_t waits = detail::append_wait(payload, ack);
+  const auto n = static_cast<std::uint32_t>(commands.size());
+  detail::Node& node = core_->node_for_shard(shard, true, true);
+  auto r = detail::execute_batch(*core_, node, payload, n + waits,
+                                 waits ? detail::wait_timeout(ack) : std::chrono::milliseconds(0));
+  if (!r.ok()) throw Error(r.error(), r.message());
+  std::vector<Reply>& out = r.value();
+  AckedReplies result;
+  if (waits) detail::take_wait_reply(result, out[n], ack);
+  out.resize(n);
+  result.replies = std::move(out);
+  return result;
+}
+
+std::optional<AckedReplies> Transaction::exec_and_wait(const ReplicaAck& ack) {
+  // Throws cross_shard before anything is sent; the commands stay queued then, as in exec().
+  const std::size_t shard = detail::batch_shard(*core_, commands_, shard_, "transaction");
+  std::vector<std::vector<std::string>> commands;
+  commands.swap(commands_);
+  std::string payload;
+  std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+  detail::append_command(payload, multi);
+  for (const auto& c : commands) detail::append_command(payload, std::span<const std::string>(c));
+  detail::append_command(payload, exec);
+  const std::uint32_t waits = detail::append_wait(payload, ack);
+  const auto exec_at = static_cast<std::uint32_t>(commands.size() + 1);
+  const std::uint32_t replies = exec_at + 1 + waits;
+  const auto extra = waits ? detail::wait_timeout(ack) : std::chrono::milliseconds(0);
+  std::vector<Reply> out;
+  if (lease_) {
+    // WATCHed: MULTI ... EXEC WAIT go on the connection that holds the WATCH.
+    auto r = lease_->exchange(payload, replies, extra);
+    lease_.reset();  // EXEC ends the WATCH either way
+    watched_.clear();
+    shard_.reset();
+    if (!r.ok()) throw Error(r.error(), r.message());
+    out = std::move(r.value());
+  } else {
+    detail::Node& node = core_->node_for_shard(shard, true, true);
+    shard_.reset();
+    auto r = detail::execute_batch(*core_, node, payload, replies, extra);
+    if (!r.ok()) throw Error(r.error(), r.message());
+    out = std::move(r.value());
+  }
+  Reply& exec_reply = out[exec_at];
+  if (exec_reply.is_nil()) return std::nullopt;  // a WATCHed key changed
+  exec_reply.throw_if_error();
+  AckedReplies result;
+  if (waits) detail::take_wait_reply(result, out[exec_at + 1], ack);
+  result.replies = std::move(exec_reply.elements());
+  return result;
+}
+
+}  // namespace flyshard

@@ -1,0 +1,91 @@
+// Script: EVALSHA first; a node that answers NOSCRIPT (it never saw the script, restarted
+// empty, or is a promoted replica that did not have it) gets EVAL once, which loads it there.
+#include "flyshard/script.hpp"
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string_view>
+
+namespace flyshard {
+
+namespace {
+
+std::string sha1_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha1(), nullptr) != 1) {
+    throw Error(errc::config, "Script: SHA1 failed (OpenSSL libcrypto)");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * size);
+  for (unsigned int i = 0; i < size; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+bool is_noscript(std::string_view message) { return message.starts_with("NOSCRIPT"); }
+
+// EVAL/EVALSHA body numkeys keys... args...; the words view `count` and the vectors.
+std::vector<std::string_view> script_words(std::string_view cmd, std::string_view body,
+                                           const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& args,
+                                           std::string& count) {
+  count = std::to_string(keys.size());
+  std::vector<std::string_view> w{cmd, body, count};
+  w.insert(w.end(), keys.begin(), keys.end());
+  w.insert(w.end(), args.begin(), args.end());
+  return w;
+}
+
+std::vector<std::string> owned(const std::vector<std::string_view>& w) {
+  return {w.begin(), w.end()};
+}
+
+}  // namespace
+
+Script::Script(std::string source) : source_(std::move(source)), sha1_(sha1_hex(source_)) {}
+
+Reply Script::run(Client& client, const std::vector<std::string>& keys,
+                  const std::vector<std::string>& args) const {
+  try {
+    return client.evalsha(sha1_, keys, args);
+  } catch (const Error& e) {
+    if (e.value() != errc::server_error || !is_noscript(e.what())) throw;
+  }
+  // Same keys, so the same shard: EVAL runs the script and leaves it loaded there.
+  return client.eval(source_, keys, args);
+}
+
+void Script::run(AsyncClient& client, const std::vector<std::string>& keys,
+                 const std::vector<std::string>& args, Callback<Reply> cb) const {
+  std::string count;
+  const auto sha_words = script_words("EVALSHA", sha1_, keys, args, count);
+  // The EVAL words, owned: the fallback runs later, on the loop thread.
+  auto eval_words = std::make_shared<std::vector<std::string>>(
+      owned(script_words("EVAL", source_, keys, args, count)));
+  AsyncClient* c = &client;
+  client.command(sha_words, [c, eval_words, cb = std::move(cb)](Result<Reply> r) mutable {
+    if (!r.ok() && r.error() == errc::server_error && is_noscript(r.message())) {
+      c->command(Args(*eval_words), std::move(cb));
+      return;
+    }
+    cb(std::move(r));
+  });
+}
+
+AckedReplies Script::run_and_wait(Client& client, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args,
+                                  const ReplicaAck& ack) const {
+  std::string count;
+  AckedReplies r =
+      client.write_and_wait({owned(script_words("EVALSHA", sha1_, keys, args, count))}, ack);
+  if (r.replies.empty() || !r.replies[0].is_error() || !is_noscript(r.replies[0].str())) return r;
+  // Nothing ran; WAIT confirmed nothing new. EVAL + WAIT, again as one batch.
+  return client.write_and_wait({owned(script_words("EVAL", source_, keys, args, count))}, ack);
+}
+
+}  // namespace flyshard
