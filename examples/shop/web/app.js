@@ -9,6 +9,7 @@
   const CLUSTER_REFRESH_MS = 2000;
   const STATS_REFRESH_MS = 2000;
   const FEED_MAX = 20;
+  const MAX_QUANTITY = 99;    // the shop takes 0..99 of a product per cart line
   const TOKEN_KEY = 'flyshard-shop.token';
 
   const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
@@ -379,7 +380,7 @@
       const qty = Number(it.quantity) || 0;
       const short = state.shortOf.get(id);
       const input = el('input', {
-        type: 'number', min: '0', step: '1', inputmode: 'numeric', class: 'qty-input',
+        type: 'number', min: '0', max: String(MAX_QUANTITY), step: '1', inputmode: 'numeric', class: 'qty-input',
         testid: 'cart-qty', value: String(qty), 'aria-label': `Quantity of ${it.name ?? id}`,
       });
       input.addEventListener('change', () => setQuantity(id, input.value));
@@ -396,6 +397,7 @@
                          onclick: () => setQuantity(id, qty - 1) }, '−'),
           input,
           el('button', { type: 'button', class: 'icon', testid: 'cart-inc', 'aria-label': 'One more',
+                         disabled: qty >= MAX_QUANTITY,
                          onclick: () => setQuantity(id, qty + 1) }, '+')),
         el('span', { class: 'line-total', testid: 'cart-line-total' },
           money((Number(it.price_cents) || 0) * qty)),
