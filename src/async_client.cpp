@@ -60,16 +60,36 @@ void AsyncClient::command(Args args, ReadFrom read_from, Callback<Reply> cb) {
   core_->submit_command(args.span(), std::move(cb), read_from);
 }
 
-std::future<Reply> AsyncClient::command(Args args) {
-  auto promise = std::make_shared<std::promise<Reply>>();
-  std::future<Reply> f = promise->get_future();
-  command(args, [promise](Result<Reply> r) {
+namespace {
+
+// A callback that fulfils a promise: the future face of the callback API.
+Callback<Reply> to_promise(std::shared_ptr<std::promise<Reply>> promise) {
+  return [promise = std::move(promise)](Result<Reply> r) {
     if (r.ok()) {
       promise->set_value(std::move(r).value());
     } else {
       promise->set_exception(std::make_exception_ptr(Error(r.error(), r.message())));
     }
-  });
+  };
+}
+
+}  // namespace
+
+std::future<Reply> AsyncClient::command(Args args) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  std::future<Reply> f = promise->get_future();
+  command(args, to_promise(std::move(promise)));
+  return f;
+}
+
+void AsyncClient::command_routed(std::string_view routing_key, Args args, Callback<Reply> cb) {
+  core_->submit_command(args.span(), std::move(cb), std::nullopt, routing_key);
+}
+
+std::future<Reply> AsyncClient::command_routed(std::string_view routing_key, Args args) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  std::future<Reply> f = promise->get_future();
+  command_routed(routing_key, args, to_promise(std::move(promise)));
   return f;
 }
 

@@ -77,11 +77,18 @@ Reply Client::command(Args args, ReadFrom read_from) {
       core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
 }
 
+Reply Client::command_routed(std::string_view routing_key, Args args) {
+  auto route = core_->route_by(routing_key, args.span(), std::nullopt, true);
+  return value_or_throw(
+      core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
+}
+
 std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from) {
   return command({"GET", key}, read_from).as_optional_string();
 }
 
 std::vector<Reply> Client::command_on_all(Args args) {
+  (void)core_->check_for_shard(args.span());
   std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
   const std::string payload = encode(args);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -103,7 +110,9 @@ Reply Client::command_on_shard(std::size_t shard, Args args) {
   if (shard >= core_->router().shard_count()) {
     throw Error(errc::config, "shard index " + std::to_string(shard) + " out of range");
   }
-  return value_or_throw(core_->execute(core_->node_for_shard(shard, true, true), encode(args)));
+  const auto blocks = core_->check_for_shard(args.span());
+  return value_or_throw(
+      core_->execute(core_->node_for_shard(shard, true, true), encode(args), 1, false, blocks));
 }
 
 std::optional<std::string> Client::get(std::string_view key) {

@@ -391,48 +391,141 @@ ClientCore::~ClientCore() {
   engine_->stop();
 }
 
-std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view> words) const {
-  std::size_t affinity;
-  return key_shard(words, affinity);
+namespace {
+
+// A word of the caller's command for an error message: bounded, so a megabyte value does not
+// become a megabyte message.
+std::string shown(std::string_view w) {
+  constexpr std::size_t kMax = 64;
+  return w.size() <= kMax ? std::string(w) : std::string(w.substr(0, kMax)) + "...";
 }
 
-std::optional<std::size_t> ClientCore::key_shard(
-    std::span<const std::string_view> words, std::size_t& affinity, bool* is_read,
-    std::optional<std::chrono::milliseconds>* blocks) const {
-  affinity = kAnyConnection;
+// "XINFO STREAM" for a subcommand, "GET" otherwise.
+std::string command_name(std::span<const std::string_view> words, const CommandInfo* info) {
+  if (info != nullptr && info->name.find(' ') != std::string_view::npos) {
+    return std::string(info->name);
+  }
+  if (info == nullptr && words.size() > 1) {
+    // An unknown subcommand of a known container names both words.
+    const CommandInfo* container = find_command(words[0]);
+    if (container != nullptr && (container->flags & kContainer) != 0) {
+      return shown(words[0]) + " " + shown(words[1]);
+    }
+  }
+  return shown(words[0]);
+}
+
+// The table's entry for `words`, or an Error before anything is sent: unknown commands (their
+// keys are unknown, so they cannot be routed), and commands that would change the state of a
+// connection other callers share (or that a pool hands to the next caller).
+const CommandInfo* checked_command(std::span<const std::string_view> words, bool allow_watch,
+                                   bool allow_unknown) {
   if (words.empty()) throw Error(errc::config, "empty command");
+  const CommandInfo* info = lookup_command(words);
+  if (info == nullptr) {
+    if (allow_unknown) return nullptr;
+    throw Error(errc::unknown_command,
+                command_name(words, info) +
+                    ": not in flyshard's command table, so its keys are unknown; send it with "
+                    "command_routed(key, args) to the shard of a key you name, or "
+                    "command_on_shard(i, args)");
+  }
+  if ((info->flags & (kPubSub | kStateful)) != 0 && !(allow_watch && info->name == "WATCH")) {
+    throw Error(errc::config, command_name(words, info) + " refused: " +
+                                  std::string(state_hint(*info)));
+  }
+  return info;
+}
+
+}  // namespace
+
+std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view> words) const {
+  return classify(words, Use::batch).shard;
+}
+
+ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words, Use use,
+                                         std::string_view routing_key) const {
+  Routing r;
   // One table lookup serves the key positions, the read/write class and blocking.
-  const CommandInfo* info = find_command(words[0]);
-  if (is_read != nullptr) *is_read = is_read_command(info);
-  if (blocks != nullptr) *blocks = blocking_time(words, info);
+  const CommandInfo* info = checked_command(words, use == Use::batch, use == Use::routed);
+  r.read = is_read_command(info);
+  r.blocks = blocking_time(words, info);
   const bool spread = options_.connections_per_node > 1;  // else affinity is moot
+  auto affinity_of = [&](std::string_view key) {
+    return spread ? std::hash<std::string_view>{}(hash_tag(key)) : 0;
+  };
+  if (use == Use::routed) {
+    r.shard = router_->shard_for(routing_key);
+    r.affinity = affinity_of(routing_key);
+    for (std::string_view key : command_keys(words, info)) {
+      if (router_->shard_for(key) != *r.shard) {
+        throw Error(errc::cross_shard, command_name(words, info) + ": key \"" + shown(key) +
+                                           "\" does not map to the shard of the routing key \"" +
+                                           shown(routing_key) + "\"");
+      }
+    }
+    return r;
+  }
   if (auto key = single_key(words, info)) {
-    if (spread) affinity = std::hash<std::string_view>{}(hash_tag(*key));
-    else affinity = 0;
-    return router_->shard_for(*key);
+    r.affinity = affinity_of(*key);
+    r.shard = router_->shard_for(*key);
+    return r;
   }
   std::vector<std::string_view> keys = command_keys(words, info);
-  if (keys.empty()) return std::nullopt;
+  if (keys.empty()) {
+    // A keyless command acts on one node only; through command() that node would be a guess.
+    if (use == Use::command && (info->flags & kNoKey) != 0 && (info->flags & kAnyShard) == 0) {
+      throw Error(errc::config,
+                  command_name(words, info) +
+                      " has no key, so command() cannot choose a shard (each shard holds only "
+                      "its own keys): use command_on_all(args) for every shard, "
+                      "command_on_shard(i, args) for one, or command_routed(key, args) for a "
+                      "key's shard");
+    }
+    // PING/ECHO/TIME, and keyed commands given no key (EVAL with 0 keys, or a malformed
+    // command the server will reject): the first shard.
+    if (use == Use::command) r.shard = 0;
+    return r;
+  }
   const std::size_t shard = router_->shard_for(keys[0]);
   for (std::size_t i = 1; i < keys.size(); ++i) {
     if (router_->shard_for(keys[i]) != shard) {
-      throw Error(errc::cross_shard, std::string(words[0]) + ": keys \"" + std::string(keys[0]) +
-                                         "\" and \"" + std::string(keys[i]) +
+      throw Error(errc::cross_shard, command_name(words, info) + ": keys \"" + shown(keys[0]) +
+                                         "\" and \"" + shown(keys[i]) +
                                          "\" map to different shards");
     }
   }
-  affinity = spread ? std::hash<std::string_view>{}(hash_tag(keys[0])) : 0;
-  return shard;
+  r.affinity = affinity_of(keys[0]);
+  r.shard = shard;
+  return r;
 }
 
 ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> words,
                                              std::optional<ReadFrom> read_from,
                                              bool may_wait) const {
+  Routing c = classify(words, Use::command);
   Route r;
-  bool read = false;
-  std::optional<std::size_t> shard = key_shard(words, r.affinity, &read, &r.blocks);
-  r.node = &node_for_shard(shard.value_or(0), !read, may_wait, read_from);
-  r.read = read;
+  r.affinity = c.affinity;
+  r.blocks = c.blocks;
+  r.read = c.read;
+  r.node = &node_for_shard(c.shard.value_or(0), !c.read, may_wait, read_from);
+  return r;
+}
+
+std::optional<std::chrono::milliseconds> ClientCore::check_for_shard(
+    std::span<const std::string_view> words) const {
+  return blocking_time(words, checked_command(words, false, true));
+}
+
+ClientCore::Route ClientCore::route_by(std::string_view routing_key,
+                                       std::span<const std::string_view> words,
+                                       std::optional<ReadFrom> read_from, bool may_wait) const {
+  Routing c = classify(words, Use::routed, routing_key);
+  Route r;
+  r.affinity = c.affinity;
+  r.blocks = c.blocks;
+  r.read = c.read;
+  r.node = &node_for_shard(*c.shard, !c.read, may_wait, read_from);
   return r;
 }
 
@@ -456,13 +549,19 @@ void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
 }
 
 void ClientCore::submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
-                                std::optional<ReadFrom> read_from) {
+                                std::optional<ReadFrom> read_from,
+                                std::optional<std::string_view> routing_key) {
   Parked p;
   std::optional<std::size_t> shard;
   bool read = false;
   std::optional<std::chrono::milliseconds> blocks;
   try {
-    shard = key_shard(words, p.affinity, &read, &blocks);
+    Routing c = routing_key ? classify(words, Use::routed, *routing_key)
+                            : classify(words, Use::command);
+    shard = c.shard;
+    p.affinity = c.affinity;
+    read = c.read;
+    blocks = c.blocks;
   } catch (const Error& e) {
     submit_error(e.value(), e.what(), std::move(cb));
     return;

@@ -42,11 +42,16 @@ class ClientCore {
   Engine& engine() noexcept { return *engine_; }
   const Logger& log() const noexcept { return log_; }
 
-  /// The shard of a command's keys: nullopt for a keyless command; throws
-  /// Error(cross_shard) when they span shards.
+  /// The shard of a command's keys inside a batch that has a shard of its own (MULTI/EXEC,
+  /// write_and_wait, WATCH): nullopt for a keyless command. Throws before anything is sent:
+  /// cross_shard when the keys span shards, unknown_command for a command the table does not
+  /// know, config for one that changes the connection's state (WATCH aside, which
+  /// Transaction::watch routes through here).
   std::optional<std::size_t> shard_of(std::span<const std::string_view> words) const;
-  /// The node a command goes to (keyless: the first shard). Throws shard_unavailable when no
-  /// node of the shard may serve it (blocking writes first wait up to wait_for_promotion).
+  /// The node a command of command()/pipeline() goes to. Throws like shard_of, and config for
+  /// a keyless command (PING, ECHO and TIME aside: the first shard). Throws shard_unavailable
+  /// when no node of the shard may serve it (blocking writes first wait up to
+  /// wait_for_promotion).
   Node& route(std::span<const std::string_view> words, std::optional<ReadFrom> read_from = {},
               bool may_wait = true) const {
     return *route_with_key(words, read_from, may_wait).node;
@@ -60,6 +65,16 @@ class ClientCore {
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
+  /// command_routed: the shard of `routing_key`, for any command (an unknown one too: it is
+  /// then a write). Every key the table knows must map to that shard (else cross_shard);
+  /// connection-state commands are refused (config).
+  Route route_by(std::string_view routing_key, std::span<const std::string_view> words,
+                 std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
+  /// command_on_shard / command_on_all: throws config for a command that would change the
+  /// state of a pooled connection (unknown commands pass: the caller chose the shard). Returns
+  /// how long the command may block (see blocking_time), nullopt when it does not.
+  std::optional<std::chrono::milliseconds> check_for_shard(
+      std::span<const std::string_view> words) const;
   /// The node for shard `shard` now; throws shard_unavailable like route().
   Node& node_for_shard(std::size_t shard, bool write, bool may_wait,
                        std::optional<ReadFrom> read_from = {}) const;
@@ -71,8 +86,10 @@ class ClientCore {
               std::size_t affinity = kAnyConnection);
   /// Async: routes and submits one command. A write to a shard with no usable primary waits
   /// (parked on the loop) up to wait_for_promotion, like a blocking write does.
+  /// With `routing_key`, routed by it as route_by() does.
   void submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
-                      std::optional<ReadFrom> read_from = {});
+                      std::optional<ReadFrom> read_from = {},
+                      std::optional<std::string_view> routing_key = std::nullopt);
   /// Async: completes `cb` with an error on the loop thread (never inside this call).
   void submit_error(errc code, std::string message, Callback<Reply> cb);
 
@@ -101,9 +118,18 @@ class ClientCore {
   void on_connect_failure(Node& node);
 
  private:
-  std::optional<std::size_t> key_shard(std::span<const std::string_view> words,
-                                       std::size_t& affinity, bool* is_read = nullptr,
-                                       std::optional<std::chrono::milliseconds>* blocks = nullptr) const;
+  // Where a command came from: command()/pipeline()/async (keyless commands refused), a
+  // batch with a shard of its own (keyless ones go along; WATCH allowed), or command_routed
+  // (the caller's key decides the shard).
+  enum class Use { command, batch, routed };
+  struct Routing {
+    std::optional<std::size_t> shard;  // nullopt: keyless (batch)
+    std::size_t affinity = kAnyConnection;
+    bool read = false;
+    std::optional<std::chrono::milliseconds> blocks;
+  };
+  Routing classify(std::span<const std::string_view> words, Use use,
+                   std::string_view routing_key = {}) const;
   struct Parked {
     std::size_t shard;
     std::size_t affinity;

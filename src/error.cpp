@@ -29,6 +29,8 @@ class Category final : public std::error_category {
         return "configuration error";
       case errc::shutting_down:
         return "client shutting down";
+      case errc::unknown_command:
+        return "command not in the command table";
     }
     return "unknown flyshard error " + std::to_string(code);
   }

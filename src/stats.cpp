@@ -123,6 +123,8 @@ std::string_view errc_name(errc e) noexcept {
       return "config";
     case errc::shutting_down:
       return "shutting_down";
+    case errc::unknown_command:
+      return "unknown_command";
   }
   return "unknown";
 }

@@ -82,14 +82,27 @@ class Subscription {
 /// The async face of a Client: the same engine, router and stats.
 class AsyncClient {
  public:
-  /// Any command routed by its key (the first key by the command table; keyless
-  /// commands go to the first shard). Multi-key commands whose keys span shards fail with
-  /// errc::cross_shard (use the split helpers below).
+  /// Any command the command table knows, routed by its keys (every key: keys that span
+  /// shards fail with errc::cross_shard before sending; use the split helpers below).
+  /// Refused before sending: a command the table does not know (errc::unknown_command: use
+  /// command_routed), a keyless one (errc::config: use Client::command_on_all /
+  /// command_on_shard or command_routed; PING, ECHO and TIME go to the first shard), one that
+  /// would change the shared connection's state (SUBSCRIBE, MULTI, WATCH, SELECT, HELLO,
+  /// AUTH, QUIT, RESET, MONITOR ...: errc::config naming the API to use) and one that blocks
+  /// (BLPOP, XREAD BLOCK ...: errc::config; use the blocking Client). PUBLISH is routed by
+  /// its channel, as publish() and subscribe() are.
   void command(Args args, Callback<Reply> cb);
   /// The same with a read policy for this call (a write still goes to the primary).
   void command(Args args, ReadFrom read_from, Callback<Reply> cb);
   /// The same, as a future; get() throws flyshard::Error.
   std::future<Reply> command(Args args);
+  /// Any command (one the table does not know too) on the shard of `routing_key`, which is
+  /// not sent. Keys the table knows must map to that shard (else errc::cross_shard); a
+  /// command the table does not know counts as a write. Connection-state and blocking
+  /// commands are refused as by command().
+  void command_routed(std::string_view routing_key, Args args, Callback<Reply> cb);
+  /// The same, as a future.
+  std::future<Reply> command_routed(std::string_view routing_key, Args args);
 
   void get(std::string_view key, Callback<std::optional<std::string>> cb);
   void set(std::string_view key, std::string_view value, Callback<bool> cb,
@@ -187,14 +200,21 @@ class Client {
   /// The async face of this client (same connections, router and stats).
   AsyncClient& async() noexcept { return async_; }
 
-  /// Any command, routed by its first key (see AsyncClient::command).
+  /// Any command the command table knows, routed by its keys; refused before sending as
+  /// AsyncClient::command says, except that blocking commands (BLPOP, XREAD BLOCK ...) run
+  /// here, on a pooled connection of their own.
   Reply command(Args args);
   /// The same with a read policy for this call instead of ClientOptions::read_from.
   Reply command(Args args, ReadFrom read_from);
+  /// Any command (one the table does not know too) on the shard of `routing_key` (see
+  /// AsyncClient::command_routed); blocking commands run as with command().
+  Reply command_routed(std::string_view routing_key, Args args);
   /// A keyless command (PING, DBSIZE, FLUSHDB, SCRIPT LOAD, ...) on every shard's primary;
-  /// replies in shard order.
+  /// replies in shard order. Connection-state commands are refused (errc::config).
   std::vector<Reply> command_on_all(Args args);
-  /// Any command on the primary of shard `shard` (index into topology().shards).
+  /// Any command on the primary of shard `shard` (index into topology().shards); its keys
+  /// are not checked: the caller chose the shard. Connection-state commands are refused
+  /// (errc::config); a blocking command may wait its own timeout, as with command().
   Reply command_on_shard(std::size_t shard, Args args);
 
   // Strings and counters.

@@ -16,8 +16,17 @@ enum class errc {
   cross_shard,        ///< keys of one transaction/script/command map to several shards
   server_error,       ///< the server answered with an error reply (message kept)
   protocol_error,     ///< the server's reply could not be parsed
-  config,             ///< bad topology or options (message names the JSON path)
+  config,             ///< bad topology or options (message names the JSON path); also a
+                      ///< command refused before sending because it needs another API:
+                      ///< a keyless one through command() (use command_on_all /
+                      ///< command_on_shard / command_routed), one that would change a
+                      ///< shared connection's state (SUBSCRIBE: subscribe(); MULTI, WATCH:
+                      ///< transaction(); SELECT: the topology's "database"; AUTH/HELLO: its
+                      ///< "auth"; ...), a blocking one on the async face. The message names it.
   shutting_down,      ///< the client was destroyed while the request was pending
+  unknown_command,    ///< not in the command table, so its keys are unknown: refused before
+                      ///< sending; name the routing key (command_routed) or the shard
+                      ///< (command_on_shard)
 };
 
 /// The category of flyshard::errc; name() is "flyshard".
