@@ -333,6 +333,7 @@ await step('the live feed shows orders as they complete', async () => {
   const item = page.locator(`[data-testid="feed-item"][data-order-id="${id}"]`);
   await item.waitFor({ timeout: EVENT_WAIT_MS });
   eq(await item.getByTestId('feed-status').textContent(), 'confirmed', 'feed item status');
+  await item.getByTestId('feed-mine').waitFor();  // marked as this visitor's own order
 });
 
 await step('the cluster panel shows 3 shards, each with a primary and a replica, up', async () => {

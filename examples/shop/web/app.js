@@ -433,7 +433,7 @@
       state.checkoutKey = null;
       state.shortOf.clear();
       if (order && order.order_id !== undefined) {
-        myOrders.add(String(order.order_id));
+        rememberMine(order.order_id);
         upsertOrder(order);
       }
       setCart({ items: [], total_cents: 0 });
@@ -491,6 +491,18 @@
     const d = toDate(o.created_at);
     return d ? d.getTime() : 0;
   }
+  // The feed may show an order before its checkout answer arrives (the event is published
+  // before the shop answers): mark it as the visitor's once that is known.
+  function rememberMine(id) {
+    id = String(id);
+    if (myOrders.has(id)) return;
+    myOrders.add(id);
+    const item = document.querySelector(`[data-testid="feed-item"][data-order-id="${CSS.escape(id)}"]`);
+    if (item && !item.classList.contains('mine')) {
+      item.classList.add('mine');
+      item.querySelector('.feed-main > div').append(el('span', { class: 'badge info', testid: 'feed-mine' }, 'yours'));
+    }
+  }
   function upsertOrder(o) {
     const id = String(o.order_id);
     state.orders = [o, ...state.orders.filter((x) => String(x.order_id) !== id)];
@@ -500,7 +512,7 @@
     try {
       const data = await authed('GET', '/api/orders');
       const list = (data && data.items) || [];
-      for (const o of list) myOrders.add(String(o.order_id));
+      for (const o of list) rememberMine(o.order_id);
       state.orders = list.slice().sort((a, b) => orderTime(b) - orderTime(a));
       renderOrders();
       $('orders').dataset.state = 'ready';
@@ -562,7 +574,7 @@
         el('div', {},
           el('strong', { testid: 'feed-order-id', title: id }, `#${shortId(id)}`),
           ' ', el('span', { class: `status ${o.status ?? ''}`, testid: 'feed-status' }, o.status ?? ''),
-          mine && el('span', { class: 'badge info' }, 'yours')),
+          mine && el('span', { class: 'badge info', testid: 'feed-mine' }, 'yours')),
         el('div', { class: 'muted small' },
           `${units(o.items)} item${units(o.items) === 1 ? '' : 's'} · ${money(o.total_cents)}` +
           (o.created_at !== undefined ? ` · ${clock(o.created_at)}` : ''))));
