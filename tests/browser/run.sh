@@ -127,6 +127,17 @@ if [[ ! -d $here/node_modules/playwright-core ]]; then
   }
 fi
 
+# The test ends by killing one primary (SIGKILL) and watching the panel show the failover.
+# BROWSER_TEST_FAILOVER=0 leaves the cluster alone.
+if [[ ${BROWSER_TEST_FAILOVER:-1} == 1 ]]; then
+  # The launcher prints "s1 primary 127.0.0.1:PORT pid PID" lines just after it touches the
+  # ready file.
+  wait_for "the cluster's node list" 10 "${pids[0]}" grep -q '^s1 primary .* pid [0-9]' "$tmp/cluster.log" || exit 2
+  read -r KILL_PRIMARY_SHARD KILL_PRIMARY_PID < <(awk '$2 == "primary" && $4 == "pid" { print $1, $5; exit }' "$tmp/cluster.log")
+  export KILL_PRIMARY_SHARD KILL_PRIMARY_PID
+  say "will kill $KILL_PRIMARY_SHARD's primary (pid $KILL_PRIMARY_PID) at the end"
+fi
+
 set +e
 SHOP_URL=$url node "$here/shop_page_test.mjs"
 status=$?
