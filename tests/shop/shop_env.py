@@ -67,7 +67,7 @@ def test_catalog(n=40, stock=50):
     for i in range(1, n + 1):
         c = cats[(i - 1) % len(cats)]
         items.append({
-            "id": str(i),
+            "id": i,
             "name": f"{c.capitalize()} item {i}" + (" Zephyrine" if i == 7 else ""),
             "category": c,
             "price_cents": 100 * i + 50,
@@ -133,13 +133,14 @@ class Proc:
 
 class ShopEnv:
     def __init__(self, build, instances=1, shards=3, replicas=1, sentinels=3, catalog=None,
-                 server_args=(), worker=True, run_dir=None, keep=None, verbose=True):
+                 server_args=(), worker_args=(), worker=True, run_dir=None, keep=None, verbose=True):
         self.build = os.path.abspath(build)
         self.cluster_bin, self.shop_bin = find_binaries(build)
         self.instances = instances
         self.shards, self.replicas, self.sentinels = shards, replicas, sentinels
         self.catalog = catalog
         self.server_args = list(server_args)
+        self.worker_args = list(worker_args)
         self.with_worker = worker
         self.keep = keep if keep is not None else bool(os.environ.get("SHOP_KEEP"))
         self.verbose = verbose
@@ -268,7 +269,8 @@ class ShopEnv:
     def start_worker(self, consumer=None):
         if consumer:
             self.consumer = consumer
-        argv = [self.shop_bin, "worker", "--config", self.topology, "--consumer", self.consumer]
+        argv = [self.shop_bin, "worker", "--config", self.topology, "--consumer",
+                self.consumer] + self.worker_args
         if self.worker is None:
             self.worker = Proc("worker", argv, os.path.join(self.run_dir, "worker.log"))
         else:

@@ -31,7 +31,7 @@ def category_names(resp):
 
 def run(t, env):
     url = env.url
-    catalog = {p["id"]: p for p in env.products}
+    catalog = {str(p["id"]): p for p in env.products}
 
     # ---- browse ----
     r = request(url, "GET", "/api/products")

@@ -42,7 +42,7 @@ def sold_counts(url):
 
 def run(t, env):
     url = env.url
-    pids = [p["id"] for p in env.products]
+    pids = [str(p["id"]) for p in env.products]
     load = CheckoutLoad([url], pids, threads=6, max_lines=2).start()
 
     def orders_reach(n, what):
@@ -92,7 +92,9 @@ def main():
     t = Results("shop_worker_killed")
 
     def body(t):
-        with ShopEnv(a.build, instances=1, catalog=test_catalog(20, 100000)) as env:
+        # A short claim time: the new consumer takes over the dead one's pending events soon.
+        with ShopEnv(a.build, instances=1, catalog=test_catalog(20, 100000),
+                     worker_args=["--claim-idle-ms", "1000"]) as env:
             try:
                 run(t, env)
             finally:
