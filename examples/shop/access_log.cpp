@@ -35,7 +35,9 @@ void write_line(const Json& j) {
 
 }  // namespace
 
-void set_log_instance(std::string instance) { log_instance = std::move(instance); }
+void set_log_instance(std::string instance) {
+  log_instance = std::move(instance);
+}
 
 void log_event(std::string_view level, std::string_view msg, const Json& fields) {
   Json j = Json::object();
@@ -57,9 +59,9 @@ void note_store_error(const flyshard::Error& e, std::string_view during) {
   auto& ctx = current_request();
   std::string name(flyshard::errc_name(e.value()));
   ctx.shard_errors.push_back(name);
-  log_event("warning", "store error",
-            {{"request_id", ctx.request_id}, {"errc", name}, {"during", during},
-             {"error", e.what()}});
+  log_event(
+      "warning", "store error",
+      {{"request_id", ctx.request_id}, {"errc", name}, {"during", during}, {"error", e.what()}});
 }
 
 flyshard::LogHandler library_log_handler() {

@@ -12,8 +12,8 @@ namespace shop {
 
 namespace {
 
-constexpr const char* kFields[] = {"name", "category", "price_cents", "stock", "initial_stock",
-                                   "description"};
+constexpr const char* kFields[] = {"name",  "category",      "price_cents",
+                                   "stock", "initial_stock", "description"};
 
 long long to_ll(const flyshard::Reply& r) {
   if (r.is_integer()) return r.integer();
@@ -179,22 +179,27 @@ std::vector<Product> parse_catalog_file(const std::string& path) {
   for (const Json& j : doc["products"]) {
     Product p;
     try {
-      if (!j.is_object()) throw std::runtime_error("products[" + std::to_string(i) + "]: expected an object");
+      if (!j.is_object())
+        throw std::runtime_error("products[" + std::to_string(i) + "]: expected an object");
       for (const char* f : {"id", "name", "category", "price_cents", "stock"})
         if (!j.contains(f))
           throw std::runtime_error("products[" + std::to_string(i) + "]." + f + ": missing");
       p.id = json_int(j, "id", i, true);
-      if (p.id <= 0) throw std::runtime_error("products[" + std::to_string(i) + "].id: must be > 0");
+      if (p.id <= 0)
+        throw std::runtime_error("products[" + std::to_string(i) + "].id: must be > 0");
       if (!seen.insert(p.id).second)
-        throw std::runtime_error("products[" + std::to_string(i) + "].id: duplicate " + std::to_string(p.id));
+        throw std::runtime_error("products[" + std::to_string(i) + "].id: duplicate " +
+                                 std::to_string(p.id));
       if (!j["name"].is_string() || !j["category"].is_string())
-        throw std::runtime_error("products[" + std::to_string(i) + "]: name and category must be strings");
+        throw std::runtime_error("products[" + std::to_string(i) +
+                                 "]: name and category must be strings");
       p.name = j["name"].get<std::string>();
       p.category = j["category"].get<std::string>();
       p.price_cents = json_int(j, "price_cents", i, false);
       p.stock = p.initial_stock = json_int(j, "stock", i, false);
       if (p.price_cents < 0 || p.stock < 0)
-        throw std::runtime_error("products[" + std::to_string(i) + "]: price_cents and stock must be >= 0");
+        throw std::runtime_error("products[" + std::to_string(i) +
+                                 "]: price_cents and stock must be >= 0");
       if (j.contains("description") && j["description"].is_string())
         p.description = j["description"].get<std::string>();
     } catch (const Json::exception& e) {
@@ -248,8 +253,7 @@ LoadResult load_catalog(flyshard::Client& client, const std::string& path, bool 
     auto pipe = client.pipeline();
     for (const auto& p : products) pipe.command({"EXISTS", keys::product(p.id)});
     auto replies = pipe.execute();
-    for (std::size_t i = 0; i < products.size(); ++i)
-      present[i] = replies[i].value().integer() > 0;
+    for (std::size_t i = 0; i < products.size(); ++i) present[i] = replies[i].value().integer() > 0;
   }
   auto pipe = client.pipeline();
   std::vector<std::string> sadd{"SADD", std::string(keys::kCatalogIds)};
@@ -261,8 +265,7 @@ LoadResult load_catalog(flyshard::Client& client, const std::string& path, bool 
     // same values.
     pipe.command({"HSET", keys::product(p.id), "name", p.name, "category", p.category,
                   "price_cents", std::to_string(p.price_cents), "stock", std::to_string(p.stock),
-                  "initial_stock", std::to_string(p.initial_stock), "description",
-                  p.description});
+                  "initial_stock", std::to_string(p.initial_stock), "description", p.description});
     ++result.added;
   }
   if (!products.empty()) pipe.command(sadd);

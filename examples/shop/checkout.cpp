@@ -26,19 +26,21 @@ std::string items_event_json(const Order& order) {
 bool valid_idempotency_key(std::string_view key) {
   if (key.empty() || key.size() > 64) return false;
   for (char c : key)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-'))
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
       return false;
   return true;
 }
 
 Checkout::Checkout(flyshard::Client& client, Catalog& catalog, Metrics& metrics,
                    CheckoutOptions options)
-    : client_(client), catalog_(catalog), metrics_(metrics), options_(options),
+    : client_(client),
+      catalog_(catalog),
+      metrics_(metrics),
+      options_(options),
       streams_(event_streams(client)) {}
 
-void Checkout::release_all(const std::vector<long long>& product_ids,
-                           const std::string& order_id) {
+void Checkout::release_all(const std::vector<long long>& product_ids, const std::string& order_id) {
   for (long long pid : product_ids) {
     try {
       metrics_.count_released(release_stock(client_, pid, order_id) > 0 ? 1 : 0);
@@ -71,7 +73,8 @@ CheckoutResult Checkout::run(const std::string& uid,
       auto order = find_order(client_, uid, *existing);
       if (!order) {
         metrics_.count_checkout("in_progress");
-        throw HttpError(409, "in_progress", "the order of this Idempotency-Key is not readable yet");
+        throw HttpError(409, "in_progress",
+                        "the order of this Idempotency-Key is not readable yet");
       }
       metrics_.count_checkout("replayed");
       return {201, order_public_json(*order)};
@@ -118,12 +121,14 @@ CheckoutResult Checkout::run(const std::string& uid,
   // Step 1: reservations, one script per product on its shard.
   std::vector<long long> reserved;
   bool replicated = true;
+  long long reserving = 0;  // the product whose script is in flight
   try {
     for (const auto& item : order.items) {
+      reserving = item.product_id;
       auto ack = replica_ack(client_, client_.shard_for(keys::product(item.product_id)),
                              options_.replica_ack);
-      auto out = reserve_stock(client_, item.product_id, order.order_id, item.quantity,
-                               now_ms(), ack);
+      auto out =
+          reserve_stock(client_, item.product_id, order.order_id, item.quantity, now_ms(), ack);
       if (out.status != ReserveStatus::reserved) {
         release_all(reserved, order.order_id);
         metrics_.count_checkout("out_of_stock");
@@ -132,10 +137,14 @@ CheckoutResult Checkout::run(const std::string& uid,
                         {{"product_id", item.product_id}});
       }
       reserved.push_back(item.product_id);
+      reserving = 0;
       replicated = replicated && ack.replicas > 0 && out.replicated;
     }
   } catch (const flyshard::Error& e) {
     note_store_error(e, "reserve stock");
+    // The failed script may have run before the link broke; releasing is idempotent, so
+    // release that product too rather than leave its units to the reaper.
+    if (reserving != 0) reserved.push_back(reserving);
     release_all(reserved, order.order_id);
     metrics_.count_checkout("unavailable");
     throw;
@@ -161,9 +170,8 @@ CheckoutResult Checkout::run(const std::string& uid,
     tx.command({"LPUSH", keys::orders(uid), std::to_string(number)});
     if (idempotency_key) tx.command({"SET", idem_key, order.order_id});
     tx.command({"DEL", keys::cart(uid)});
-    tx.command({"XADD", streams_.at(shard), "*", "order_id", order.order_id, "uid", uid,
-                "items", items_event_json(order), "created_at",
-                std::to_string(order.created_at)});
+    tx.command({"XADD", streams_.at(shard), "*", "order_id", order.order_id, "uid", uid, "items",
+                items_event_json(order), "created_at", std::to_string(order.created_at)});
     std::vector<flyshard::Reply> replies;
     if (ack.replicas > 0) {
       auto r = tx.exec_and_wait(ack);

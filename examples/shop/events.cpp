@@ -19,10 +19,9 @@ std::optional<std::string> EventHub::Listener::next(std::chrono::milliseconds ti
 }
 
 void EventHub::start(flyshard::Client& client) {
-  subscription_ = client.subscribe({std::string(keys::kOrderChannel)},
-                                   [this](std::string_view, std::string_view message) {
-                                     broadcast(std::string(message));
-                                   });
+  subscription_ = client.subscribe(
+      {std::string(keys::kOrderChannel)},
+      [this](std::string_view, std::string_view message) { broadcast(std::string(message)); });
 }
 
 void EventHub::stop() {

@@ -71,45 +71,47 @@ void configure(httplib::Server& svr, const ServeOptions& opt) {
   });
 
   // Answers httplib produced itself (no route, too large, unreadable) get a JSON body too.
-  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                                httplib::Response& res) {
-    if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 404) {
-      std::string allowed = allowed_methods(req.path);
-      if (!allowed.empty()) {
-        res.status = 405;
-        res.set_header("Allow", allowed);
-        send_error(res, 405, "method_not_allowed", req.method + " is not allowed here (allowed: " + allowed + ")");
-      } else {
-        send_error(res, 404, "not_found", "no such path");
-      }
-    } else if (res.status == 413) {
-      send_error(res, 413, "payload_too_large", "the request body is over 16 KiB");
-    } else if (res.status == 400) {
-      send_error(res, 400, "bad_request", "the request could not be read");
-    } else {
-      send_error(res, res.status, "error", "the request failed");
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  svr.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.content_provider_)
+          return httplib::Server::HandlerResponse::Unhandled;
+        if (res.status == 404) {
+          std::string allowed = allowed_methods(req.path);
+          if (!allowed.empty()) {
+            res.status = 405;
+            res.set_header("Allow", allowed);
+            send_error(res, 405, "method_not_allowed",
+                       req.method + " is not allowed here (allowed: " + allowed + ")");
+          } else {
+            send_error(res, 404, "not_found", "no such path");
+          }
+        } else if (res.status == 413) {
+          send_error(res, 413, "payload_too_large", "the request body is over 16 KiB");
+        } else if (res.status == 400) {
+          send_error(res, 400, "bad_request", "the request could not be read");
+        } else {
+          send_error(res, res.status, "error", "the request failed");
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const flyshard::Error& e) {
-      note_store_error(e, "unhandled");
-      send_error(res, 503, "unavailable", "the store cannot be reached in time");
-      return;
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log_event("error", "unhandled exception",
-              {{"request_id", current_request().request_id}, {"error", what}});
-    send_error(res, 500, "internal", "internal error");
-  });
+  svr.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const flyshard::Error& e) {
+          note_store_error(e, "unhandled");
+          send_error(res, 503, "unavailable", "the store cannot be reached in time");
+          return;
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log_event("error", "unhandled exception",
+                  {{"request_id", current_request().request_id}, {"error", what}});
+        send_error(res, 500, "internal", "internal error");
+      });
 }
 
 }  // namespace
@@ -178,8 +180,7 @@ int serve(const ServeOptions& opt) {
     try {
       auto r = reap_once(*client, opt.reservation_timeout);
       metrics.count_released(static_cast<long long>(r.released));
-      if (r.released + r.committed > 0)
-        log_event("info", "reaper pass", reap_json(r));
+      if (r.released + r.committed > 0) log_event("info", "reaper pass", reap_json(r));
     } catch (const flyshard::Error& e) {
       log_event("warning", "reaper pass failed",
                 {{"errc", flyshard::errc_name(e.value())}, {"error", e.what()}});
@@ -198,8 +199,11 @@ int serve(const ServeOptions& opt) {
     return 1;
   }
   log_event("info", "serving",
-            {{"host", opt.host}, {"port", opt.port}, {"threads", opt.threads},
-             {"web", opt.web_dir}, {"shards", client->topology().shards.size()}});
+            {{"host", opt.host},
+             {"port", opt.port},
+             {"threads", opt.threads},
+             {"web", opt.web_dir},
+             {"shards", client->topology().shards.size()}});
   svr.listen_after_bind();
   hub.stop();
   log_event("info", "stopped");

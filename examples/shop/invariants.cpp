@@ -40,7 +40,8 @@ std::vector<std::optional<std::string>> get_all(flyshard::Client& client,
   out.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); i += 1000) {
     auto pipe = client.pipeline();
-    for (std::size_t j = i; j < std::min(keys.size(), i + 1000); ++j) pipe.command({"GET", keys[j]});
+    for (std::size_t j = i; j < std::min(keys.size(), i + 1000); ++j)
+      pipe.command({"GET", keys[j]});
     for (auto& r : pipe.execute()) out.push_back(r.value().as_optional_string());
   }
   return out;
@@ -172,7 +173,8 @@ InvariantReport check_invariants_until(flyshard::Client& client, std::chrono::mi
           std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count();
       return report;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // retry interval, not a wait-for-effect
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(250));  // retry interval, not a wait-for-effect
   }
 }
 

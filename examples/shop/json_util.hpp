@@ -18,7 +18,9 @@ using Json = nlohmann::json;
 class HttpError : public std::runtime_error {
  public:
   HttpError(int status, std::string code, std::string message, Json extra = Json::object())
-      : std::runtime_error(message), status_(status), code_(std::move(code)),
+      : std::runtime_error(message),
+        status_(status),
+        code_(std::move(code)),
         extra_(std::move(extra)) {}
   int status() const noexcept { return status_; }
   const std::string& code() const noexcept { return code_; }

@@ -8,27 +8,41 @@
 
 namespace shop::keys {
 
-inline constexpr std::string_view kCatalogIds = "catalog:ids";      // set of product ids
-inline constexpr std::string_view kLowStock = "worker:low_stock";   // zset product id -> stock
+inline constexpr std::string_view kCatalogIds = "catalog:ids";        // set of product ids
+inline constexpr std::string_view kLowStock = "worker:low_stock";     // zset product id -> stock
 inline constexpr std::string_view kOrderChannel = "order_completed";  // pub/sub channel
-inline constexpr std::string_view kEventsGroup = "inventory";       // the worker's group
+inline constexpr std::string_view kEventsGroup = "inventory";         // the worker's group
 
-inline std::string product(long long id) { return "product:{p" + std::to_string(id) + "}"; }
+inline std::string product(long long id) {
+  return "product:{p" + std::to_string(id) + "}";
+}
 /// Reservations of a product: hash order_id -> units.
-inline std::string reservations(long long id) { return "resv:{p" + std::to_string(id) + "}"; }
+inline std::string reservations(long long id) {
+  return "resv:{p" + std::to_string(id) + "}";
+}
 /// When each reservation was made: zset order_id -> ms since epoch (the reaper's index).
 inline std::string reservation_times(long long id) {
   return "resvt:{p" + std::to_string(id) + "}";
 }
 /// Units sold as counted by the worker.
-inline std::string sold(long long id) { return "sold:{p" + std::to_string(id) + "}"; }
+inline std::string sold(long long id) {
+  return "sold:{p" + std::to_string(id) + "}";
+}
 /// Order ids the worker already counted for this product (makes applying idempotent).
-inline std::string applied(long long id) { return "applied:{p" + std::to_string(id) + "}"; }
+inline std::string applied(long long id) {
+  return "applied:{p" + std::to_string(id) + "}";
+}
 
-inline std::string session(std::string_view uid) { return "session:{u" + std::string(uid) + "}"; }
-inline std::string cart(std::string_view uid) { return "cart:{u" + std::string(uid) + "}"; }
+inline std::string session(std::string_view uid) {
+  return "session:{u" + std::string(uid) + "}";
+}
+inline std::string cart(std::string_view uid) {
+  return "cart:{u" + std::string(uid) + "}";
+}
 /// The visitor's order numbers, newest first (list).
-inline std::string orders(std::string_view uid) { return "orders:{u" + std::string(uid) + "}"; }
+inline std::string orders(std::string_view uid) {
+  return "orders:{u" + std::string(uid) + "}";
+}
 inline std::string order_seq(std::string_view uid) {
   return "orderseq:{u" + std::string(uid) + "}";
 }
@@ -40,7 +54,9 @@ inline std::string idempotency(std::string_view uid, std::string_view key) {
 }
 
 /// The event stream with number k; event_streams() picks one k per shard.
-inline std::string event_stream(long long k) { return "events:{e" + std::to_string(k) + "}"; }
+inline std::string event_stream(long long k) {
+  return "events:{e" + std::to_string(k) + "}";
+}
 /// Order ids a stream's events were counted for, and how many (same shard as the stream).
 inline std::string events_seen(std::string_view stream) {
   return "events_seen:" + std::string(stream.substr(stream.find('{')));
@@ -51,8 +67,8 @@ inline std::string events_applied(std::string_view stream) {
 
 /// Key prefixes owned by the shop (load --reset removes keys with these).
 inline constexpr std::string_view kPrefixes[] = {
-    "catalog:", "worker:", "product:", "resv:", "resvt:", "sold:", "applied:", "session:",
-    "cart:", "orders:", "orderseq:", "order:", "idem:", "events:", "events_seen:",
-    "events_applied:"};
+    "catalog:", "worker:",  "product:",     "resv:",          "resvt:",    "sold:",
+    "applied:", "session:", "cart:",        "orders:",        "orderseq:", "order:",
+    "idem:",    "events:",  "events_seen:", "events_applied:"};
 
 }  // namespace shop::keys

@@ -48,14 +48,21 @@ int main(int argc, char** argv) {
   auto* cmd_serve = app.add_subcommand("serve", "run the HTTP server");
   cmd_serve->add_option("--config", serve.config, "topology JSON file")->required();
   cmd_serve->add_option("--host", serve.host, "address to listen on")->capture_default_str();
-  cmd_serve->add_option("--port", serve.port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd_serve->add_option("--port", serve.port, "TCP port")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
   cmd_serve->add_option("--web", serve.web_dir, "folder of the page")->capture_default_str();
-  cmd_serve->add_option("--threads", serve.threads, "HTTP worker threads")->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd_serve->add_option("--reservation-timeout-ms", reservation_timeout_ms,
-                        "age at which the reaper releases a reservation without order")
-      ->check(CLI::Range(1000LL, 86400000LL))->capture_default_str();
+  cmd_serve->add_option("--threads", serve.threads, "HTTP worker threads")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd_serve
+      ->add_option("--reservation-timeout-ms", reservation_timeout_ms,
+                   "age at which the reaper releases a reservation without order")
+      ->check(CLI::Range(1000LL, 86400000LL))
+      ->capture_default_str();
   cmd_serve->add_option("--replica-ack-ms", replica_ack_ms, "WAIT timeout for replica acks")
-      ->check(CLI::Range(1LL, 60000LL))->capture_default_str();
+      ->check(CLI::Range(1LL, 60000LL))
+      ->capture_default_str();
   cmd_serve->add_option("--instance", serve.instance, "this server's name in logs");
 
   shop::WorkerOptions worker;
@@ -63,9 +70,12 @@ int main(int argc, char** argv) {
   auto* cmd_worker = app.add_subcommand("worker", "run the inventory worker");
   cmd_worker->add_option("--config", worker.config, "topology JSON file")->required();
   cmd_worker->add_option("--consumer", worker.consumer, "consumer name (default <hostname>-<pid>)");
-  cmd_worker->add_option("--low-stock", worker.low_stock, "low-stock threshold")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd_worker->add_option("--low-stock", worker.low_stock, "low-stock threshold")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd_worker->add_option("--claim-idle-ms", claim_idle_ms, "take over events pending this long")
-      ->check(CLI::Range(100LL, 86400000LL))->capture_default_str();
+      ->check(CLI::Range(100LL, 86400000LL))
+      ->capture_default_str();
 
   std::string config, catalog_path;
   bool reset = false;
@@ -78,13 +88,15 @@ int main(int argc, char** argv) {
   auto* cmd_check = app.add_subcommand("check", "check the invariants (JSON report)");
   cmd_check->add_option("--config", config, "topology JSON file")->required();
   cmd_check->add_option("--wait-ms", wait_ms, "wait this long for them to hold")
-      ->check(CLI::Range(0LL, 3600000LL))->capture_default_str();
+      ->check(CLI::Range(0LL, 3600000LL))
+      ->capture_default_str();
 
   long long older_than_ms = 30000;
   auto* cmd_reap = app.add_subcommand("reap", "one reaper pass");
   cmd_reap->add_option("--config", config, "topology JSON file")->required();
   cmd_reap->add_option("--older-than-ms", older_than_ms, "release reservations older than this")
-      ->check(CLI::Range(0LL, 86400000LL))->capture_default_str();
+      ->check(CLI::Range(0LL, 86400000LL))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -110,8 +122,9 @@ int main(int argc, char** argv) {
     return with_store(config, [&](flyshard::Client& client) {
       auto r = shop::load_catalog(client, catalog_path, reset);
       std::printf("loaded %zu products (%zu written%s)\n", r.products, r.added,
-                  reset ? (", " + std::to_string(r.removed_keys) + " shop keys removed first").c_str()
-                        : ", existing ones untouched");
+                  reset
+                      ? (", " + std::to_string(r.removed_keys) + " shop keys removed first").c_str()
+                      : ", existing ones untouched");
       return 0;
     });
   }

@@ -24,11 +24,14 @@ std::string Metrics::render(long long events_applied) const {
   out += "# TYPE shop_checkouts_total counter\n";
   for (const auto& [outcome, n] : checkouts_)
     out += "shop_checkouts_total{outcome=\"" + outcome + "\"} " + std::to_string(n) + "\n";
-  out += "# HELP shop_reservations_released_total Reservations released (compensation and reaper).\n";
+  out +=
+      "# HELP shop_reservations_released_total Reservations released (compensation and reaper).\n";
   out += "# TYPE shop_reservations_released_total counter\n";
   out += "shop_reservations_released_total " + std::to_string(released_.load()) + "\n";
   if (events_applied >= 0) {
-    out += "# HELP shop_events_applied Order events applied by the inventory worker (from the store).\n";
+    out +=
+        "# HELP shop_events_applied Order events applied by the inventory worker (from the "
+        "store).\n";
     out += "# TYPE shop_events_applied gauge\n";
     out += "shop_events_applied " + std::to_string(events_applied) + "\n";
   }

@@ -27,9 +27,9 @@ Json order_public_json(const Order& order) {
                      {"name", l.name},
                      {"price_cents", l.price_cents},
                      {"quantity", l.quantity}});
-  return {{"order_id", order.order_id},        {"status", "confirmed"},
-          {"items", std::move(items)},         {"total_cents", order.total_cents},
-          {"replicated", order.replicated},    {"created_at", order.created_at}};
+  return {{"order_id", order.order_id},     {"status", "confirmed"},
+          {"items", std::move(items)},      {"total_cents", order.total_cents},
+          {"replicated", order.replicated}, {"created_at", order.created_at}};
 }
 
 std::string order_record(const Order& order) {
@@ -61,8 +61,7 @@ Order parse_order_record(std::string_view record) {
 
 std::vector<Order> list_orders(flyshard::Client& client, const std::string& uid,
                                std::size_t limit) {
-  auto numbers =
-      client.lrange(keys::orders(uid), 0, static_cast<long long>(limit) - 1);
+  auto numbers = client.lrange(keys::orders(uid), 0, static_cast<long long>(limit) - 1);
   std::vector<Order> out;
   if (numbers.empty()) return out;
   std::vector<std::string> order_keys;

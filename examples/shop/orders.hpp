@@ -47,8 +47,7 @@ std::string order_record(const Order& order);
 Order parse_order_record(std::string_view record);
 
 /// The visitor's newest orders first (at most `limit`), in two round trips.
-std::vector<Order> list_orders(flyshard::Client& client, const std::string& uid,
-                               std::size_t limit);
+std::vector<Order> list_orders(flyshard::Client& client, const std::string& uid, std::size_t limit);
 /// One of the visitor's orders; nullopt when unknown or another visitor's.
 std::optional<Order> find_order(flyshard::Client& client, const std::string& uid,
                                 std::string_view order_id);

@@ -21,8 +21,8 @@ ReapResult reap_once(flyshard::Client& client, std::chrono::milliseconds older_t
   // Old reservations of every product, one pipelined round trip.
   auto pipe = client.pipeline();
   for (long long id : ids)
-    pipe.command({"ZRANGEBYSCORE", keys::reservation_times(id), "-inf", limit, "LIMIT", "0",
-                  "1000"});
+    pipe.command(
+        {"ZRANGEBYSCORE", keys::reservation_times(id), "-inf", limit, "LIMIT", "0", "1000"});
   auto replies = pipe.execute();
   std::vector<std::pair<long long, std::string>> stale;  // product id, order id
   for (std::size_t i = 0; i < ids.size(); ++i)

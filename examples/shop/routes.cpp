@@ -56,7 +56,7 @@ httplib::Server::Handler wrap(std::string route, Body body) {
     } catch (const HttpError& e) {
       send_error(res, e.status(), e.code(), e.what(), e.extra());
     } catch (const flyshard::Error& e) {
-      note_store_error(e, route);
+      if (current_request().shard_errors.empty()) note_store_error(e, route);
       if (is_unavailable(e.value()))
         send_error(res, 503, "unavailable",
                    "the store cannot be reached in time (" +
@@ -66,9 +66,9 @@ httplib::Server::Handler wrap(std::string route, Body body) {
                    "the store answered unexpectedly (" +
                        std::string(flyshard::errc_name(e.value())) + ")");
     } catch (const std::exception& e) {
-      log_event("error", "handler failed",
-                {{"request_id", current_request().request_id}, {"route", route},
-                 {"error", e.what()}});
+      log_event(
+          "error", "handler failed",
+          {{"request_id", current_request().request_id}, {"route", route}, {"error", e.what()}});
       send_error(res, 500, "internal", "internal error");
     }
   };
@@ -109,15 +109,19 @@ void products(ShopContext& ctx, const Request& req, Response& res) {
   auto page = ctx.catalog.list(q);
   Json items = Json::array();
   for (const auto& p : page.items) items.push_back(product_json(p));
-  send_json(res, 200, {{"items", std::move(items)}, {"total", page.total}, {"page", q.page},
-                       {"per_page", q.per_page}});
+  send_json(res, 200,
+            {{"items", std::move(items)},
+             {"total", page.total},
+             {"page", q.page},
+             {"per_page", q.per_page}});
 }
 
 void product(ShopContext& ctx, const Request& req, Response& res) {
   auto id = parse_int(req.matches[1].str());
   std::optional<Product> p;
   if (id && *id > 0) p = ctx.catalog.product(*id);
-  if (!p) throw HttpError(404, "not_found", "no such product", {{"product_id", req.matches[1].str()}});
+  if (!p)
+    throw HttpError(404, "not_found", "no such product", {{"product_id", req.matches[1].str()}});
   send_json(res, 200, product_json(*p));
 }
 
@@ -274,9 +278,10 @@ void stats(ShopContext& ctx, const Request&, Response& res) {
                    {"name", p ? p->name : ""},
                    {"stock", static_cast<long long>(std::stod(e[i + 1].str()))}});
   }
-  send_json(res, 200, {{"sold", std::move(sold_json)},
-                       {"low_stock", std::move(low)},
-                       {"events_applied", events_applied(ctx)}});
+  send_json(res, 200,
+            {{"sold", std::move(sold_json)},
+             {"low_stock", std::move(low)},
+             {"events_applied", events_applied(ctx)}});
 }
 
 void metrics(ShopContext& ctx, const Request&, Response& res) {

@@ -41,7 +41,7 @@ std::string allowed_methods(const std::string& path);
 
 /// Writes a JSON body with Content-Type application/json.
 void send_json(httplib::Response& res, int status, const Json& body);
-void send_error(httplib::Response& res, int status, std::string_view code,
-                std::string_view message, const Json& extra = Json::object());
+void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message,
+                const Json& extra = Json::object());
 
 }  // namespace shop

@@ -46,7 +46,9 @@ std::string default_consumer() {
 class Worker {
  public:
   Worker(flyshard::Client& client, const WorkerOptions& opt, std::string consumer)
-      : client_(client), opt_(opt), consumer_(std::move(consumer)),
+      : client_(client),
+        opt_(opt),
+        consumer_(std::move(consumer)),
         streams_(event_streams(client)) {}
 
   void run() {
@@ -58,7 +60,8 @@ class Worker {
       try {
         refresh_low_stock();
       } catch (const flyshard::Error& e) {
-        log_event("warning", "low-stock refresh failed", {{"errc", flyshard::errc_name(e.value())}});
+        log_event("warning", "low-stock refresh failed",
+                  {{"errc", flyshard::errc_name(e.value())}});
       }
       wait_for(std::chrono::seconds(10));
     }
@@ -161,8 +164,9 @@ class Worker {
         const long long pid = item.value("product_id", 0LL);
         const long long units = item.value("quantity", 0LL);
         if (pid <= 0 || units <= 0) continue;
-        auto r = apply_script.run(client_, {keys::applied(pid), keys::sold(pid), keys::product(pid)},
-                                  {order_id, std::to_string(units)});
+        auto r =
+            apply_script.run(client_, {keys::applied(pid), keys::sold(pid), keys::product(pid)},
+                             {order_id, std::to_string(units)});
         touched[pid] = r.is_nil() ? std::nullopt : parse_int(r.str());
       }
       count_script.run(client_, {keys::events_seen(stream), keys::events_applied(stream)},
@@ -181,7 +185,8 @@ class Worker {
     auto pipe = client_.pipeline();
     for (const auto& [pid, s] : stock) {
       if (s && *s <= opt_.low_stock)
-        pipe.command({"ZADD", std::string(keys::kLowStock), std::to_string(*s), std::to_string(pid)});
+        pipe.command(
+            {"ZADD", std::string(keys::kLowStock), std::to_string(*s), std::to_string(pid)});
       else
         pipe.command({"ZREM", std::string(keys::kLowStock), std::to_string(pid)});
     }
