@@ -115,7 +115,8 @@ trap '((stopping)) || stop_all' EXIT
 launch() {  # launch K: (re)starts process K in the background
   local k=$1
   echo "=== $(date '+%F %T') start: ${argvs[$k]}" >>"$run_dir/${names[$k]}.log"
-  eval "${argvs[$k]}" >>"$run_dir/${names[$k]}.log" 2>&1 </dev/null &
+  # exec: the PID we keep is the program itself, not a subshell around it.
+  eval "exec ${argvs[$k]}" >>"$run_dir/${names[$k]}.log" 2>&1 </dev/null &
   pids[$k]=$!
   started[$k]=$SECONDS
 }
