@@ -107,7 +107,7 @@ page.setDefaultTimeout(WAIT_MS);
 // "Failed to load resource" for every non-2xx answer and aborted request, and this test makes
 // /api/checkout answer 409 and drops one checkout response.
 const consoleErrors = [];
-const expectedFailures = { checkout: 0 };
+const expectedFailures = { checkout: 0, session: 0 };
 page.on('console', (msg) => {
   if (msg.type() !== 'error') return;
   consoleErrors.push({ text: msg.text(), url: (msg.location() && msg.location().url) || '' });
@@ -206,6 +206,12 @@ await step('search (debounced) shows what the API finds', async () => {
   const want = await api(`/api/products?${qs({ q: chosen.name, page: 1, per_page: 12 })}`);
   eq(await cardIds(), want.items.map((p) => String(p.id)), `products for q=${chosen.name}`);
   check((await cardIds()).includes(chosen.id), `the search for "${chosen.name}" shows it`);
+  // Text the visitor typed is shown as text, never parsed as HTML.
+  const markup = '<img src=x data-injected=1>';
+  await search(markup);
+  await gridShows({ q: markup });
+  check((await T('products-title').textContent()).includes(markup), 'the query is shown as typed');
+  eq(await page.locator('[data-injected]').count(), 0, 'elements created from the query');
   await search('zz-no-such-product-zz');
   await gridShows({ q: 'zz-no-such-product-zz' });
   await T('products-empty').waitFor();
@@ -473,12 +479,31 @@ if (KILL_PID && KILL_SHARD) {
   });
 }
 
+await step('a stale session token is replaced by a new session, without an error', async () => {
+  await page.evaluate(() => localStorage.setItem('flyshard-shop.token', 'stale-token-from-a-reset-store'));
+  expectedFailures.session += 2;  // GET /api/cart and GET /api/orders may each meet the 401
+  await page.reload();
+  await page.locator('[data-testid="cart"][data-state="ready"]').waitFor();
+  await page.locator('[data-testid="orders"][data-state="ready"]').waitFor({ state: 'attached' });
+  const token = await page.evaluate(() => localStorage.getItem('flyshard-shop.token'));
+  check(token && token !== 'stale-token-from-a-reset-store', `a new token was stored: ${token}`);
+  await T('cart-empty').waitFor();                 // a new visitor: empty cart, no orders
+  eq(await orderRows.count(), 0, 'orders of the new visitor');
+  check(!(await T('message').isVisible()) || (await T('message').getAttribute('data-kind')) !== 'error',
+    `no error message: ${await T('message').textContent()}`);
+}, { always: true });
+
 await step('no console errors on the page (except the failures this test provoked)', async () => {
   let allowed = expectedFailures.checkout;
+  let allowed401 = expectedFailures.session;
   let duringFailover = 0;
   const unexpected = consoleErrors.filter((e, i) => {
-    const provoked = allowed > 0 && /Failed to load resource/.test(e.text) && /\/api\/checkout$/.test(e.url);
+    let provoked = allowed > 0 && /Failed to load resource/.test(e.text) && /\/api\/checkout$/.test(e.url);
     if (provoked) allowed -= 1;
+    if (!provoked && allowed401 > 0 && /status of 401/.test(e.text) && /\/api\/(cart|orders)$/.test(e.url)) {
+      provoked = true;
+      allowed401 -= 1;
+    }
     // While a shard has no primary, the panels' polls and a checkout may get a 5xx for a
     // moment; the page says so, keeps polling, offers the retry. The browser logs each one.
     const failoverPoll = errorsBeforeFailover >= 0 && i >= errorsBeforeFailover &&
@@ -488,6 +513,7 @@ await step('no console errors on the page (except the failures this test provoke
     return !provoked && !failoverPoll;
   });
   console.log(`     ignored: ${expectedFailures.checkout - allowed} provoked checkout failure(s), ` +
+              `${expectedFailures.session - allowed401} 401(s) for a stale token, ` +
               `${duringFailover} 5xx answer(s) during the failover`);
   const shown = unexpected.slice(0, 10).map((e) => `${e.text} ${e.url}`);
   if (unexpected.length > 10) shown.push(`… and ${unexpected.length - 10} more`);
