@@ -9,6 +9,7 @@
   const CLUSTER_REFRESH_MS = 2000;
   const STATS_REFRESH_MS = 2000;
   const FEED_MAX = 20;
+  const FEED_RETRY_MS = 5000;  // wait before reopening an event stream the shop refused
   const MAX_QUANTITY = 99;    // the shop takes 0..99 of a product per cart line
   const TOKEN_KEY = 'flyshard-shop.token';
 
@@ -550,10 +551,16 @@
     const setState = (s, label) => { stateEl.dataset.state = s; stateEl.textContent = label; };
     const es = new EventSource('/api/events');
     es.addEventListener('open', () => setState('live', 'live'));
-    // EventSource reconnects by itself after an error; say so instead of failing silently.
+    // EventSource reconnects by itself after a dropped stream, but gives up for good when the
+    // shop answers with an error (a 503 when too many streams are open): then start over later.
     es.addEventListener('error', () => {
-      setState(es.readyState === EventSource.CLOSED ? 'closed' : 'connecting',
-               es.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting');
+      if (es.readyState !== EventSource.CLOSED) {
+        setState('connecting', 'reconnecting');
+        return;
+      }
+      setState('closed', 'disconnected');
+      es.close();
+      setTimeout(connectFeed, FEED_RETRY_MS);
     });
     es.addEventListener('order_completed', (ev) => {
       let o;
