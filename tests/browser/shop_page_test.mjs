@@ -5,7 +5,10 @@
 // Needs a running shop on a fresh, loaded cluster with its worker (tests/browser/run.sh starts
 // all of that). Env: SHOP_URL (required), SCREENSHOT (default docs/shop.png, relative to the
 // project), SCREENSHOT_NARROW (optional: also a 390-px-wide screenshot), CHROMIUM (default
-// /usr/bin/chromium). Every wait is on a condition with a deadline; nothing sleeps.
+// /usr/bin/chromium), KILL_PRIMARY_PID + KILL_PRIMARY_SHARD (optional: SIGKILL that primary at
+// the end and watch the cluster panel show the failover; it also writes <SCREENSHOT>-failover.png).
+// Every wait is on a condition with a deadline; nothing sleeps. A failed step stops the later
+// ones (they count as failed) and saves <SCREENSHOT>-failure.png.
 // Exit status 0 when every step passed, 1 otherwise.
 
 import { chromium } from 'playwright-core';
