@@ -21,7 +21,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kAlgorithms[] = {"ketama", "maglev", "jump", "rendezvous"};
-constexpr std::uint32_t kDefaultKetamaPoints = DistributionOptions{}.ketama_points;
+// Not constexpr: clang 14 with libstdc++ 12 cannot evaluate DistributionOptions{} (it holds
+// a std::string) in a constant expression.
+const std::uint32_t kDefaultKetamaPoints = DistributionOptions{}.ketama_points;
 
 // ---- addresses ----------------------------------------------------------------------------
 

@@ -308,13 +308,14 @@ void ReplyReader::check_pending() {
       return;
     }
     case REDIS_REPLY_ARRAY:
-    case REDIS_REPLY_INTEGER:
-      if (pending >= 22) fail("malformed length or integer line");
+      if (pending >= 22) fail("malformed array header");
       return;
+    case REDIS_REPLY_INTEGER:
     case REDIS_REPLY_STATUS:
     case REDIS_REPLY_ERROR:
       if (pending > kMaxReplyLine + 2) {
-        fail("status or error line too long (limit " + std::to_string(kMaxReplyLine) + ")");
+        fail("status, error or integer line too long (limit " + std::to_string(kMaxReplyLine) +
+             ")");
       }
       return;
     default:
