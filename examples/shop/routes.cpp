@@ -57,7 +57,7 @@ httplib::Server::Handler wrap(std::string route, Body body) {
       send_error(res, e.status(), e.code(), e.what(), e.extra());
     } catch (const flyshard::Error& e) {
       if (current_request().shard_errors.empty()) note_store_error(e, route);
-      if (is_unavailable(e.value()))
+      if (is_unavailable(e))
         send_error(res, 503, "unavailable",
                    "the store cannot be reached in time (" +
                        std::string(flyshard::errc_name(e.value())) + ")");

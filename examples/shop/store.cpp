@@ -11,6 +11,9 @@ flyshard::ClientOptions store_options(std::size_t pool) {
   // During a Sentinel failover a write waits for the promotion instead of failing at once.
   o.wait_for_promotion = std::chrono::milliseconds(5000);
   o.blocking_pool_size = pool;
+  // The primary while it is up (read-your-writes for carts); a replica while it is down,
+  // so browsing keeps working during a failover.
+  o.read_from = flyshard::ReadFrom::primary_preferred;
   o.log = library_log_handler();
   o.log_level = flyshard::LogLevel::warning;
   return o;
@@ -54,6 +57,15 @@ bool is_unavailable(flyshard::errc e) noexcept {
   using flyshard::errc;
   return e == errc::timeout || e == errc::connection_lost || e == errc::shard_unavailable ||
          e == errc::overloaded || e == errc::shutting_down;
+}
+
+bool is_unavailable(const flyshard::Error& e) noexcept {
+  if (is_unavailable(e.value())) return true;
+  if (e.value() != flyshard::errc::server_error) return false;
+  std::string_view m = e.what();
+  for (std::string_view prefix : {"READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "NOREPLICAS"})
+    if (m.substr(0, prefix.size()) == prefix) return true;
+  return false;
 }
 
 }  // namespace shop

@@ -31,5 +31,8 @@ flyshard::ReplicaAck replica_ack(const flyshard::Client& client, std::size_t sha
 
 /// True for errors that mean "the store cannot be reached in time" (answered with 503).
 bool is_unavailable(flyshard::errc e) noexcept;
+/// The same for an error, including server errors a failover produces (READONLY on a demoted
+/// primary, LOADING, MASTERDOWN, TRYAGAIN, NOREPLICAS).
+bool is_unavailable(const flyshard::Error& e) noexcept;
 
 }  // namespace shop

@@ -156,7 +156,9 @@ class Worker {
       }
       Json parsed = Json::parse(items, nullptr, false);
       if (order_id.empty() || !parsed.is_array()) {
+        // Acknowledged too: left pending it would come back on every own-pending pass.
         log_event("warning", "malformed event skipped", {{"stream", stream}, {"id", entry.id}});
+        client_.xack(stream, keys::kEventsGroup, {entry.id});
         done.push_back(entry.id);
         continue;
       }
