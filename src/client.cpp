@@ -79,8 +79,8 @@ Reply Client::command(Args args, ReadFrom read_from) {
 
 Reply Client::command_routed(std::string_view routing_key, Args args) {
   auto route = core_->route_by(routing_key, args.span(), std::nullopt, true);
-  return value_or_throw(
-      core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
+  return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read && !route.blocks,
+                                       route.blocks, route.known));
 }
 
 std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from) {
@@ -88,13 +88,14 @@ std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from)
 }
 
 std::vector<Reply> Client::command_on_all(Args args) {
-  (void)core_->check_for_shard(args.span());
+  const bool known = core_->check_for_shard(args.span()) != nullptr;
   std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
   const std::string payload = encode(args);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     jobs[i].node = &core_->node_for_shard(i, true, true);
     jobs[i].payload = payload;
     jobs[i].replies = 1;
+    jobs[i].reuse = known;
   }
   core_->execute_many(jobs);
   std::vector<Reply> out;
@@ -110,9 +111,10 @@ Reply Client::command_on_shard(std::size_t shard, Args args) {
   if (shard >= core_->router().shard_count()) {
     throw Error(errc::config, "shard index " + std::to_string(shard) + " out of range");
   }
-  const auto blocks = core_->check_for_shard(args.span());
-  return value_or_throw(
-      core_->execute(core_->node_for_shard(shard, true, true), encode(args), 1, false, blocks));
+  const detail::CommandInfo* info = core_->check_for_shard(args.span());
+  return value_or_throw(core_->execute(core_->node_for_shard(shard, true, true), encode(args), 1,
+                                       false, detail::blocking_time(args.span(), info),
+                                       info != nullptr));
 }
 
 std::optional<std::string> Client::get(std::string_view key) {

@@ -448,6 +448,7 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
   Routing r;
   // One table lookup serves the key positions, the read/write class and blocking.
   const CommandInfo* info = checked_command(words, use == Use::batch, use == Use::routed);
+  r.info = info;
   r.read = is_read_command(info);
   r.blocks = blocking_time(words, info);
   const bool spread = options_.connections_per_node > 1;  // else affinity is moot
@@ -512,9 +513,8 @@ ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> w
   return r;
 }
 
-std::optional<std::chrono::milliseconds> ClientCore::check_for_shard(
-    std::span<const std::string_view> words) const {
-  return blocking_time(words, checked_command(words, false, true));
+const CommandInfo* ClientCore::check_for_shard(std::span<const std::string_view> words) const {
+  return checked_command(words, false, true);
 }
 
 ClientCore::Route ClientCore::route_by(std::string_view routing_key,
@@ -525,6 +525,7 @@ ClientCore::Route ClientCore::route_by(std::string_view routing_key,
   r.affinity = c.affinity;
   r.blocks = c.blocks;
   r.read = c.read;
+  r.known = c.info != nullptr;
   r.node = &node_for_shard(*c.shard, !c.read, may_wait, read_from);
   return r;
 }
@@ -646,7 +647,8 @@ void ClientCore::release(Node& node, std::unique_ptr<BlockingConnection> conn, e
 
 Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uint32_t replies,
                                   bool idempotent,
-                                  std::optional<std::chrono::milliseconds> extra_wait) {
+                                  std::optional<std::chrono::milliseconds> extra_wait,
+                                  bool reuse) {
   const auto start = Clock::now();
   auto deadline = start + options_.request_timeout;
   if (extra_wait) {
@@ -683,7 +685,11 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
       node.pool.clear();
       continue;
     }
-    release(node, std::move(conn), e);
+    if (reuse || e != errc{}) {
+      release(node, std::move(conn), e);
+    } else {
+      conn.reset();  // closed: its state after an unknown command is unknown
+    }
     if (e != errc{}) return finish(Result<Reply>(e, std::move(message)));
     break;
   }
@@ -757,7 +763,8 @@ void ClientCore::execute_many(std::span<BlockingJob> jobs) {
   }
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     BlockingJob& j = jobs[i];
-    if (conns[i]) release(*j.node, std::move(conns[i]), j.error);
+    if (conns[i] && (j.reuse || j.error != errc{})) release(*j.node, std::move(conns[i]), j.error);
+    conns[i].reset();
     j.node->stats.on_complete(j.error == errc{} ? 0 : static_cast<int>(j.error),
                               Clock::now() - start);
     on_result(*j.node, j.error);

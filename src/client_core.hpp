@@ -29,6 +29,7 @@ struct BlockingJob {
   std::vector<Reply> out;  // the replies, in order
   errc error{};            // set when the node failed; `out` is then incomplete
   std::string message;
+  bool reuse = true;  // false: close the connection afterwards (see ClientCore::execute)
 };
 
 class ClientCore {
@@ -62,6 +63,9 @@ class ClientCore {
     bool read = false;                      // may be served by a replica / sent again
     /// Set for a command that blocks its connection: its own block time (0 = forever).
     std::optional<std::chrono::milliseconds> blocks;
+    /// False for a command the table does not know (command_routed): its connection is not
+    /// pooled afterwards.
+    bool known = true;
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
@@ -71,10 +75,9 @@ class ClientCore {
   Route route_by(std::string_view routing_key, std::span<const std::string_view> words,
                  std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
   /// command_on_shard / command_on_all: throws config for a command that would change the
-  /// state of a pooled connection (unknown commands pass: the caller chose the shard). Returns
-  /// how long the command may block (see blocking_time), nullopt when it does not.
-  std::optional<std::chrono::milliseconds> check_for_shard(
-      std::span<const std::string_view> words) const;
+  /// state of a pooled connection. Returns the command's entry; nullptr for one the table
+  /// does not know, which passes (the caller chose the shard).
+  const CommandInfo* check_for_shard(std::span<const std::string_view> words) const;
   /// The node for shard `shard` now; throws shard_unavailable like route().
   Node& node_for_shard(std::size_t shard, bool write, bool may_wait,
                        std::optional<ReadFrom> read_from = {}) const;
@@ -99,9 +102,12 @@ class ClientCore {
   /// is sent once more on a fresh link.
   /// `extra_wait` lengthens the deadline for a command that blocks by design (BLPOP ...);
   /// nullopt ms-value 0 means no deadline at all (the caller asked to wait forever).
+  /// `reuse` false closes the connection afterwards instead of pooling it: for a command the
+  /// table does not know, which may have changed the connection's state or left replies.
   Result<Reply> execute(Node& node, std::string_view payload, std::uint32_t replies = 1,
                         bool idempotent = false,
-                        std::optional<std::chrono::milliseconds> extra_wait = std::nullopt);
+                        std::optional<std::chrono::milliseconds> extra_wait = std::nullopt,
+                        bool reuse = true);
   /// Blocking, several nodes at once (one job per node); each job gets all its replies.
   void execute_many(std::span<BlockingJob> jobs);
 
@@ -123,7 +129,8 @@ class ClientCore {
   // (the caller's key decides the shard).
   enum class Use { command, batch, routed };
   struct Routing {
-    std::optional<std::size_t> shard;  // nullopt: keyless (batch)
+    const CommandInfo* info = nullptr;  // nullptr: unknown (routed)
+    std::optional<std::size_t> shard;   // nullopt: keyless (batch)
     std::size_t affinity = kAnyConnection;
     bool read = false;
     std::optional<std::chrono::milliseconds> blocks;

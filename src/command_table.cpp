@@ -328,7 +328,9 @@ static_assert(table_is_sorted(), "kTable must stay sorted by name");
 // Longest name in the table, plus room: longer words cannot be commands.
 constexpr std::size_t kMaxName = 32;
 
-char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+char upper(char c) noexcept {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+}
 
 const CommandInfo* find_upper(std::string_view key) noexcept {
   const auto* end = std::end(kTable);

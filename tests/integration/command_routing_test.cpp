@@ -181,9 +181,15 @@ TEST_F(CommandRoutingTest, KeysOnOneShardByHashTagWorkOnThatShard) {
 TEST_F(CommandRoutingTest, KeylessCommandsNeedTheCallerToNameTheShard) {
   const std::string k0 = key_on("keep:", 0);
   c().set(k0, "v");
-  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
-           {"DBSIZE"}, {"SCAN", "0"}, {"KEYS", "*"}, {"RANDOMKEY"}, {"FLUSHDB"},
-           {"FLUSHALL"}, {"INFO", "keyspace"}, {"CONFIG", "GET", "maxmemory"}}) {
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{{"DBSIZE"},
+                                             {"SCAN", "0"},
+                                             {"KEYS", "*"},
+                                             {"RANDOMKEY"},
+                                             {"FLUSHDB"},
+                                             {"FLUSHALL"},
+                                             {"INFO", "keyspace"},
+                                             {"CONFIG", "GET", "maxmemory"}}) {
     std::string message;
     EXPECT_EQ(error_of([&] { c().command(Args(cmd)); }, &message), errc::config) << cmd[0];
     EXPECT_NE(message.find("command_on_shard"), std::string::npos) << message;
@@ -211,7 +217,11 @@ TEST_F(CommandRoutingTest, UnknownCommandsAreRefusedUnlessRoutedByTheCaller) {
   c().set(k, "12345");
   std::string message;
   // OBJECT ENCODING: Redis has it, Dragonfly does not, so the table does not know it.
-  EXPECT_EQ(error_of([&] { c().command({"OBJECT", "ENCODING", k}); }, &message),
+  EXPECT_EQ(error_of(
+                [&] {
+                  c().command({"OBJECT", "ENCODING", k});
+                },
+                &message),
             errc::unknown_command);
   EXPECT_NE(message.find("command_routed"), std::string::npos) << message;
   auto f = c().async().command({"FOO.BAR", k});
@@ -229,10 +239,33 @@ TEST_F(CommandRoutingTest, UnknownCommandsAreRefusedUnlessRoutedByTheCaller) {
   EXPECT_TRUE(c().command_routed(key_on("obj:", 0), {"OBJECT", "ENCODING", k}).is_nil());
   // A command the table knows must keep its keys on the routing key's shard.
   const std::string other = key_on("other:", 0);
-  EXPECT_EQ(error_of([&] { c().command_routed(k, {"RPOPLPUSH", k, other}); }),
-            errc::cross_shard);
+  EXPECT_EQ(error_of([&] { c().command_routed(k, {"RPOPLPUSH", k, other}); }), errc::cross_shard);
   EXPECT_FALSE(exists_anywhere(other));
   EXPECT_EQ(error_of([&] { c().command_on_shard(0, {"NOSUCHCOMMAND"}); }), errc::server_error);
+}
+
+TEST_F(CommandRoutingTest, AConnectionThatRanAnUnknownCommandIsNotPooled) {
+  // Its state afterwards is unknown (a module command may change it or answer twice), so the
+  // pooled blocking connection it used is closed, not handed to the next caller.
+  const std::string k = key_on("pool:", 1);
+  c().set(k, "1");
+  auto id = [&] { return c().command_on_shard(1, {"CLIENT", "ID"}).integer(); };
+  const long long first = id();
+  ASSERT_EQ(id(), first) << "one caller: the pool hands the same idle connection back";
+  EXPECT_TRUE(c().command_routed(k, {"OBJECT", "REFCOUNT", k}).is_integer());
+  const long long second = id();
+  EXPECT_NE(second, first);
+  ASSERT_EQ(id(), second);
+  c().command_on_shard(1, {"OBJECT", "REFCOUNT", k});
+  const long long third = id();
+  EXPECT_NE(third, second);
+  c().command_on_all({"OBJECT", "REFCOUNT", k});
+  EXPECT_NE(id(), third);
+  // A command the table knows leaves its connection pooled.
+  const long long fourth = id();
+  EXPECT_EQ(c().get(k), "1");
+  EXPECT_EQ(c().command_routed(k, {"GET", k}).str(), "1");
+  EXPECT_EQ(id(), fourth);
 }
 
 TEST_F(CommandRoutingTest, StateChangingCommandsAreRefusedAndTheSharedLinkKeepsServing) {

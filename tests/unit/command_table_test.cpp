@@ -291,8 +291,8 @@ TEST(CommandKeysTest, XreadgroupOptionsAreParsedAsTheServerDoes) {
   // A group or consumer named STREAMS is not the keyword.
   EXPECT_THAT(keys_of({"XREADGROUP", "GROUP", "streams", "STREAMS", "STREAMS", "s", ">"}),
               ElementsAre("s"));
-  EXPECT_THAT(keys_of({"XREADGROUP", "GROUP", "g", "c", "NOACK", "COUNT", "5", "STREAMS", "a",
-                       "b", ">", ">"}),
+  EXPECT_THAT(keys_of({"XREADGROUP", "GROUP", "g", "c", "NOACK", "COUNT", "5", "STREAMS", "a", "b",
+                       ">", ">"}),
               ElementsAre("a", "b"));
   EXPECT_THAT(keys_of({"XREAD", "BOGUS", "STREAMS", "a", "0"}), IsEmpty());
 }
@@ -329,15 +329,29 @@ TEST(CommandStateTest, StateChangingCommandsAreMarkedAndNameTheRightApi) {
     EXPECT_NE(c, nullptr) << w[0];
     return c == nullptr ? 0 : c->flags;
   };
-  for (auto w : std::vector<std::vector<std::string_view>>{
-           {"SUBSCRIBE", "c"}, {"PSUBSCRIBE", "c*"}, {"SSUBSCRIBE", "c"}, {"UNSUBSCRIBE"},
-           {"PUNSUBSCRIBE"}, {"SUNSUBSCRIBE"}}) {
+  for (auto w : std::vector<std::vector<std::string_view>>{{"SUBSCRIBE", "c"},
+                                                           {"PSUBSCRIBE", "c*"},
+                                                           {"SSUBSCRIBE", "c"},
+                                                           {"UNSUBSCRIBE"},
+                                                           {"PUNSUBSCRIBE"},
+                                                           {"SUNSUBSCRIBE"}}) {
     EXPECT_NE(flags(w) & kPubSub, 0) << w[0];
   }
-  for (auto w : std::vector<std::vector<std::string_view>>{
-           {"MULTI"}, {"EXEC"}, {"DISCARD"}, {"WATCH", "k"}, {"UNWATCH"}, {"SELECT", "1"},
-           {"HELLO", "3"}, {"AUTH", "p"}, {"QUIT"}, {"RESET"}, {"MONITOR"}, {"READONLY"},
-           {"CLIENT", "REPLY", "OFF"}, {"CLIENT", "TRACKING", "ON"}, {"CLIENT", "SETNAME", "n"}}) {
+  for (auto w : std::vector<std::vector<std::string_view>>{{"MULTI"},
+                                                           {"EXEC"},
+                                                           {"DISCARD"},
+                                                           {"WATCH", "k"},
+                                                           {"UNWATCH"},
+                                                           {"SELECT", "1"},
+                                                           {"HELLO", "3"},
+                                                           {"AUTH", "p"},
+                                                           {"QUIT"},
+                                                           {"RESET"},
+                                                           {"MONITOR"},
+                                                           {"READONLY"},
+                                                           {"CLIENT", "REPLY", "OFF"},
+                                                           {"CLIENT", "TRACKING", "ON"},
+                                                           {"CLIENT", "SETNAME", "n"}}) {
     EXPECT_NE(flags(w) & kStateful, 0) << w[0];
   }
   auto hint = [](std::string_view name) { return std::string(state_hint(*find_command(name))); };
@@ -368,15 +382,34 @@ TEST(CommandTableTest, CommandsTheShopUsesAreKnown) {
   EXPECT_THAT(keys_of({"EVALSHA", "sha", "2", "stock:{p1}", "res:{p1}", "o1", "2"}),
               ElementsAre("stock:{p1}", "res:{p1}"));
   for (auto w : std::vector<std::vector<std::string_view>>{
-           {"HSET", "k", "f", "v"}, {"HGET", "k", "f"}, {"HMGET", "k", "f"}, {"HGETALL", "k"},
-           {"HDEL", "k", "f"}, {"HINCRBY", "k", "f", "1"}, {"SET", "k", "v"}, {"GET", "k"},
-           {"INCR", "k"}, {"SADD", "k", "m"}, {"SISMEMBER", "k", "m"}, {"SMEMBERS", "k"},
-           {"ZADD", "k", "1", "m"}, {"ZRANGE", "k", "0", "-1"}, {"ZRANGEBYSCORE", "k", "0", "1"},
-           {"ZREM", "k", "m"}, {"LPUSH", "k", "v"}, {"LRANGE", "k", "0", "-1"},
-           {"XADD", "k", "*", "f", "v"}, {"XACK", "k", "g", "1-0"},
-           {"XAUTOCLAIM", "k", "g", "c", "0", "0-0"}, {"XGROUP", "CREATE", "k", "g", "$"},
-           {"XLEN", "k"}, {"XRANGE", "k", "-", "+"}, {"XPENDING", "k", "g"}, {"DEL", "k"},
-           {"EXISTS", "k"}, {"XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"}}) {
+           {"HSET", "k", "f", "v"},
+           {"HGET", "k", "f"},
+           {"HMGET", "k", "f"},
+           {"HGETALL", "k"},
+           {"HDEL", "k", "f"},
+           {"HINCRBY", "k", "f", "1"},
+           {"SET", "k", "v"},
+           {"GET", "k"},
+           {"INCR", "k"},
+           {"SADD", "k", "m"},
+           {"SISMEMBER", "k", "m"},
+           {"SMEMBERS", "k"},
+           {"ZADD", "k", "1", "m"},
+           {"ZRANGE", "k", "0", "-1"},
+           {"ZRANGEBYSCORE", "k", "0", "1"},
+           {"ZREM", "k", "m"},
+           {"LPUSH", "k", "v"},
+           {"LRANGE", "k", "0", "-1"},
+           {"XADD", "k", "*", "f", "v"},
+           {"XACK", "k", "g", "1-0"},
+           {"XAUTOCLAIM", "k", "g", "c", "0", "0-0"},
+           {"XGROUP", "CREATE", "k", "g", "$"},
+           {"XLEN", "k"},
+           {"XRANGE", "k", "-", "+"},
+           {"XPENDING", "k", "g"},
+           {"DEL", "k"},
+           {"EXISTS", "k"},
+           {"XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"}}) {
     EXPECT_THAT(keys_of(w), ElementsAre("k")) << w[0];
   }
   EXPECT_NE(find_command("WAIT"), nullptr);
