@@ -99,7 +99,9 @@ class AsyncClient {
   /// Any command (one the table does not know too) on the shard of `routing_key`, which is
   /// not sent. Keys the table knows must map to that shard (else errc::cross_shard); a
   /// command the table does not know counts as a write. Connection-state and blocking
-  /// commands are refused as by command().
+  /// commands are refused as by command(). An unknown command travels on the shared link, so
+  /// it must answer once and leave the connection as it found it (the blocking
+  /// Client::command_routed closes its connection afterwards instead).
   void command_routed(std::string_view routing_key, Args args, Callback<Reply> cb);
   /// The same, as a future.
   std::future<Reply> command_routed(std::string_view routing_key, Args args);
