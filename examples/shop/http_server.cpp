@@ -53,8 +53,11 @@ void configure(httplib::Server& svr, const ServeOptions& opt) {
   });
   const unsigned threads = std::max(4u, opt.threads);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_keep_alive_max_count(100000);  // Debian's default closes every 5th request
-  svr.set_keep_alive_timeout(30);
+  // A connection holds a pool thread while it is open. Debian's default closes every 5th
+  // request (a reconnect each time); 1000 keeps that cost negligible while still cycling
+  // busy connections, so clients queued behind a full pool get their turn.
+  svr.set_keep_alive_max_count(1000);
+  svr.set_keep_alive_timeout(5);
   svr.set_payload_max_length(kMaxBody);
   svr.set_read_timeout(10);
   svr.set_write_timeout(5);  // a stuck event-stream client frees its thread
