@@ -30,6 +30,13 @@ namespace {
 constexpr std::size_t kMaxBody = 16 * 1024;
 constexpr auto kCatalogRefresh = std::chrono::seconds(10);
 
+// httplib listens with a backlog of 5 (compiled into Debian's library); reconnecting clients
+// then see SYNs dropped and a 1 s retransmit. listen() again on the bound socket raises it.
+class ShopHttpServer : public httplib::Server {
+ public:
+  void raise_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
 bool valid_request_id(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id)
@@ -159,7 +166,7 @@ int serve(const ServeOptions& opt) {
 
   ShopContext ctx{*client, catalog, sessions, *checkout, hub, metrics, event_streams(*client)};
 
-  httplib::Server svr;
+  ShopHttpServer svr;
   configure(svr, opt);
   svr.set_logger([&metrics](const httplib::Request& req, const httplib::Response& res) {
     metrics.count_request(current_request().route, res.status);
@@ -201,6 +208,7 @@ int serve(const ServeOptions& opt) {
     std::fprintf(stderr, "flyshard-shop: cannot listen on %s:%d\n", opt.host.c_str(), opt.port);
     return 1;
   }
+  svr.raise_backlog();
   log_event("info", "serving",
             {{"host", opt.host},
              {"port", opt.port},
