@@ -19,13 +19,22 @@ std::optional<std::string> EventHub::Listener::next(std::chrono::milliseconds ti
 }
 
 void EventHub::start(flyshard::Client& client) {
+  std::lock_guard sub_lock(subscription_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+  }
+  if (subscription_.active()) return;
   subscription_ = client.subscribe(
       {std::string(keys::kOrderChannel)},
       [this](std::string_view, std::string_view message) { broadcast(std::string(message)); });
 }
 
 void EventHub::stop() {
-  subscription_.unsubscribe();
+  {
+    std::lock_guard sub_lock(subscription_mutex_);
+    subscription_.unsubscribe();
+  }
   std::vector<std::shared_ptr<Listener>> all;
   {
     std::lock_guard lock(mutex_);

@@ -41,7 +41,9 @@ class EventHub {
       : max_listeners_(max_listeners), queue_limit_(queue_limit) {}
   ~EventHub() { stop(); }
 
-  /// Subscribes to the order channel (restored by the library after reconnects/failovers).
+  /// Subscribes to the order channel (restored by the library after reconnects/failovers)
+  /// unless subscribed already or stopped; throws flyshard::Error when the store cannot be
+  /// reached (call again later).
   void start(flyshard::Client& client);
   /// Unsubscribes and ends every listener.
   void stop();
@@ -57,6 +59,7 @@ class EventHub {
   const std::size_t queue_limit_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Listener>> listeners_;
+  std::mutex subscription_mutex_;  // start() retries on a background thread
   flyshard::Subscription subscription_;
   bool stopped_ = false;
 };

@@ -178,11 +178,16 @@ int serve(const ServeOptions& opt) {
       log_event("warning", "web folder not found; the page is not served", {{"web", opt.web_dir}});
   }
 
-  Periodic refresher(kCatalogRefresh, [&catalog] {
+  Periodic refresher(kCatalogRefresh, [&catalog, &hub, &client] {
     try {
       catalog.refresh();
     } catch (const flyshard::Error& e) {
       log_event("warning", "catalogue refresh failed", {{"error", e.what()}});
+    }
+    try {
+      hub.start(*client);  // a no-op once subscribed; retries a failed start
+    } catch (const flyshard::Error& e) {
+      log_event("warning", "cannot subscribe to order events", {{"error", e.what()}});
     }
   });
   const auto reap_every = std::max(std::chrono::milliseconds(1000), opt.reservation_timeout / 4);
