@@ -208,6 +208,14 @@ class Parser {
       if (auto tag = what.find("] "); !what.empty() && what[0] == '[' && tag != std::string::npos)
         what.erase(0, tag + 2);
       fail("", "invalid JSON at byte " + std::to_string(e.byte) + ": " + what);
+    } catch (const json::exception& e) {
+      // Other parse failures, e.g. out_of_range for a number past a double (1e400): found by
+      // fuzz/topology_fuzz, they escaped as nlohmann exceptions.
+      std::string what = e.what();
+      if (auto tag = what.find("] "); !what.empty() && what[0] == '[' && tag != std::string::npos)
+        what.erase(0, tag + 2);
+      if (what.size() > 120) what = what.substr(0, 117) + "...";
+      fail("", "invalid JSON: " + what);
     }
 
     Topology t;

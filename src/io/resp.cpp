@@ -98,14 +98,16 @@ bool all_digits(std::string_view s) {
 }
 
 // The header of an array hiredis has just read: the line ends at buf[pos - 2] and starts
-// after its '*'. Empty when the line is not "-"? digits.
+// after its '*', or at buf[0] when hiredis consumed the '*' in an earlier call and then
+// dropped the consumed bytes from its buffer (it does once 1 KiB is consumed). Empty when
+// the line is not "-"? digits.
 std::string_view array_header(const redisReader* r) {
-  if (r->pos < 3) return {};
+  if (r->pos < 2) return {};
   const char* end = r->buf + r->pos - 2;
   const char* p = end;
   while (p > r->buf && end - p < 21 && p[-1] >= '0' && p[-1] <= '9') --p;
   if (p > r->buf && p[-1] == '-') --p;
-  if (p == r->buf || p[-1] != '*') return {};
+  if (p != r->buf && p[-1] != '*') return {};
   return {p, static_cast<std::size_t>(end - p)};
 }
 

@@ -128,6 +128,26 @@ TEST(ReplyLimitsTest, EndlessLinesAreCut) {
   EXPECT_EQ(parse("+" + std::string(1000, 'a') + "\r\n").replies.at(0).str().size(), 1000u);
 }
 
+TEST(ReplyLimitsTest, ArrayHeaderSplitWhereTheReaderDropsConsumedBytes) {
+  // Found by fuzz/resp_reply_fuzz: hiredis takes the '*' of a header whose line is not
+  // complete yet, then drops the bytes it consumed (once past 1 KiB), '*' included. The
+  // header, read again when the line completes, starts at the buffer's first byte.
+  ReplyReader reader;
+  std::string head;
+  for (int i = 0; i < 300; ++i) head += ":" + std::to_string(i) + "\r\n";
+  head += "*";
+  reader.feed(head.data(), head.size());
+  int n = 0;
+  while (reader.next()) ++n;
+  ASSERT_EQ(n, 300);
+  const std::string rest = "2\r\n$2\r\nv1\r\n$2\r\nv2\r\n";
+  reader.feed(rest.data(), rest.size());
+  auto r = reader.next();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->elements().size(), 2u);
+  EXPECT_EQ(r->elements()[1].str(), "v2");
+}
+
 TEST(ReplyLimitsTest, StaysFailedUntilResetThenParsesAgain) {
   ReplyReader reader;
   reader.feed("*2000000000\r\n", 13);

@@ -56,6 +56,14 @@ TEST(TopologyHostileTest, DeepNestingIsRefusedEarly) {
   EXPECT_LT(m.size(), 400u);
 }
 
+TEST(TopologyHostileTest, NumberPastADoubleIsAConfigError) {
+  // Found by fuzz/topology_fuzz: nlohmann throws out_of_range (not parse_error) for these, and
+  // it escaped from_json as a foreign exception.
+  EXPECT_THAT(error_of("[1e400]"), HasSubstr("invalid JSON"));
+  EXPECT_THAT(error_of(R"({"shards": 4440000E00297138122070000000000000000000213116269690785336})"),
+              HasSubstr("invalid JSON"));
+}
+
 TEST(TopologyHostileTest, RealisticNestingStillLoads) {
   Topology t = Topology::from_json(
       R"({"shards": [{"name": "s1", "primary": "127.0.0.1:7001",
