@@ -211,8 +211,12 @@ def main():
         if env is not None:
             check_rc, _, text = env.check(wait_ms=20000)
         elif a.config:
-            shop_bin = os.environ.get("FLYSHARD_SHOP_BIN") or os.path.join(
-                a.build, "examples", "shop", "flyshard-shop")
+            shop_bin = (os.environ.get("FLYSHARD_SHOP_BIN") or os.environ.get("SHOP_BIN") or
+                        os.path.join(a.build, "examples", "shop", "flyshard-shop"))
+            if not os.access(shop_bin, os.X_OK):
+                print(f"stress: {shop_bin} is missing: cannot check (give --build-dir)",
+                      file=sys.stderr)
+                return 1
             r = subprocess.run([shop_bin, "check", "--config", a.config, "--wait-ms", "20000"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                timeout=120)
