@@ -141,6 +141,7 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
   if (!limit_wait(deadline, now, true)) {
     return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
   }
+  bool fresh = true;  // the timeout set above still fits the time left
   while (!payload.empty()) {
     ssize_t n = ::send(fd_, payload.data(), payload.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -149,6 +150,7 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
     } else if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
       return fail(errc::connection_lost, "send: " + sys_message(errno));
     }
+    fresh = false;
     now = Clock::now();
     if (now >= deadline) return fail(errc::timeout, "send timed out");
     if (!limit_wait(deadline, now, false)) {
@@ -157,14 +159,13 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
   }
   const std::size_t want = out.size() + replies;
   char buf[16 * 1024];
-  bool first = true;
   try {
     while (out.size() < want) {
       if (auto r = reader_.next()) {
         out.push_back(std::move(*r));
         continue;
       }
-      if (!first) {
+      if (!fresh) {
         // The socket timeout may be longer than what is left (a partial reply came, or the
         // fresh setting was rounded down): cut it.
         now = Clock::now();
@@ -173,7 +174,7 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
           return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
         }
       }
-      first = false;
+      fresh = false;
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n > 0) {
         reader_.feed(buf, static_cast<std::size_t>(n));
