@@ -129,10 +129,12 @@ class Worker {
         backoff = std::chrono::milliseconds(100);
       } catch (const flyshard::Error& e) {
         const std::string what = e.what();
-        if (what.find("NOGROUP") != std::string::npos) {
+        if (what.find("NOGROUP") != std::string::npos)
           group_ready = false;  // the stream was removed (load --reset): make it again
-          own_pending = true;
-        }
+        // Entries delivered to this consumer before the failure (a failover in the middle of
+        // a batch) stay pending under its name: read them again first, rather than leave them
+        // to XAUTOCLAIM's idle time (30 s of counts behind).
+        own_pending = true;
         log_event("warning", "event stream read failed",
                   {{"stream", stream}, {"errc", flyshard::errc_name(e.value())}, {"error", what}});
         wait_for(backoff);
