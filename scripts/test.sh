@@ -24,6 +24,9 @@ echo "== integration tests =="
 echo "== shop tests =="
 # The example shop end to end (Python drivers start their own cluster, servers and worker).
 (cd build && ctest -L shop --output-on-failure)
+echo "== browser test =="
+# The shop's page in headless Debian chromium, driven by playwright-core (tests/browser).
+(cd build && ctest -L browser --output-on-failure)
 
 if [[ $quick -eq 0 ]]; then
   echo "== ASan + UBSan build =="

@@ -11,6 +11,7 @@
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
 #include "flyshard/script.hpp"
+#include "flyshard/server_error.hpp"
 #include "flyshard/stats.hpp"
 #include "flyshard/streams.hpp"
 #include "flyshard/topology.hpp"

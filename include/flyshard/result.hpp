@@ -39,7 +39,21 @@ class Result {
     return std::move(*value_);
   }
   T* operator->() { return &value(); }
-  T& operator*() { return value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+
+  /// The value, or `fallback` when this holds an error (the error is dropped: check ok()
+  /// first when it matters).
+  template <typename U>
+  T value_or(U&& fallback) const& {
+    return value_ ? *value_ : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <typename U>
+  T value_or(U&& fallback) && {
+    return value_ ? std::move(*value_) : static_cast<T>(std::forward<U>(fallback));
+  }
 
  private:
   void check() const {
