@@ -41,7 +41,9 @@ const char* type_name(Reply::Type t) noexcept {
   throw Error(errc::protocol_error, m);
 }
 
-bool is_text(const Reply& r) noexcept { return r.is_string() || r.is_status(); }
+bool is_text(const Reply& r) noexcept {
+  return r.is_string() || r.is_status();
+}
 
 std::optional<long long> parse_integer(const std::string& s) noexcept {
   long long v = 0;
@@ -84,8 +86,9 @@ template <typename Map>
 Map pairs_into(const Reply& r) {
   const auto& e = elements_of(r, "array of field-value pairs");
   if (e.size() % 2 != 0) {
-    throw Error(errc::protocol_error, "expected an even number of elements (field-value pairs), got " +
-                                          std::to_string(e.size()));
+    throw Error(
+        errc::protocol_error,
+        "expected an even number of elements (field-value pairs), got " + std::to_string(e.size()));
   }
   Map out;
   for (std::size_t i = 0; i < e.size(); i += 2) {

@@ -23,18 +23,19 @@ namespace flyshard {
 /// time: send "1"/"0" or a one-character string instead.
 class Arg {
  public:
-  Arg(std::string_view s) noexcept : view_(s) {}                    // NOLINT
-  Arg(const char* s) noexcept : view_(s) {}                         // NOLINT
-  Arg(const std::string& s) noexcept : view_(s) {}                  // NOLINT
+  Arg(std::string_view s) noexcept : view_(s) {}    // NOLINT
+  Arg(const char* s) noexcept : view_(s) {}         // NOLINT
+  Arg(const std::string& s) noexcept : view_(s) {}  // NOLINT
   /// Anything else that converts to std::string_view (as Args took before numbers).
   template <typename S>
-    requires(std::is_convertible_v<const S&, std::string_view> && !std::is_arithmetic_v<S>)
-  Arg(const S& s) noexcept : view_(std::string_view(s)) {}  // NOLINT
+  requires(std::is_convertible_v<const S&, std::string_view> && !std::is_arithmetic_v<S>)
+      Arg(const S& s)
+  noexcept : view_(std::string_view(s)) {}  // NOLINT
   template <typename T>
-    requires(std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
-             !std::same_as<T, wchar_t> && !std::same_as<T, char8_t> &&
-             !std::same_as<T, char16_t> && !std::same_as<T, char32_t>)
-  Arg(T v) noexcept {  // NOLINT(google-explicit-constructor)
+  requires(std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
+           !std::same_as<T, wchar_t> && !std::same_as<T, char8_t> && !std::same_as<T, char16_t> &&
+           !std::same_as<T, char32_t>) Arg(T v)
+  noexcept {  // NOLINT(google-explicit-constructor)
     if constexpr (std::is_signed_v<T>) {
       format_signed(static_cast<long long>(v));
     } else {

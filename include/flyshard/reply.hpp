@@ -92,31 +92,41 @@ class Reply {
 // The conversions of Reply::as<T>():
 /// Integer reply, or a string/status reply holding a whole decimal number (HGET of a
 /// counter). Nil throws protocol_error.
-template <> long long Reply::as<long long>() const;
+template <>
+long long Reply::as<long long>() const;
 /// Integer reply, or a string/status reply holding a number ("3.5", "inf", "-inf": ZSCORE,
 /// INCRBYFLOAT). Nil throws protocol_error.
-template <> double Reply::as<double>() const;
+template <>
+double Reply::as<double>() const;
 /// Integer reply: non-zero; status "OK": true; nil: false (SET NX/XX that did not write).
-template <> bool Reply::as<bool>() const;
+template <>
+bool Reply::as<bool>() const;
 /// String or status reply. Nil throws protocol_error (use std::optional<std::string>).
-template <> std::string Reply::as<std::string>() const;
+template <>
+std::string Reply::as<std::string>() const;
 /// As the plain forms, with nil as nullopt.
-template <> std::optional<std::string> Reply::as<std::optional<std::string>>() const;
-template <> std::optional<long long> Reply::as<std::optional<long long>>() const;
-template <> std::optional<double> Reply::as<std::optional<double>>() const;
+template <>
+std::optional<std::string> Reply::as<std::optional<std::string>>() const;
+template <>
+std::optional<long long> Reply::as<std::optional<long long>>() const;
+template <>
+std::optional<double> Reply::as<std::optional<double>>() const;
 /// Array replies, element by element as above. A nil reply (BLPOP that timed out, EXEC
 /// aborted by WATCH) converts to an empty container.
-template <> std::vector<std::string> Reply::as<std::vector<std::string>>() const;
+template <>
+std::vector<std::string> Reply::as<std::vector<std::string>>() const;
 template <>
 std::vector<std::optional<std::string>> Reply::as<std::vector<std::optional<std::string>>>() const;
-template <> std::vector<long long> Reply::as<std::vector<long long>>() const;
+template <>
+std::vector<long long> Reply::as<std::vector<long long>>() const;
 /// A flat array of field, value, field, value ... (HGETALL, CONFIG GET); an odd length
 /// throws protocol_error. The vector keeps the server's order; the maps keep the last value
 /// of a repeated field.
 template <>
 std::vector<std::pair<std::string, std::string>>
 Reply::as<std::vector<std::pair<std::string, std::string>>>() const;
-template <> std::map<std::string, std::string> Reply::as<std::map<std::string, std::string>>() const;
+template <>
+std::map<std::string, std::string> Reply::as<std::map<std::string, std::string>>() const;
 template <>
 std::unordered_map<std::string, std::string>
 Reply::as<std::unordered_map<std::string, std::string>>() const;

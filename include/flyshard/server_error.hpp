@@ -14,30 +14,30 @@ namespace flyshard {
 /// The kind of an error reply, from its first word ("WRONGTYPE Operation against a key ...").
 /// Dragonfly uses the Redis prefixes for the kinds it has.
 enum class ServerErrorKind : std::uint8_t {
-  none,        ///< not a server error (another errc, a value, or no error)
-  generic,     ///< "ERR ...": syntax, wrong arity, not an integer, unknown command ...
-  unknown,     ///< a first word this list does not know
-  wrongtype,   ///< WRONGTYPE: the key holds another type
-  noscript,    ///< NOSCRIPT: EVALSHA of a script the node has not loaded
-  readonly,    ///< READONLY: a write reached a replica (a failover happened): retriable
-  loading,     ///< LOADING: the node is loading its dataset: retriable
-  busy,        ///< BUSY: a script or function is running too long: retriable
-  busykey,     ///< BUSYKEY: RESTORE/COPY target exists
-  noperm,      ///< NOPERM: the ACL user may not run this command or touch this key
-  oom,         ///< OOM: maxmemory reached and nothing could be evicted
-  execabort,   ///< EXECABORT: a queued command was refused, the transaction discarded
-  moved,       ///< MOVED: a cluster-mode node does not own the slot
-  ask,         ///< ASK: a cluster-mode slot is migrating
-  tryagain,    ///< TRYAGAIN: a cluster-mode multi-key request during a slot migration: retriable
-  clusterdown, ///< CLUSTERDOWN: a cluster-mode node cannot serve the slot now: retriable
-  masterdown,  ///< MASTERDOWN: a replica cut off from its primary with stale reads off: retriable
-  noreplicas,  ///< NOREPLICAS: min-replicas-to-write not met: retriable
-  misconf,     ///< MISCONF: writes refused after a failed RDB save
-  noauth,      ///< NOAUTH: the connection has not authenticated
-  wrongpass,   ///< WRONGPASS: bad user name or password
-  busygroup,   ///< BUSYGROUP: XGROUP CREATE of an existing consumer group
-  nogroup,     ///< NOGROUP: no such stream or consumer group
-  crossslot,   ///< CROSSSLOT: keys of one command in several cluster slots
+  none,         ///< not a server error (another errc, a value, or no error)
+  generic,      ///< "ERR ...": syntax, wrong arity, not an integer, unknown command ...
+  unknown,      ///< a first word this list does not know
+  wrongtype,    ///< WRONGTYPE: the key holds another type
+  noscript,     ///< NOSCRIPT: EVALSHA of a script the node has not loaded
+  readonly,     ///< READONLY: a write reached a replica (a failover happened): retriable
+  loading,      ///< LOADING: the node is loading its dataset: retriable
+  busy,         ///< BUSY: a script or function is running too long: retriable
+  busykey,      ///< BUSYKEY: RESTORE/COPY target exists
+  noperm,       ///< NOPERM: the ACL user may not run this command or touch this key
+  oom,          ///< OOM: maxmemory reached and nothing could be evicted
+  execabort,    ///< EXECABORT: a queued command was refused, the transaction discarded
+  moved,        ///< MOVED: a cluster-mode node does not own the slot
+  ask,          ///< ASK: a cluster-mode slot is migrating
+  tryagain,     ///< TRYAGAIN: a cluster-mode multi-key request during a slot migration: retriable
+  clusterdown,  ///< CLUSTERDOWN: a cluster-mode node cannot serve the slot now: retriable
+  masterdown,   ///< MASTERDOWN: a replica cut off from its primary with stale reads off: retriable
+  noreplicas,   ///< NOREPLICAS: min-replicas-to-write not met: retriable
+  misconf,      ///< MISCONF: writes refused after a failed RDB save
+  noauth,       ///< NOAUTH: the connection has not authenticated
+  wrongpass,    ///< WRONGPASS: bad user name or password
+  busygroup,    ///< BUSYGROUP: XGROUP CREATE of an existing consumer group
+  nogroup,      ///< NOGROUP: no such stream or consumer group
+  crossslot,    ///< CROSSSLOT: keys of one command in several cluster slots
 };
 
 /// The kind of an error message (the text of an error reply, without the leading '-').

@@ -38,8 +38,8 @@ TEST_F(ApiTest, NumbersAsArgumentsAndTypedReplies) {
   EXPECT_EQ(client.command({"INCRBY", "n", 5}).as<long long>(), 5);
   EXPECT_EQ(client.command({"INCRBY", "n", -2LL}).as<long long>(), 3);
   EXPECT_DOUBLE_EQ(client.command({"INCRBYFLOAT", "f", 0.25}).as<double>(), 0.25);
-  EXPECT_TRUE(client.command({"SET", "s", "v", "PX", std::chrono::milliseconds(5000).count()})
-                  .as<bool>());
+  EXPECT_TRUE(
+      client.command({"SET", "s", "v", "PX", std::chrono::milliseconds(5000).count()}).as<bool>());
   EXPECT_FALSE(client.command({"SET", "s", "w", "NX"}).as<bool>());
   EXPECT_EQ(client.command({"GET", "s"}).as<std::string>(), "v");
   EXPECT_EQ(client.command({"GET", "absent"}).as<std::optional<std::string>>(), std::nullopt);

@@ -97,8 +97,9 @@ TEST(ReplyAs, Arrays) {
 
 TEST(ReplyAs, Pairs) {
   Reply h = strings({"f1", "v1", "f2", "v2", "f1", "v3"});
-  EXPECT_EQ((h.as<std::vector<std::pair<std::string, std::string>>>()),
-            (std::vector<std::pair<std::string, std::string>>{{"f1", "v1"}, {"f2", "v2"}, {"f1", "v3"}}));
+  EXPECT_EQ(
+      (h.as<std::vector<std::pair<std::string, std::string>>>()),
+      (std::vector<std::pair<std::string, std::string>>{{"f1", "v1"}, {"f2", "v2"}, {"f1", "v3"}}));
   auto m = h.as<std::map<std::string, std::string>>();
   EXPECT_EQ(m.size(), 2u);
   EXPECT_EQ(m["f1"], "v3");
@@ -131,13 +132,21 @@ TEST(ArgsNumbers, IntegersAndDoublesAreFormatted) {
   EXPECT_EQ(a[0], "INCRBY");
   EXPECT_EQ(a[1].data(), key.data());  // strings are viewed, not copied
   EXPECT_EQ(a[2], "5");
-  Args b{"X", -9223372036854775807LL - 1, 18446744073709551615ULL, 0.1, 2.5f, 1e300, -0.0,
-         std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-         std::size_t{7}, short{-3}};
+  Args b{"X",
+         -9223372036854775807LL - 1,
+         18446744073709551615ULL,
+         0.1,
+         2.5f,
+         1e300,
+         -0.0,
+         std::numeric_limits<double>::infinity(),
+         -std::numeric_limits<double>::infinity(),
+         std::size_t{7},
+         short{-3}};
   std::vector<std::string> words(b.begin(), b.end());
-  EXPECT_EQ(words, (std::vector<std::string>{"X", "-9223372036854775808", "18446744073709551615",
-                                             "0.1", "2.5", "1e+300", "-0", "inf", "-inf", "7",
-                                             "-3"}));
+  EXPECT_EQ(words,
+            (std::vector<std::string>{"X", "-9223372036854775808", "18446744073709551615", "0.1",
+                                      "2.5", "1e+300", "-0", "inf", "-inf", "7", "-3"}));
 }
 
 TEST(ArgsNumbers, CopiesAndMovesKeepTheirOwnText) {
@@ -167,11 +176,31 @@ TEST(ArgsNumbers, StringOnlyArgsOwnNothing) {
 TEST(ArgsNumbers, LongCommandsAndManyNumbersSurviveMoves) {
   // More than the 8 inline words and more than the 40 inline bytes of numbers.
   auto make = [] {
-    return Args{"ZADD", "z", 1.25, "a", 2.5, "b", -3.75e-10, "c", 123456789012345LL, "d",
-                18446744073709551615ULL, "e"};
+    return Args{"ZADD",
+                "z",
+                1.25,
+                "a",
+                2.5,
+                "b",
+                -3.75e-10,
+                "c",
+                123456789012345LL,
+                "d",
+                18446744073709551615ULL,
+                "e"};
   };
-  const std::vector<std::string> expected{"ZADD", "z", "1.25", "a", "2.5", "b", "-3.75e-10", "c",
-                                          "123456789012345", "d", "18446744073709551615", "e"};
+  const std::vector<std::string> expected{"ZADD",
+                                          "z",
+                                          "1.25",
+                                          "a",
+                                          "2.5",
+                                          "b",
+                                          "-3.75e-10",
+                                          "c",
+                                          "123456789012345",
+                                          "d",
+                                          "18446744073709551615",
+                                          "e"};
   std::optional<Args> src;
   src.emplace(make());
   Args copy(*src);
