@@ -59,10 +59,9 @@ std::vector<std::string_view> words_with(std::string_view name, std::string_view
 }  // namespace
 
 Client::Client(Topology topology, ClientOptions options)
-    : core_(std::make_unique<detail::ClientCore>(std::move(topology), std::move(options))),
-      async_(core_.get()) {}
+    : core_(detail::make_core(std::move(topology), std::move(options))), async_(core_) {}
 
-Client::~Client() = default;
+Client::~Client() = default;  // the core's deleter handles a destruction on the loop thread
 
 Reply Client::command(Args args) {
   auto route = core_->route_with_key(args.span(), std::nullopt, true);
@@ -91,8 +90,9 @@ std::vector<Reply> Client::command_on_all(Args args) {
   const bool known = core_->check_for_shard(args.span()) != nullptr;
   std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
   const std::string payload = encode(args);
+  const auto wait_until = core_->promotion_deadline();  // one wait for the whole call
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    jobs[i].node = &core_->node_for_shard(i, true, true);
+    jobs[i].node = &core_->node_for_shard(i, true, wait_until);
     jobs[i].payload = payload;
     jobs[i].replies = 1;
     jobs[i].reuse = known;
@@ -260,10 +260,12 @@ MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) 
   std::vector<Result<Reply>> results(plan.parts.size(), Result<Reply>(errc::shutting_down, ""));
   std::vector<detail::BlockingJob> jobs;
   std::vector<std::size_t> part_of_job;
+  // One wait for promoted primaries for the whole call, not one per shard in turn.
+  const auto wait_until = core.promotion_deadline();
   for (std::size_t i = 0; i < plan.parts.size(); ++i) {
     try {
       detail::BlockingJob job;
-      job.node = &core.node_for_shard(plan.parts[i].shard, write, true);
+      job.node = &core.node_for_shard(plan.parts[i].shard, write, wait_until);
       job.payload = plan.parts[i].payload;
       job.replies = 1;
       jobs.push_back(std::move(job));

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <thread>
 
 #include "command_table.hpp"
 #include "io/connection.hpp"
@@ -15,6 +16,24 @@ namespace {
 
 Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return Clock::now() + timeout;
+}
+
+// An error reply that means the node is not what the routing table thinks it is.
+bool says_role_changed(std::string_view message) {
+  for (std::string_view prefix : {"READONLY", "LOADING", "MASTERDOWN"}) {
+    if (message.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+// Appends AUTH for `auth` (nothing without a password); returns the replies it adds.
+std::uint32_t append_auth(std::string& out, const AuthSpec& auth) {
+  if (auth.password.empty()) return 0;
+  std::vector<std::string_view> words{"AUTH"};
+  if (!auth.username.empty()) words.push_back(auth.username);
+  words.push_back(auth.password);
+  append_command(out, words);
+  return 1;
 }
 
 }  // namespace
@@ -54,13 +73,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
     options_.reconnect_max = options_.reconnect_min;
 
   // Handshake on every new connection, async or blocking.
-  if (!topology_.auth.password.empty()) {
-    std::vector<std::string_view> auth{"AUTH"};
-    if (!topology_.auth.username.empty()) auth.push_back(topology_.auth.username);
-    auth.push_back(topology_.auth.password);
-    append_command(handshake_, auth);
-    ++handshake_replies_;
-  }
+  handshake_replies_ += append_auth(handshake_, topology_.auth);
   if (topology_.database != 0) {
     const std::string db = std::to_string(topology_.database);
     std::vector<std::string_view> select{"SELECT", db};
@@ -73,7 +86,11 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   if (topology_.sentinel) {
     std::vector<std::string> names;
     for (const auto& sh : topology_.shards) names.push_back(topology_.sentinel->master_prefix + sh.name);
-    auto views = ask_sentinels(topology_.sentinel->addresses, names, options_.connect_timeout, log_);
+    // The sentinels get their own credentials, never the data nodes' password.
+    sentinel_handshake_replies_ = append_auth(sentinel_handshake_, topology_.sentinel->auth);
+    auto views = ask_sentinels(topology_.sentinel->addresses, names, options_.connect_timeout,
+                               log_, sentinel_handshake_, sentinel_handshake_replies_);
+    sentinel_epoch_.resize(views.size());
     for (std::size_t i = 0; i < views.size(); ++i) {
       if (!views[i].primary) {
         log_.log(LogLevel::warning, "no sentinel knows " + names[i] + "; using the configured addresses");
@@ -81,6 +98,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
       }
       topology_.shards[i].primary = *views[i].primary;
       topology_.shards[i].replicas = views[i].replicas;
+      sentinel_epoch_[i] = views[i].config_epoch;
     }
   }
 
@@ -103,12 +121,15 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   const FailurePolicy policy = topology_.failure_policy.value_or(options_.failure_policy);
   router_ = std::make_unique<Router>(topology_.make_distribution(), std::move(routes),
                                      options_.read_from, policy, topology_.distribution_options);
+  parked_count_ = std::make_unique<std::atomic<std::size_t>[]>(topology_.shards.size());
 
   LinkSettings link{options_.connect_timeout, options_.stuck_timeout, options_.reconnect_min,
-                    options_.reconnect_max,   handshake_,             handshake_replies_};
+                    options_.reconnect_max,   handshake_,             handshake_replies_,
+                    options_.health_interval};
   engine_ = std::make_unique<Engine>(options_, std::move(link), log_);
   for (auto& n : nodes_) engine_->add_node(*n, options_.connections_per_node);
-  engine_->set_result_hook([this](Node& n, errc e) { on_result(n, e); });
+  engine_->set_result_hook(
+      [this](Node& n, errc e, std::string_view message) { on_result(n, e, message); });
   engine_->set_connect_failure_hook([this](Node& n) { on_connect_failure(n); });
   engine_->set_reconnect_hook([this](Node& n) {
     if (options_.health_interval.count() > 0) health_->check_now(n);
@@ -142,11 +163,14 @@ void ClientCore::start_sentinel_watch() {
       log_.log(LogLevel::warning, std::string("sentinel ") + e.what());
       continue;
     }
-    engine_->add_node(*n, 1);  // for questions after a reconnect
+    engine_->add_node(*n, 1);  // for questions (SENTINEL MASTER)
+    n->connections[0]->set_handshake(sentinel_handshake_, sentinel_handshake_replies_);
     n->subscriber = std::make_unique<Connection>(*engine_, *n);
     Connection* c = n->subscriber.get();
+    c->set_handshake(sentinel_handshake_, sentinel_handshake_replies_);
+    Node* sentinel = n.get();
     auto first = std::make_shared<bool>(true);
-    c->set_subscriber([this](Reply& push) { on_sentinel_message(push); },
+    c->set_subscriber([this, sentinel](Reply& push) { on_sentinel_message(*sentinel, push); },
                       [this, c, subscribe, first] {
                         c->send_untracked(subscribe);
                         // Events may have been missed while this link was down.
@@ -158,7 +182,7 @@ void ClientCore::start_sentinel_watch() {
   }
 }
 
-void ClientCore::on_sentinel_message(Reply& push) {
+void ClientCore::on_sentinel_message(Node& sentinel, Reply& push) {
   const auto& e = push.elements();
   if (e.size() != 3 || e[0].str() != "message") return;
   auto event = parse_sentinel_event(e[1].str(), e[2].str());
@@ -169,7 +193,10 @@ void ClientCore::on_sentinel_message(Reply& push) {
   if (shard == static_cast<std::size_t>(-1)) return;
   switch (event->kind) {
     case SentinelEvent::Kind::switch_master:
-      on_switch_master(shard, event->address, "+switch-master");
+      // The event carries no epoch, and one from a sentinel whose link was slow may describe
+      // an older failover than one already followed: ask the same sentinel for the master
+      // with its config epoch (one round trip) and follow only a newer epoch.
+      ask_master(sentinel, shard, "+switch-master");
       break;
     case SentinelEvent::Kind::replica_added:
       if (Node* n = node_at(event->address, shard)) {
@@ -191,6 +218,34 @@ void ClientCore::on_sentinel_message(Reply& push) {
   }
 }
 
+void ClientCore::ask_master(Node& sentinel, std::size_t shard, const char* why) {
+  Request r;
+  const std::string name = topology_.sentinel->master_prefix + router_->shard(shard).name;
+  std::vector<std::string_view> w{"SENTINEL", "MASTER", name};
+  append_command(r.payload, w);
+  r.start = Clock::now();
+  r.deadline = r.start + options_.request_timeout;
+  r.callback = [this, shard, why](Result<Reply> res) {
+    if (!res.ok()) return;
+    if (auto master = parse_sentinel_master(res.value())) on_master_answer(shard, *master, why);
+  };
+  engine_->dispatch_now(sentinel, std::move(r));
+}
+
+void ClientCore::on_master_answer(std::size_t shard, const SentinelMaster& master,
+                                  const char* why) {
+  // Only a newer config epoch moves the shard: an answer with the epoch already followed (or
+  // an older one) comes from a sentinel that has not seen the last failover yet. The leader
+  // of a failover in progress names the new epoch with the old address: not an answer yet.
+  if (master.failover_in_progress) return;
+  if (shard < sentinel_epoch_.size() && sentinel_epoch_[shard] &&
+      master.config_epoch <= *sentinel_epoch_[shard]) {
+    return;
+  }
+  if (shard < sentinel_epoch_.size()) sentinel_epoch_[shard] = master.config_epoch;
+  on_switch_master(shard, master.address, why);
+}
+
 void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address, const char* why) {
   Node* node = node_at(address, shard);
   if (node == nullptr) return;
@@ -204,8 +259,9 @@ void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address,
     if (n->shard == shard) n->pool.clear();
   }
   node->pool.clear();
-  // Sentinel has promoted it; take writes at once and confirm the role with a check now.
-  node->health.expect_role_check();
+  // Sentinel says it was promoted; writes wait until a check confirms it is a primary (a
+  // sentinel's view can run ahead of the node, and a stale one may name a replica).
+  node->health.expect_promotion();
   router_->set_primary(shard, node);
   move_subscriptions(*engine_, *old, *node);
   health_->check_now(*node);
@@ -217,35 +273,10 @@ void ClientCore::refresh_from_sentinels() {
   const auto now = Clock::now();
   if (now - last_refresh_ < std::chrono::milliseconds(100)) return;
   last_refresh_ = now;
+  // Every sentinel is asked; on_master_answer() follows only a newer config epoch, so a
+  // sentinel that still names the old primary changes nothing.
   for (auto& s : sentinels_) {
-    for (std::size_t i = 0; i < router_->shard_count(); ++i) {
-      Request r;
-      std::vector<std::string_view> w{"SENTINEL", "get-master-addr-by-name"};
-      const std::string name = topology_.sentinel->master_prefix + router_->shard(i).name;
-      w.push_back(name);
-      append_command(r.payload, w);
-      r.start = now;
-      r.deadline = now + options_.request_timeout;
-      r.callback = [this, i](Result<Reply> res) {
-        if (!res.ok()) return;
-        auto addr = parse_master_addr(res.value());
-        if (!addr || router_->shard(i).primary.load()->address == *addr) return;
-        // During a failover only the leader sentinel names the promoted node; the others
-        // still name the old primary for a while. Never follow an answer that names a node
-        // this client knows is down or a replica: that is a stale view, not a promotion.
-        {
-          std::lock_guard lock(nodes_mu_);
-          for (auto& n : nodes_) {
-            if (n->address == *addr &&
-                (!n->health.up() || n->health.role() == NodeRole::replica)) {
-              return;
-            }
-          }
-        }
-        on_switch_master(i, *addr, "sentinel query");
-      };
-      engine_->dispatch_now(*s, std::move(r));
-    }
+    for (std::size_t i = 0; i < router_->shard_count(); ++i) ask_master(*s, i, "sentinel query");
   }
 }
 
@@ -265,11 +296,20 @@ Node* ClientCore::node_at(const NodeAddress& address, std::size_t shard) {
   return n;
 }
 
-void ClientCore::on_result(Node& node, errc code) {
+void ClientCore::on_result(Node& node, errc code, std::string_view message) {
   // Without active checks nothing would ever mark a node up again, so nothing marks it down.
   if (options_.health_interval.count() <= 0) return;
   if (code == errc{} || code == errc::server_error) {  // it answered: alive
     node.health.on_success();
+    if (code == errc::server_error && says_role_changed(message) &&
+        node.health.request_role_check()) {
+      // The node answered as if its role changed (a demoted primary, a replica resyncing):
+      // check it now rather than at the next health round, so writes stop going there.
+      engine_->post([this, n = &node] {
+        n->health.role_check_done();
+        health_->check_now(*n);
+      });
+    }
     return;
   }
   // A dropped link (connection_lost) is not counted: a node that closes connections is not
@@ -377,9 +417,21 @@ void ClientCore::on_state_change(Node& node, bool up) {
 
 Node& ClientCore::node_for_shard(std::size_t shard, bool write, bool may_wait,
                                  std::optional<ReadFrom> read_from) const {
+  return node_for_shard(shard, write,
+                        may_wait ? Clock::now() + options_.wait_for_promotion : Clock::time_point{},
+                        read_from);
+}
+
+Clock::time_point ClientCore::promotion_deadline() const {
+  return Clock::now() + options_.wait_for_promotion;
+}
+
+Node& ClientCore::node_for_shard(std::size_t shard, bool write, Clock::time_point wait_until,
+                                 std::optional<ReadFrom> read_from) const {
   Node* node = router_->pick(shard, write, read_from.value_or(router_->read_from()));
-  if (node == nullptr && write && may_wait && options_.wait_for_promotion.count() > 0) {
-    node = router_->wait_for_primary(shard, Clock::now() + options_.wait_for_promotion);
+  if (node == nullptr && write && options_.wait_for_promotion.count() > 0 &&
+      Clock::now() < wait_until) {
+    node = router_->wait_for_primary(shard, wait_until);
   }
   if (node == nullptr) {
     throw Error(errc::shard_unavailable, router_->unavailable_reason(shard, write));
@@ -389,6 +441,23 @@ Node& ClientCore::node_for_shard(std::size_t shard, bool write, bool may_wait,
 
 ClientCore::~ClientCore() {
   engine_->stop();
+}
+
+std::shared_ptr<ClientCore> make_core(Topology topology, ClientOptions options) {
+  return std::shared_ptr<ClientCore>(
+      new ClientCore(std::move(topology), std::move(options)), [](ClientCore* core) {
+        if (!core->engine().on_loop_thread()) {
+          delete core;
+          return;
+        }
+        core->engine().stop();  // from the loop thread: asks, does not wait
+        try {
+          std::thread([core] { delete core; }).detach();
+        } catch (const std::system_error&) {
+          // No thread to be had: leak the core rather than free what the loop still runs.
+          core->log().log(LogLevel::error, "cannot stop the client's engine: core leaked");
+        }
+      });
 }
 
 namespace {
@@ -504,12 +573,18 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
 ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> words,
                                              std::optional<ReadFrom> read_from,
                                              bool may_wait) const {
+  return route_until(words, may_wait ? promotion_deadline() : Clock::time_point{}, read_from);
+}
+
+ClientCore::Route ClientCore::route_until(std::span<const std::string_view> words,
+                                          Clock::time_point wait_until,
+                                          std::optional<ReadFrom> read_from) const {
   Routing c = classify(words, Use::command);
   Route r;
   r.affinity = c.affinity;
   r.blocks = c.blocks;
   r.read = c.read;
-  r.node = &node_for_shard(c.shard.value_or(0), !c.read, may_wait, read_from);
+  r.node = &node_for_shard(c.shard.value_or(0), !c.read, wait_until, read_from);
   return r;
 }
 
@@ -578,7 +653,13 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
   }
   append_command(p.payload, words);
   const bool write = !read;
-  Node* node = router_->pick(shard.value_or(0), write, read_from.value_or(router_->read_from()));
+  const std::size_t target = shard.value_or(0);
+  // A write to a shard with parked writes parks behind them, even when the primary is back:
+  // sent at once it would overtake them (the sweep sends them a tick later), and the older
+  // value would overwrite the newer one.
+  const bool behind = write && parked_count_[target].load(std::memory_order_acquire) > 0;
+  Node* node =
+      behind ? nullptr : router_->pick(target, write, read_from.value_or(router_->read_from()));
   if (node != nullptr) {
     submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);
     return;
@@ -588,9 +669,10 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
                  std::move(cb));
     return;
   }
-  p.shard = shard.value_or(0);
+  p.shard = target;
   p.cb = std::move(cb);
   p.until = Clock::now() + options_.wait_for_promotion;
+  parked_count_[target].fetch_add(1, std::memory_order_acq_rel);
   auto held = std::make_shared<Parked>(std::move(p));
   engine_->post([this, held] { parked_.push_back(std::move(*held)); });
 }
@@ -599,21 +681,31 @@ void ClientCore::retry_parked(Clock::time_point now) {
   if (parked_.empty()) return;
   std::vector<Parked> waiting;
   waiting.swap(parked_);
+  // In arrival order, and once one write of a shard stays parked every later write of that
+  // shard stays too: a shard's writes leave in the order they were made.
+  std::vector<bool> held(router_->shard_count(), false);
   // Runs from the sweep timer (a C callback): each write on its own, so that one that throws
   // cannot strand the others, whose callbacks must still run exactly once.
   for (auto& p : waiting) {
     try {
-      if (Node* node = router_->pick(p.shard, true, ReadFrom::primary)) {
+      Node* node = held[p.shard] ? nullptr : router_->pick(p.shard, true, ReadFrom::primary);
+      if (node != nullptr) {
         submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
       } else if (now >= p.until) {
         submit_error(errc::shard_unavailable, router_->unavailable_reason(p.shard, true),
                      std::move(p.cb));
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
       } else {
+        held[p.shard] = true;
         parked_.push_back(std::move(p));
       }
     } catch (const std::exception& e) {
       log_.log(LogLevel::error, std::string("retrying a parked write: ") + e.what());
-      if (p.cb) submit_error(errc::shard_unavailable, "internal error while waiting", std::move(p.cb));
+      if (p.cb) {
+        submit_error(errc::shard_unavailable, "internal error while waiting", std::move(p.cb));
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
+      }
     }
   }
 }
@@ -659,7 +751,7 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
   node.stats.on_start();
   auto finish = [&](Result<Reply> r) {
     node.stats.on_complete(r.ok() ? 0 : static_cast<int>(r.error()), Clock::now() - start);
-    on_result(node, r.ok() ? errc{} : r.error());
+    on_result(node, r.ok() ? errc{} : r.error(), r.ok() ? std::string_view() : r.message());
     return r;
   };
   thread_local std::vector<Reply> out;
@@ -701,7 +793,6 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
 void ClientCore::execute_many(std::span<BlockingJob> jobs) {
   if (jobs.empty()) return;
   const auto start = Clock::now();
-  const auto deadline = deadline_after(options_.request_timeout);
   std::vector<std::unique_ptr<BlockingConnection>> conns(jobs.size());
   std::vector<std::string_view> unsent(jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -717,6 +808,10 @@ void ClientCore::execute_many(std::span<BlockingJob> jobs) {
     conns[i] = std::move(leased).value();
     unsent[i] = j.payload;
   }
+  // The deadline starts once every link is leased: opening a link to a hung node (its
+  // handshake waits up to connect_timeout) must not use up the other shards' time, or one
+  // blackholed shard would fail every key of the call instead of only its own.
+  const auto deadline = deadline_after(options_.request_timeout);
   // Drive every connection at once: write what each socket takes, read what has come, until
   // every job has its replies or the deadline passes. Reading while writing keeps a large
   // batch from filling both directions' buffers.
@@ -768,6 +863,12 @@ void ClientCore::execute_many(std::span<BlockingJob> jobs) {
     j.node->stats.on_complete(j.error == errc{} ? 0 : static_cast<int>(j.error),
                               Clock::now() - start);
     on_result(*j.node, j.error);
+    for (const Reply& r : j.out) {
+      if (r.is_error() && says_role_changed(r.str())) {
+        on_result(*j.node, errc::server_error, r.str());
+        break;
+      }
+    }
   }
 }
 

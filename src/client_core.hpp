@@ -3,6 +3,7 @@
 // router, the engine, and the two ways to run a request (handed to the loop, or on the
 // caller's thread over a pooled blocking connection).
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "routing/health.hpp"
 #include "routing/node.hpp"
 #include "routing/router.hpp"
+#include "routing/sentinel.hpp"
 
 namespace flyshard::detail {
 
@@ -69,6 +71,13 @@ class ClientCore {
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
+  /// route_with_key() whose wait for a primary ends at `wait_until` (a past or zero time:
+  /// no wait): a batch (Pipeline, a multi-key call) computes one deadline for all its parts,
+  /// so that it waits wait_for_promotion once, not once per command.
+  Route route_until(std::span<const std::string_view> words, Clock::time_point wait_until,
+                    std::optional<ReadFrom> read_from = {}) const;
+  /// now + wait_for_promotion: the deadline of one call's wait for a primary.
+  Clock::time_point promotion_deadline() const;
   /// command_routed: the shard of `routing_key`, for any command (an unknown one too: it is
   /// then a write). Every key the table knows must map to that shard (else cross_shard);
   /// connection-state commands are refused (config).
@@ -80,6 +89,9 @@ class ClientCore {
   const CommandInfo* check_for_shard(std::span<const std::string_view> words) const;
   /// The node for shard `shard` now; throws shard_unavailable like route().
   Node& node_for_shard(std::size_t shard, bool write, bool may_wait,
+                       std::optional<ReadFrom> read_from = {}) const;
+  /// The same, waiting for a primary until `wait_until` at most.
+  Node& node_for_shard(std::size_t shard, bool write, Clock::time_point wait_until,
                        std::optional<ReadFrom> read_from = {}) const;
 
   /// Async: hands the request to the loop. `cb` runs once on the loop thread. Requests with
@@ -119,7 +131,9 @@ class ClientCore {
   ClientStats stats() const;
 
   /// The outcome of a request to `node` (any thread): passive health.
-  void on_result(Node& node, errc code);
+  /// `message`: the server's error text for errc::server_error (READONLY, LOADING and
+  /// MASTERDOWN ask for a role check of the node now).
+  void on_result(Node& node, errc code, std::string_view message = {});
   /// A connect to `node` failed (any thread).
   void on_connect_failure(Node& node);
 
@@ -146,7 +160,9 @@ class ClientCore {
   };
   void retry_parked(Clock::time_point now);
   void start_sentinel_watch();
-  void on_sentinel_message(Reply& push);
+  void on_sentinel_message(Node& sentinel, Reply& push);
+  void ask_master(Node& sentinel, std::size_t shard, const char* why);
+  void on_master_answer(std::size_t shard, const SentinelMaster& master, const char* why);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
   void refresh_from_sentinels();
   Node* node_at(const NodeAddress& address, std::size_t shard);
@@ -161,12 +177,26 @@ class ClientCore {
   std::vector<std::unique_ptr<Node>> sentinels_;
   Clock::time_point last_refresh_{};
   std::vector<Parked> parked_;  // loop thread: async writes waiting for a primary
+  // Per shard: async writes parked or on their way to parked_ (any thread reads it: a write
+  // to a shard with parked writes parks behind them).
+  std::unique_ptr<std::atomic<std::size_t>[]> parked_count_;
   std::unique_ptr<Router> router_;
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;
+  std::string sentinel_handshake_;  // the sentinels' own AUTH (never the data password)
+  std::uint32_t sentinel_handshake_replies_ = 0;
+  // Per shard: the highest Sentinel config epoch followed (loop thread after start; nullopt
+  // while no sentinel has answered).
+  std::vector<std::optional<std::uint64_t>> sentinel_epoch_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HealthChecker> health_;
 };
+
+/// A core shared by the faces (Client, AsyncClient copies, Pipeline, Transaction). Its
+/// deleter stops the engine: from any thread at once, and when the last owner goes on the
+/// loop thread (a callback destroying its Client), on a thread of its own, since the loop
+/// thread cannot join itself nor free the loop it is running.
+std::shared_ptr<ClientCore> make_core(Topology topology, ClientOptions options);
 
 /// Pub/Sub: moves `from`'s channel subscriptions to `to` after a failover (loop thread).
 void move_subscriptions(Engine& engine, Node& from, Node& to);

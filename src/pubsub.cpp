@@ -11,7 +11,9 @@
 namespace flyshard {
 
 struct Subscription::State {
-  detail::ClientCore* core = nullptr;
+  // Weak: a subscription does not keep the client's engine running; after the client is
+  // gone, unsubscribe() has nothing left to do.
+  std::weak_ptr<detail::ClientCore> core;
   MessageHandler handler;
   std::vector<std::pair<detail::Node*, std::string>> channels;
   // Held while the handler runs and while unsubscribing, so that after unsubscribe() returns
@@ -95,12 +97,20 @@ Subscription AsyncClient::subscribe(const std::vector<std::string>& channels,
   auto state = std::make_shared<detail::SubscriptionState>();
   state->core = core_;
   state->handler = std::move(handler);
+  std::vector<std::size_t> shards;
   for (const auto& ch : channels) {
-    std::size_t shard = core_->router().shard_for(ch);
-    state->channels.emplace_back(core_->router().shard(shard).primary, ch);
+    shards.push_back(core_->router().shard_for(ch));
+    state->channels.emplace_back(nullptr, ch);
   }
   detail::Engine& engine = core_->engine();
-  engine.post([state, &engine] {
+  detail::ClientCore* core = core_.get();  // the posted task runs before the core can go
+  engine.post([state, shards = std::move(shards), core, &engine] {
+    // The node is chosen here, on the loop thread, where failovers re-point shards and move
+    // subscriptions: chosen on the caller's thread, a failover landing before this task ran
+    // would leave the channels registered on the old primary, which nobody listens to.
+    for (std::size_t i = 0; i < state->channels.size(); ++i) {
+      state->channels[i].first = core->router().shard(shards[i]).primary.load();
+    }
     std::unordered_map<detail::Node*, std::vector<std::string>> fresh;
     for (auto& [node, ch] : state->channels) {
       auto& list = node->channels[ch];
@@ -137,7 +147,9 @@ void Subscription::unsubscribe() {
     if (!state->active) return;
     state->active = false;
   }
-  detail::Engine& engine = state->core->engine();
+  std::shared_ptr<detail::ClientCore> core = state->core.lock();
+  if (!core) return;  // the client is gone, and every link with it
+  detail::Engine& engine = core->engine();
   engine.post([state] {
     std::unordered_map<detail::Node*, std::vector<std::string>> gone;
     for (auto& [node, ch] : state->channels) {

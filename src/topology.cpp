@@ -340,7 +340,7 @@ class Parser {
   SentinelSpec parse_sentinel(const json& v) const {
     const std::string path = "sentinel";
     if (!v.is_object()) fail(path, "expected an object, got " + describe(v));
-    check_keys(v, path, {"addresses", "master_prefix"});
+    check_keys(v, path, {"addresses", "master_prefix", "auth"});
     SentinelSpec s;
     auto addresses = v.find("addresses");
     if (addresses == v.end())
@@ -348,11 +348,11 @@ class Parser {
     s.addresses = addresses_at(*addresses, child(path, "addresses"), true);
     if (auto it = v.find("master_prefix"); it != v.end())
       s.master_prefix = string_at(*it, child(path, "master_prefix"));
+    if (auto it = v.find("auth"); it != v.end()) s.auth = parse_auth(*it, child(path, "auth"));
     return s;
   }
 
-  AuthSpec parse_auth(const json& v) const {
-    const std::string path = "auth";
+  AuthSpec parse_auth(const json& v, const std::string& path = "auth") const {
     if (!v.is_object()) fail(path, "expected an object, got " + describe(v));
     check_keys(v, path, {"username", "password", "password_env"});
     AuthSpec a;

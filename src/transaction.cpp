@@ -47,11 +47,13 @@ std::vector<Result<Reply>> Pipeline::execute() {
   std::map<detail::Node*, std::size_t> job_of;
   std::vector<detail::BlockingJob> jobs;
   std::vector<std::vector<std::size_t>> positions;
+  // One wait for a promoted primary for the whole call, however many writes it holds.
+  const auto wait_until = core_->promotion_deadline();
   for (std::size_t i = 0; i < commands.size(); ++i) {
     std::vector<std::string_view> w(commands[i].begin(), commands[i].end());
     detail::Node* node;
     try {
-      node = &core_->route(w);
+      node = core_->route_until(w, wait_until).node;
     } catch (const Error& e) {
       results[i] = Result<Reply>(e.value(), e.what());
       continue;
@@ -84,7 +86,7 @@ std::vector<Result<Reply>> Pipeline::execute() {
 
 // ---- Transaction ------------------------------------------------------------------------
 
-Transaction::Transaction(detail::ClientCore* core) : core_(core) {}
+Transaction::Transaction(std::shared_ptr<detail::ClientCore> core) : core_(std::move(core)) {}
 Transaction::Transaction(Transaction&&) noexcept = default;
 
 Transaction::~Transaction() {

@@ -60,7 +60,8 @@ using Callback = std::function<void(Result<T>)>;
 /// Receives a published message: (channel, message). Runs on the loop thread.
 using MessageHandler = std::function<void(std::string_view channel, std::string_view message)>;
 
-/// A live subscription; unsubscribes when destroyed or by unsubscribe(). Movable.
+/// A live subscription; unsubscribes when destroyed or by unsubscribe(). Movable. It may
+/// outlive its Client: delivery then has stopped, and unsubscribe() does nothing.
 class Subscription {
  public:
   Subscription() = default;
@@ -79,7 +80,9 @@ class Subscription {
   std::shared_ptr<State> state_;
 };
 
-/// The async face of a Client: the same engine, router and stats.
+/// The async face of a Client: the same engine, router and stats. A copy shares the
+/// client's engine and keeps it running after the Client is destroyed, until the last copy
+/// (and every Pipeline, Transaction made from the client) is gone.
 class AsyncClient {
  public:
   /// Any command the command table knows, routed by its keys (every key: keys that span
@@ -131,13 +134,14 @@ class AsyncClient {
 
  private:
   friend class Client;
-  explicit AsyncClient(detail::ClientCore* core) : core_(core) {}
-  detail::ClientCore* core_;
+  explicit AsyncClient(std::shared_ptr<detail::ClientCore> core) : core_(std::move(core)) {}
+  std::shared_ptr<detail::ClientCore> core_;
 };
 
 class Client;
 
-/// Commands collected for any keys and sent together (Client::pipeline()).
+/// Commands collected for any keys and sent together (Client::pipeline()). Shares its
+/// client's engine: it stays usable after the Client is destroyed.
 class Pipeline {
  public:
   /// Adds a command; returns *this for chaining.
@@ -149,8 +153,8 @@ class Pipeline {
 
  private:
   friend class Client;
-  explicit Pipeline(detail::ClientCore* core) : core_(core) {}
-  detail::ClientCore* core_;
+  explicit Pipeline(std::shared_ptr<detail::ClientCore> core) : core_(std::move(core)) {}
+  std::shared_ptr<detail::ClientCore> core_;
   std::vector<std::vector<std::string>> commands_;
 };
 
@@ -179,8 +183,8 @@ class Transaction {
 
  private:
   friend class Client;
-  explicit Transaction(detail::ClientCore* core);
-  detail::ClientCore* core_;
+  explicit Transaction(std::shared_ptr<detail::ClientCore> core);
+  std::shared_ptr<detail::ClientCore> core_;
   std::vector<std::vector<std::string>> commands_;
   std::vector<std::string> watched_;
   std::unique_ptr<detail::BlockingLease> lease_;
@@ -190,6 +194,13 @@ class Transaction {
 /// The blocking client: thread-safe, every call may come from any thread. Errors are thrown
 /// as flyshard::Error. Destruction completes every pending request with
 /// errc::shutting_down, then returns.
+///
+/// Lifetimes: the engine (loop thread, connections) is shared by the Client, copies of its
+/// AsyncClient, and its Pipelines and Transactions; it stops when the last of them is gone
+/// (a Subscription does not keep it). A Client may be destroyed from inside one of its own
+/// callbacks (on the loop thread): the destructor then returns at once, and the engine stops
+/// on a thread of its own once that callback has returned, completing what is still pending
+/// with errc::shutting_down.
 class Client {
  public:
   /// Validates the topology (throws errc::config), starts the loop thread and opens
@@ -335,9 +346,9 @@ class Client {
   Subscription subscribe(const std::vector<std::string>& channels, MessageHandler handler);
 
   /// A pipeline over this client.
-  Pipeline pipeline() { return Pipeline(core_.get()); }
+  Pipeline pipeline() { return Pipeline(core_); }
   /// A transaction over this client.
-  Transaction transaction() { return Transaction(core_.get()); }
+  Transaction transaction() { return Transaction(core_); }
 
   /// The shard index (into topology().shards) that owns `key`.
   std::size_t shard_for(std::string_view key) const;
@@ -349,7 +360,7 @@ class Client {
   ClientStats stats() const;
 
  private:
-  std::unique_ptr<detail::ClientCore> core_;
+  std::shared_ptr<detail::ClientCore> core_;
   AsyncClient async_;
 };
 

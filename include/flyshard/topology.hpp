@@ -35,16 +35,19 @@ struct ShardSpec {
   std::vector<NodeAddress> replicas;  ///< read-only copies
 };
 
-/// Sentinel settings; the master name of a shard is master_prefix + shard name.
-struct SentinelSpec {
-  std::vector<NodeAddress> addresses;  ///< at least one sentinel
-  std::string master_prefix;           ///< default "" (master name = shard name)
-};
-
 /// Credentials sent with AUTH on every new connection. Empty password: no AUTH.
 struct AuthSpec {
   std::string username;  ///< empty: the default user (AUTH <password>)
   std::string password;  ///< resolved already (the JSON's password_env is read at load)
+};
+
+/// Sentinel settings; the master name of a shard is master_prefix + shard name.
+struct SentinelSpec {
+  std::vector<NodeAddress> addresses;  ///< at least one sentinel
+  std::string master_prefix;           ///< default "" (master name = shard name)
+  /// The sentinels' own credentials (JSON "sentinel": {"auth": {...}}), sent to sentinels
+  /// only. Empty password: no AUTH. The data nodes' Topology::auth never goes to a sentinel.
+  AuthSpec auth;
 };
 
 /// The whole layout. Build it in code or load it from JSON:
@@ -52,7 +55,8 @@ struct AuthSpec {
 /// { "distribution": "maglev",
 ///   "shards": [ { "name": "s1", "weight": 1, "primary": "127.0.0.1:7001",
 ///                 "replicas": ["127.0.0.1:7101"] } ],
-///   "sentinel": { "addresses": ["127.0.0.1:26379"], "master_prefix": "flyshard-" },
+///   "sentinel": { "addresses": ["127.0.0.1:26379"], "master_prefix": "flyshard-",
+///                 "auth": { "password_env": "SENTINEL_PASSWORD" } },
 ///   "auth": { "username": "shop", "password_env": "FLYSHARD_PASSWORD" },
 ///   "database": 0 }
 /// ```

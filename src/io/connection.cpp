@@ -119,21 +119,25 @@ void Connection::on_connected(int status) {
   // be reconnected to in a tight loop. It is reset when a reply shows the link works.
   reader_.reset();
   const LinkSettings& s = engine_.link_settings();
+  const std::string& handshake = own_handshake_ ? handshake_ : s.handshake;
+  const std::uint32_t handshake_replies = own_handshake_ ? handshake_replies_ : s.handshake_replies;
   if (on_push_) {
+    last_rx_ = Clock::now();
+    keepalive_due_ = {};
     // Subscriber mode: the handshake's replies come through on_data and are only checked.
-    out_.append(s.handshake);
+    out_.append(handshake);
     if (on_ready_) on_ready_();
     flush();
     return;
   }
-  if (s.handshake_replies > 0) {
+  if (handshake_replies > 0) {
     // AUTH/SELECT go first; their replies are checked here, not handed to anyone.
     Request hs;
     hs.node = &node_;
-    hs.replies = s.handshake_replies;
+    hs.replies = handshake_replies;
     hs.deadline = Clock::now() + s.connect_timeout;
     hs.start = Clock::now();
-    out_.append(s.handshake);
+    out_.append(handshake);
     in_flight_.push_back(std::move(hs));
   }
   while (!waiting_.empty()) {
@@ -212,6 +216,10 @@ void Connection::on_write_done(int status) {
 }
 
 void Connection::on_data(const char* data, std::size_t size) {
+  if (on_push_) {
+    last_rx_ = Clock::now();  // any byte shows the link is alive
+    keepalive_due_ = {};
+  }
   try {
     reader_.feed(data, size);
     while (auto reply = reader_.next()) {
@@ -363,6 +371,23 @@ void Connection::sweep(Clock::time_point now) {
                      Result<Reply>(errc::timeout, node_.name + (i < while_connecting
                                                                     ? ": timed out while connecting"
                                                                     : ": no reply in time")));
+  }
+  const auto keepalive = engine_.link_settings().keepalive;
+  if (on_push_ && state_ == State::ready && keepalive.count() > 0) {
+    // A subscriber only reads, so a link the peer lost (a host gone, a NAT entry expired)
+    // would wait forever: PING it when it has been quiet, reopen it when the PING goes
+    // unanswered. A subscribed server answers PING with a "pong" push.
+    if (keepalive_due_ != Clock::time_point{} && now > keepalive_due_) {
+      keepalive_due_ = {};
+      ++failures_;
+      fail_link("no answer to a keepalive PING; reopening the link");
+      return;
+    }
+    if (keepalive_due_ == Clock::time_point{} && now - last_rx_ >= keepalive) {
+      static const std::string kPing = "*1\r\n$4\r\nPING\r\n";
+      keepalive_due_ = now + engine_.request_timeout();
+      send_untracked(kPing);
+    }
   }
   if (state_ == State::ready && !in_flight_.empty() &&
       now - in_flight_.front().start > engine_.link_settings().stuck_timeout) {

@@ -44,6 +44,13 @@ class Connection {
   /// `on_ready` runs after each (re)connect so subscriptions can be restored. Set before
   /// start().
   void set_subscriber(std::function<void(Reply&)> on_push, std::function<void()> on_ready);
+  /// Replaces the engine's handshake (LinkSettings) for this link: a sentinel gets its own
+  /// credentials, not the data nodes'. Set before start().
+  void set_handshake(std::string bytes, std::uint32_t replies) {
+    handshake_ = std::move(bytes);
+    handshake_replies_ = replies;
+    own_handshake_ = true;
+  }
   /// Subscriber mode: writes a command whose replies arrive through on_push. Dropped while
   /// not connected (on_ready restores the state after a reconnect).
   void send_untracked(std::string bytes);
@@ -77,6 +84,11 @@ class Connection {
   ReplyReader reader_;
   std::function<void(Reply&)> on_push_;  // set: subscriber mode
   std::function<void()> on_ready_;
+  Clock::time_point last_rx_{};      // subscriber mode: when the server last sent a byte
+  Clock::time_point keepalive_due_{};  // a keepalive PING is out: its answer is due by then
+  bool own_handshake_ = false;  // set_handshake() was called: use handshake_, not the engine's
+  std::string handshake_;
+  std::uint32_t handshake_replies_ = 0;
 };
 
 }  // namespace flyshard::detail

@@ -118,7 +118,9 @@ void Engine::complete(Request& request, Result<Reply> result) {
     if (result_hook_ && request.fail_with == errc{}) {
       // Health bookkeeping must not keep the callback from running exactly once.
       const errc code = result.ok() ? errc{} : result.error();
-      run_guarded(log_, "result hook", [&] { result_hook_(*request.node, code); });
+      const std::string_view message =
+          code == errc::server_error ? std::string_view(result.message()) : std::string_view();
+      run_guarded(log_, "result hook", [&] { result_hook_(*request.node, code, message); });
     }
   }
   request.done = true;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct LinkSettings {
   std::chrono::milliseconds reconnect_max;
   std::string handshake;             // AUTH/SELECT commands sent first on every link
   std::uint32_t handshake_replies = 0;
+  /// Subscriber links: PING after this long without a byte from the server, and reopen the
+  /// link when the PING is not answered within request_timeout (a half-open link would
+  /// otherwise stay silent forever). 0: no keepalive.
+  std::chrono::milliseconds keepalive{0};
 };
 
 class Engine {
@@ -62,7 +67,10 @@ class Engine {
   /// Loop thread: sends a request to one of `node`'s connections now (internal checks).
   void dispatch_now(Node& node, Request&& request);
   /// Called with the outcome of every request to a node (any thread): feeds passive health.
-  void set_result_hook(std::function<void(Node&, errc)> hook) { result_hook_ = std::move(hook); }
+  /// `message` is the server's error text for errc::server_error (empty otherwise).
+  void set_result_hook(std::function<void(Node&, errc, std::string_view)> hook) {
+    result_hook_ = std::move(hook);
+  }
   /// Called when a connect to a node fails (loop thread).
   void set_connect_failure_hook(std::function<void(Node&)> hook) {
     connect_failure_hook_ = std::move(hook);
@@ -120,7 +128,7 @@ class Engine {
   bool stopped_ = false;                  // guarded by mu_: the loop no longer takes work
   bool started_ = false;
 
-  std::function<void(Node&, errc)> result_hook_;
+  std::function<void(Node&, errc, std::string_view)> result_hook_;
   std::function<void()> shutdown_hook_;
   std::function<void(Node&)> connect_failure_hook_;
   std::function<void(Clock::time_point)> sweep_hook_;

@@ -28,6 +28,7 @@ bool NodeHealth::on_timeout(unsigned failure_limit, std::chrono::steady_clock::t
 
 bool NodeHealth::on_check(NodeRole role, bool read_eligible, std::chrono::nanoseconds rtt) noexcept {
   failures_.store(0, std::memory_order_relaxed);
+  if (role == NodeRole::primary) awaiting_promotion_.store(false, std::memory_order_release);
   role_.store(role, std::memory_order_release);
   eligible_.store(read_eligible, std::memory_order_release);
   // Exponentially weighted (1/4 new sample): steady enough for `nearest`, quick to follow.

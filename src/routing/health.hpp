@@ -43,11 +43,29 @@ class NodeHealth {
   bool on_check(NodeRole role, bool read_eligible, std::chrono::nanoseconds rtt) noexcept;
   /// Forget the role until the next check (after a failover re-pointed the shard).
   void expect_role_check() noexcept { role_.store(NodeRole::unknown, std::memory_order_release); }
+  /// Sentinel named this node its shard's new primary: no writes until a check confirms the
+  /// role (a sentinel's view can run ahead of the node's own, or lag behind it).
+  void expect_promotion() noexcept {
+    awaiting_promotion_.store(true, std::memory_order_release);
+    expect_role_check();
+  }
+  /// A reply hinted at a role change: true when no role check is pending yet (the caller
+  /// then asks for one, and calls role_check_done() when it starts).
+  bool request_role_check() noexcept {
+    return !role_check_requested_.exchange(true, std::memory_order_acq_rel);
+  }
+  void role_check_done() noexcept { role_check_requested_.store(false, std::memory_order_release); }
+  /// True between expect_promotion() and a check that found the node a primary.
+  bool awaiting_promotion() const noexcept {
+    return awaiting_promotion_.load(std::memory_order_acquire);
+  }
 
  private:
   std::atomic<bool> up_{true};  // optimistic until checks say otherwise
   std::atomic<NodeRole> role_{NodeRole::unknown};
   std::atomic<bool> eligible_{false};  // replicas serve reads only after a good check
+  std::atomic<bool> awaiting_promotion_{false};
+  std::atomic<bool> role_check_requested_{false};
   std::atomic<unsigned> failures_{0};
   // When a timeout last counted (steady_clock ticks since epoch; min: never).
   std::atomic<std::int64_t> last_timeout_counted_{std::numeric_limits<std::int64_t>::min()};

@@ -19,7 +19,8 @@ Node::Node(NodeAddress addr, std::size_t shard_index, bool primary, std::size_t 
 Node::~Node() = default;
 
 bool usable_as_primary(const Node& node) noexcept {
-  return node.health.up() && node.health.role() != NodeRole::replica;
+  return node.health.up() && node.health.role() != NodeRole::replica &&
+         !node.health.awaiting_promotion();
 }
 
 bool usable_as_replica(const Node& node) noexcept {
@@ -108,6 +109,8 @@ std::string Router::unavailable_reason(std::size_t shard, bool write) const {
     why += "primary " + primary->name + " is down";
   } else if (primary->health.role() == NodeRole::replica) {
     why += "node " + primary->name + " is a replica now (waiting for the new primary)";
+  } else if (primary->health.awaiting_promotion()) {
+    why += "new primary " + primary->name + " is not confirmed yet (waiting for its role)";
   } else {
     why += "primary " + primary->name + " is not usable";
   }

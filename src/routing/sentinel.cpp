@@ -39,6 +39,30 @@ std::optional<NodeAddress> parse_master_addr(const Reply& reply) {
   return NodeAddress{reply.elements()[0].str(), *port};
 }
 
+std::optional<SentinelMaster> parse_sentinel_master(const Reply& reply) {
+  if (!reply.is_array()) return std::nullopt;
+  const auto& f = reply.elements();
+  std::string ip;
+  std::optional<std::uint16_t> port;
+  std::optional<std::uint64_t> epoch;
+  bool in_progress = false;
+  for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
+    if (!f[i].is_string() || !f[i + 1].is_string()) continue;
+    const std::string& key = f[i].str();
+    const std::string& value = f[i + 1].str();
+    if (key == "ip") ip = value;
+    if (key == "flags") in_progress = value.find("failover_in_progress") != std::string::npos;
+    if (key == "port") port = parse_port(value);
+    if (key == "config-epoch") {
+      std::uint64_t v = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec == std::errc{} && p == value.data() + value.size()) epoch = v;
+    }
+  }
+  if (ip.empty() || !port || !epoch) return std::nullopt;
+  return SentinelMaster{NodeAddress{ip, *port}, *epoch, in_progress};
+}
+
 std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply) {
   std::vector<NodeAddress> out;
   if (!reply.is_array()) return out;
@@ -105,8 +129,13 @@ std::optional<SentinelEvent> parse_sentinel_event(std::string_view channel,
 
 std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinels,
                                         const std::vector<std::string>& master_names,
-                                        std::chrono::milliseconds timeout, const Logger& log) {
+                                        std::chrono::milliseconds timeout, const Logger& log,
+                                        std::string_view handshake,
+                                        std::uint32_t handshake_replies) {
   std::vector<SentinelView> views(master_names.size());
+  // Every sentinel is asked: the first to answer may be one that missed the last failover.
+  // The config epoch orders the answers (it only grows, and only a sentinel elected by a
+  // majority for that epoch can set it), so the highest one is the newest view there is.
   for (const NodeAddress& s : sentinels) {
     SocketAddress addr;
     try {
@@ -115,7 +144,8 @@ std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinel
       log.log(LogLevel::warning, std::string("sentinel ") + e.what());
       continue;
     }
-    auto conn = BlockingConnection::open(addr, timeout, {}, 0, "sentinel " + s.to_string());
+    auto conn = BlockingConnection::open(addr, timeout, handshake, handshake_replies,
+                                         "sentinel " + s.to_string());
     if (!conn.ok()) {
       log.log(LogLevel::warning, conn.message());
       continue;
@@ -123,7 +153,7 @@ std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinel
     // Both questions for every master in one round trip.
     std::string payload;
     for (const auto& name : master_names) {
-      std::vector<std::string_view> a{"SENTINEL", "get-master-addr-by-name", name};
+      std::vector<std::string_view> a{"SENTINEL", "MASTER", name};
       std::vector<std::string_view> b{"SENTINEL", "replicas", name};
       append_command(payload, a);
       append_command(payload, b);
@@ -136,14 +166,20 @@ std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinel
       log.log(LogLevel::warning, message);
       continue;
     }
-    bool complete = true;
     for (std::size_t i = 0; i < master_names.size(); ++i) {
-      views[i].primary = parse_master_addr(replies[2 * i]);
-      views[i].replicas = parse_sentinel_replicas(replies[2 * i + 1]);
-      if (!views[i].primary) complete = false;
+      auto master = parse_sentinel_master(replies[2 * i]);
+      if (!master) {
+        log.log(LogLevel::warning,
+                "sentinel " + s.to_string() + " does not know " + master_names[i]);
+        continue;
+      }
+      if (master->failover_in_progress) continue;
+      SentinelView& v = views[i];
+      if (v.primary && master->config_epoch <= v.config_epoch) continue;
+      v.primary = master->address;
+      v.config_epoch = master->config_epoch;
+      v.replicas = parse_sentinel_replicas(replies[2 * i + 1]);
     }
-    if (complete) return views;
-    log.log(LogLevel::warning, "sentinel " + s.to_string() + " does not know every shard; asking the next");
   }
   return views;
 }

@@ -25,10 +25,24 @@ struct Node;
 struct SentinelView {
   std::optional<NodeAddress> primary;
   std::vector<NodeAddress> replicas;  // healthy ones (no s_down/o_down/disconnected flag)
+  /// The master's config epoch as the answering sentinel knows it: it grows with every
+  /// successful failover, so of two answers the one with the higher epoch is the newer view.
+  std::uint64_t config_epoch = 0;
 };
 
 /// Parses `SENTINEL get-master-addr-by-name` ([ip, port]); nullopt for nil or garbage.
 std::optional<NodeAddress> parse_master_addr(const Reply& reply);
+
+/// A master as `SENTINEL MASTER <name>` describes it (a flat field/value array).
+struct SentinelMaster {
+  NodeAddress address;
+  std::uint64_t config_epoch = 0;
+  /// The answering sentinel leads a failover of this master right now: it already reports
+  /// the new epoch with the old address, so the answer orders nothing.
+  bool failover_in_progress = false;
+};
+/// Parses `SENTINEL MASTER <name>`; nullopt for an error, nil or garbage.
+std::optional<SentinelMaster> parse_sentinel_master(const Reply& reply);
 /// Parses `SENTINEL replicas <name>` (an array of flat field/value arrays).
 std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply);
 
@@ -43,11 +57,15 @@ struct SentinelEvent {
 std::optional<SentinelEvent> parse_sentinel_event(std::string_view channel,
                                                   std::string_view message);
 
-/// Asks the sentinels (in order, first that answers) about every master name; blocking.
+/// Asks every sentinel about every master name; blocking. Per name, the answer with the
+/// highest config epoch wins (a sentinel that missed a failover still names the old primary,
+/// with the old epoch). `handshake` holds the sentinels' own AUTH, never the data nodes'.
 /// Returns one view per name (empty views when no sentinel answered).
 std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinels,
                                         const std::vector<std::string>& master_names,
-                                        std::chrono::milliseconds timeout, const Logger& log);
+                                        std::chrono::milliseconds timeout, const Logger& log,
+                                        std::string_view handshake = {},
+                                        std::uint32_t handshake_replies = 0);
 
 /// The channels the watcher subscribes to on every sentinel.
 inline constexpr std::string_view kSentinelChannels[] = {"+switch-master", "+slave",

@@ -55,6 +55,39 @@ TEST(SentinelMasterAddrTest, BadPortIsNullopt) {
   }
 }
 
+// ---- parse_sentinel_master ----
+
+TEST(SentinelMasterTest, ParsesAddressAndConfigEpoch) {
+  auto m = parse_sentinel_master(strings({"name", "m-s1", "ip", "127.0.0.1", "port", "7001",
+                                          "flags", "master", "config-epoch", "42"}));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->address, (NodeAddress{"127.0.0.1", 7001}));
+  EXPECT_EQ(m->config_epoch, 42u);
+  EXPECT_FALSE(m->failover_in_progress);
+  // What redis-sentinel 7.0's leader says mid-failover: the new epoch, the old address.
+  auto mid = parse_sentinel_master(
+      strings({"ip", "127.0.0.1", "port", "7001", "flags",
+               "s_down,o_down,master,disconnected,failover_in_progress", "config-epoch", "1"}));
+  ASSERT_TRUE(mid.has_value());
+  EXPECT_TRUE(mid->failover_in_progress);
+}
+
+TEST(SentinelMasterTest, MissingOrBadFieldsAreNullopt) {
+  EXPECT_FALSE(parse_sentinel_master(Reply::error("ERR No such master with that name")));
+  EXPECT_FALSE(parse_sentinel_master(Reply::nil()));
+  // No epoch: an answer that cannot be ordered against the others is not followed.
+  EXPECT_FALSE(parse_sentinel_master(strings({"ip", "127.0.0.1", "port", "7001"})));
+  EXPECT_FALSE(
+      parse_sentinel_master(strings({"ip", "127.0.0.1", "port", "7001", "config-epoch", "x"})));
+  EXPECT_FALSE(
+      parse_sentinel_master(strings({"ip", "127.0.0.1", "port", "0", "config-epoch", "1"})));
+  EXPECT_FALSE(parse_sentinel_master(strings({"port", "7001", "config-epoch", "1"})));
+  // Odd length and non-string values are tolerated, not trusted.
+  EXPECT_FALSE(parse_sentinel_master(Reply::array({Reply::string("ip"), Reply::integer(1)})));
+  EXPECT_TRUE(parse_sentinel_master(
+      strings({"ip", "127.0.0.1", "port", "7001", "config-epoch", "0", "dangling"})));
+}
+
 // ---- parse_sentinel_replicas ----
 
 Reply replica_entry(const std::string& ip, const std::string& port, const std::string& flags) {

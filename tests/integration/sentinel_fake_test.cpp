@@ -1,0 +1,278 @@
+// Sentinel against scripted fake sentinels and fake data nodes: which answer wins (the newest
+// config epoch, not the first or the last to arrive), writes wait for the new primary's role,
+// the sentinels get their own credentials and never the data nodes' password, and a
+// half-open subscriber link to a sentinel is noticed and reopened.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_server.hpp"
+#include "flyshard/flyshard.hpp"
+
+using namespace flyshard;
+using namespace std::chrono_literals;
+using flyshard::testing::bulk;
+using flyshard::testing::FakeScript;
+using flyshard::testing::FakeServer;
+
+namespace {
+
+constexpr auto kSlow = FLYSHARD_SLOWDOWN;
+using Clock = std::chrono::steady_clock;
+
+template <typename Cond>
+bool eventually(Cond cond, std::chrono::milliseconds within = 5000ms * kSlow) {
+  const auto until = Clock::now() + within;
+  while (Clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+std::string array_of(const std::vector<std::string>& items) {
+  std::string out = "*" + std::to_string(items.size()) + "\r\n";
+  for (const auto& s : items) out += bulk(s);
+  return out;
+}
+
+// A data node: answers INFO replication with its current role, SET/GET/PING.
+struct FakeNode {
+  std::shared_ptr<std::atomic<bool>> primary = std::make_shared<std::atomic<bool>>(true);
+  FakeServer server{{FakeScript().answer_all([p = primary](const std::vector<std::string>& w) {
+    if (!w.empty() && w[0] == "INFO") {
+      return bulk(*p ? "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+                       "master_replid:0123456789012345678901234567890123456789\r\n"
+                       "master_repl_offset:100\r\n"
+                     : "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n"
+                       "master_port:1\r\nmaster_link_status:up\r\nslave_repl_offset:100\r\n");
+    }
+    if (!w.empty() && w[0] == "GET") return std::string("$-1\r\n");
+    if (!w.empty() && w[0] == "PING") return std::string("+PONG\r\n");
+    return std::string("+OK\r\n");
+  })}};
+  std::uint16_t port() const { return server.port(); }
+  int sets() const {
+    int n = 0;
+    for (const auto& c : server.commands()) n += c.rfind("SET ", 0) == 0;
+    return n;
+  }
+};
+
+// What a fake sentinel says about master "m-s1" (the one shard of these tests).
+struct MasterView {
+  std::mutex mu;
+  std::uint16_t port = 0;
+  std::uint64_t epoch = 0;
+};
+
+// A sentinel: answers SENTINEL MASTER / get-master-addr-by-name / replicas from `view`,
+// SUBSCRIBE with its confirmations, AUTH with +OK (or an error for a wrong password when
+// `password` is set). With `silent_subscriber`, a subscribed link never answers again.
+FakeScript sentinel_script(std::shared_ptr<MasterView> view, std::string password = {},
+                           bool silent_subscriber = false) {
+  return FakeScript().answer_all(
+      [view, password, silent_subscriber](const std::vector<std::string>& w) -> std::string {
+        if (w.empty()) return "-ERR empty\r\n";
+        if (w[0] == "AUTH") {
+          if (!password.empty() && w.back() != password) return "-WRONGPASS invalid password\r\n";
+          return "+OK\r\n";
+        }
+        if (w[0] == "SUBSCRIBE") {
+          std::string out;
+          for (std::size_t i = 1; i < w.size(); ++i) {
+            out += "*3\r\n" + bulk("subscribe") + bulk(w[i]) + ":" + std::to_string(i) + "\r\n";
+          }
+          return out;
+        }
+        if (w[0] == "PING") {
+          if (silent_subscriber) return "";
+          return "*2\r\n" + bulk("pong") + bulk("");
+        }
+        if (w[0] == "SENTINEL" && w.size() >= 3) {
+          std::lock_guard lock(view->mu);
+          if (w[1] == "MASTER" || w[1] == "master") {
+            return array_of({"name", w[2], "ip", "127.0.0.1", "port", std::to_string(view->port),
+                             "flags", "master", "config-epoch", std::to_string(view->epoch)});
+          }
+          if (w[1] == "get-master-addr-by-name") {
+            return array_of({"127.0.0.1", std::to_string(view->port)});
+          }
+          if (w[1] == "replicas") return "*0\r\n";
+        }
+        return "-ERR unknown\r\n";
+      });
+}
+
+Topology one_shard(std::uint16_t primary, const std::vector<std::string>& sentinels) {
+  std::string json = R"({"shards": [{"name": "s1", "primary": "127.0.0.1:)" +
+                     std::to_string(primary) + R"("}], "sentinel": {"addresses": [)";
+  for (std::size_t i = 0; i < sentinels.size(); ++i) {
+    json += (i ? ", \"" : "\"") + sentinels[i] + "\"";
+  }
+  json += R"(], "master_prefix": "m-"}})";
+  return Topology::from_json(json);
+}
+
+ClientOptions fast_options() {
+  ClientOptions o;
+  o.request_timeout = 200ms * kSlow;
+  o.connect_timeout = 200ms * kSlow;
+  o.reconnect_min = 10ms;
+  o.reconnect_max = 50ms;
+  o.health_interval = 50ms * kSlow;
+  o.failure_limit = 2;
+  o.wait_for_promotion = 0ms;
+  o.log_level = LogLevel::error;
+  return o;
+}
+
+TEST(SentinelFakeTest, StartupFollowsTheNewestConfigEpochNotTheFirstAnswer) {
+  FakeNode old_primary, new_primary;
+  auto stale = std::make_shared<MasterView>();
+  stale->port = old_primary.port();
+  stale->epoch = 1;
+  auto fresh = std::make_shared<MasterView>();
+  fresh->port = new_primary.port();
+  fresh->epoch = 2;
+  // The stale sentinel is listed (and answers) first.
+  FakeServer s1({sentinel_script(stale)});
+  FakeServer s2({sentinel_script(fresh)});
+  Client c(one_shard(old_primary.port(), {s1.address(), s2.address()}), fast_options());
+  c.set("k", "v");
+  EXPECT_EQ(new_primary.sets(), 1);
+  EXPECT_EQ(old_primary.sets(), 0);
+}
+
+TEST(SentinelFakeTest, WritesWaitUntilThePromotedNodeConfirmsItsRole) {
+  FakeNode a, b;
+  *b.primary = false;  // Sentinel will name b before b has become a primary
+  auto view = std::make_shared<MasterView>();
+  view->port = a.port();
+  view->epoch = 1;
+  FakeServer s({sentinel_script(view)});
+  Client c(one_shard(a.port(), {s.address()}), fast_options());
+  c.set("k", "v1");
+  ASSERT_EQ(a.sets(), 1);
+  // The failover: a steps down, the sentinel names b with a newer epoch; the client learns
+  // it when its check finds a demoted.
+  {
+    std::lock_guard lock(view->mu);
+    view->port = b.port();
+    view->epoch = 2;
+  }
+  *a.primary = false;
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& n : c.stats().nodes) {
+      if (n.address == "127.0.0.1:" + std::to_string(b.port()) && n.role == "primary") return true;
+    }
+    return false;
+  }));
+  // b still says it is a replica: no write may reach it.
+  EXPECT_THROW(c.set("k", "v2"), Error);
+  EXPECT_EQ(b.sets(), 0);
+  // Once b reports itself primary, writes go there.
+  *b.primary = true;
+  EXPECT_TRUE(eventually([&] {
+    try {
+      c.set("k", "v3");
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }));
+  EXPECT_EQ(b.sets(), 1);
+}
+
+TEST(SentinelFakeTest, AnOlderEpochNeverMovesTheShardBack) {
+  FakeNode a, b;
+  auto fresh = std::make_shared<MasterView>();
+  fresh->port = b.port();
+  fresh->epoch = 5;
+  auto stale = std::make_shared<MasterView>();
+  stale->port = a.port();
+  stale->epoch = 4;
+  FakeServer s1({sentinel_script(fresh)});
+  FakeServer s2({sentinel_script(stale)});
+  Client c(one_shard(a.port(), {s1.address(), s2.address()}), fast_options());
+  c.set("k", "v");
+  ASSERT_EQ(b.sets(), 1);
+  // b's check now says replica: the client asks every sentinel again. The stale one names
+  // a (epoch 4); the fresh one still names b. Nothing may move the shard back to a.
+  *b.primary = false;
+  std::this_thread::sleep_for(300ms * kSlow);  // several health rounds and refreshes
+  for (const auto& n : c.stats().nodes) {
+    if (n.address == "127.0.0.1:" + std::to_string(a.port())) EXPECT_EQ(n.role, "replica");
+  }
+  EXPECT_EQ(a.sets(), 0);
+}
+
+TEST(SentinelFakeTest, SentinelsGetTheirOwnPasswordNeverTheDataPassword) {
+  FakeNode a;
+  auto view = std::make_shared<MasterView>();
+  view->port = a.port();
+  view->epoch = 1;
+  FakeServer s({sentinel_script(view, "sentinel-secret")});
+  ::setenv("FLYSHARD_FAKE_DATA_PASSWORD", "data-secret", 1);
+  ::setenv("FLYSHARD_FAKE_SENTINEL_PASSWORD", "sentinel-secret", 1);
+  std::string json = R"({"shards": [{"name": "s1", "primary": "127.0.0.1:)" +
+                     std::to_string(a.port()) + R"("}], "sentinel": {"addresses": [")" +
+                     s.address() +
+                     R"("], "master_prefix": "m-", "auth": {"username": "watcher",
+                        "password_env": "FLYSHARD_FAKE_SENTINEL_PASSWORD"}},
+                        "auth": {"password_env": "FLYSHARD_FAKE_DATA_PASSWORD"}})";
+  Topology t = Topology::from_json(json);
+  EXPECT_EQ(t.sentinel->auth.username, "watcher");
+  EXPECT_EQ(t.sentinel->auth.password, "sentinel-secret");
+  {
+    Client c(t, fast_options());
+    c.set("k", "v");
+    // Startup question, command link and subscriber link: all three authenticate.
+    ASSERT_TRUE(eventually([&] {
+      int auths = 0;
+      for (const auto& cmd : s.commands()) auths += cmd.rfind("AUTH ", 0) == 0;
+      return auths >= 3;
+    }));
+  }
+  for (const auto& cmd : s.commands()) {
+    EXPECT_EQ(cmd.find("data-secret"), std::string::npos) << cmd;
+    if (cmd.rfind("AUTH ", 0) == 0) EXPECT_EQ(cmd, "AUTH watcher sentinel-secret");
+  }
+  // The data node got the data password.
+  bool data_auth = false;
+  for (const auto& cmd : a.server.commands()) data_auth |= cmd == "AUTH data-secret";
+  EXPECT_TRUE(data_auth);
+}
+
+TEST(SentinelFakeTest, SentinelAuthInTopologyJsonNeverEchoesThePassword) {
+  try {
+    Topology::from_json(R"({"shards": [{"name": "s1", "primary": "127.0.0.1:1"}],
+      "sentinel": {"addresses": ["127.0.0.1:2"], "auth": {"password": 12345678}}})");
+    FAIL() << "expected a config error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sentinel.auth.password"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("12345678"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SentinelFakeTest, HalfOpenSubscriberLinkToASentinelIsReopened) {
+  FakeNode a;
+  auto view = std::make_shared<MasterView>();
+  view->port = a.port();
+  view->epoch = 1;
+  // Subscribed links never answer PING: to the client the link looks half-open.
+  FakeServer s({sentinel_script(view, {}, true)});
+  Client c(one_shard(a.port(), {s.address()}), fast_options());
+  c.set("k", "v");
+  const int first = s.accepted();
+  // Keepalive PINGs go unanswered: the subscriber link is closed and opened again.
+  EXPECT_TRUE(eventually([&] { return s.accepted() >= first + 2; }));
+}
+
+}  // namespace
