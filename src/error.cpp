@@ -31,6 +31,8 @@ class Category final : public std::error_category {
         return "client shutting down";
       case errc::unknown_command:
         return "command not in the command table";
+      case errc::watch_conflict:
+        return "watched keys changed on every attempt";
     }
     return "unknown flyshard error " + std::to_string(code);
   }
@@ -55,6 +57,7 @@ bool is_retriable(errc e) noexcept {
     case errc::connection_lost:
     case errc::shard_unavailable:
     case errc::overloaded:
+    case errc::watch_conflict:
       return true;
     default:
       return false;

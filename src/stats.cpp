@@ -125,6 +125,8 @@ std::string_view errc_name(errc e) noexcept {
       return "shutting_down";
     case errc::unknown_command:
       return "unknown_command";
+    case errc::watch_conflict:
+      return "watch_conflict";
   }
   return "unknown";
 }

@@ -349,6 +349,17 @@ class Client {
   Pipeline pipeline() { return Pipeline(core_); }
   /// A transaction over this client.
   Transaction transaction() { return Transaction(core_); }
+  /// An optimistic transaction, as go-redis Watch: WATCHes `keys`, calls `fn` (on this
+  /// thread) to read with tx.read() and queue writes with tx.command(), then EXECs; when a
+  /// WATCHed key changed before EXEC, it starts again with a fresh Transaction, up to
+  /// `max_attempts` times in all, with a short random pause (0.1 ms doubling, at most 10 ms)
+  /// before each retry. Returns EXEC's replies. After the last attempt it throws
+  /// errc::watch_conflict. An exception from `fn` discards the transaction (UNWATCH) and
+  /// propagates; nothing is retried then. Every key read or written must map to the shard of
+  /// `keys` (errc::cross_shard otherwise). `max_attempts` below 1 counts as 1.
+  std::vector<Reply> watch_transaction(const std::vector<std::string>& keys,
+                                       const std::function<void(Transaction&)>& fn,
+                                       int max_attempts = 16);
 
   /// The shard index (into topology().shards) that owns `key`.
   std::size_t shard_for(std::string_view key) const;

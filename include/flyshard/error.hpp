@@ -27,6 +27,8 @@ enum class errc {
   unknown_command,    ///< not in the command table, so its keys are unknown: refused before
                       ///< sending; name the routing key (command_routed) or the shard
                       ///< (command_on_shard)
+  watch_conflict,     ///< Client::watch_transaction: a WATCHed key changed before EXEC on
+                      ///< every attempt
 };
 
 /// The category of flyshard::errc; name() is "flyshard".
@@ -36,7 +38,7 @@ const std::error_category& error_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
 /// True for errors that a retry may cure (timeout, connection_lost, shard_unavailable,
-/// overloaded). A retry of a non-idempotent write may apply it twice.
+/// overloaded, watch_conflict). A retry of a non-idempotent write may apply it twice.
 bool is_retriable(errc e) noexcept;
 
 /// True for errors of the transport (timeout, connection_lost, shard_unavailable).

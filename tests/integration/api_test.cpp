@@ -2,8 +2,11 @@
 // classified server errors.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flyshard/flyshard.hpp"
@@ -97,4 +100,72 @@ TEST_F(ApiTest, ServerErrorsAreClassified) {
   ASSERT_TRUE(exec);
   ASSERT_EQ(exec->size(), 2u);
   EXPECT_EQ(server_error_kind((*exec)[1]), ServerErrorKind::wrongtype);
+}
+
+TEST_F(ApiTest, WatchTransactionCountsExactlyUnderConcurrentIncrementers) {
+  Client client(cluster_->topology());
+  constexpr int threads = 4;
+  constexpr int per_thread = 150;
+  std::atomic<int> attempts{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        // GET then SET n+1: without WATCH, concurrent incrementers lose updates.
+        auto replies = client.watch_transaction(
+            {"counter:{w}"},
+            [&](Transaction& tx) {
+              ++attempts;
+              auto v = tx.read({"GET", "counter:{w}"}).as<std::optional<long long>>();
+              tx.command({"SET", "counter:{w}", v.value_or(0) + 1});
+              tx.command({"INCR", "commits:{w}"});
+            },
+            10'000);
+        ASSERT_EQ(replies.size(), 2u);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(client.get("counter:{w}"), std::to_string(threads * per_thread));
+  EXPECT_EQ(client.get("commits:{w}"), std::to_string(threads * per_thread));
+  EXPECT_GE(attempts.load(), threads * per_thread);
+}
+
+TEST_F(ApiTest, WatchTransactionGivesUpAfterMaxAttempts) {
+  Client client(cluster_->topology());
+  int calls = 0;
+  try {
+    client.watch_transaction(
+        {"k:{x}"},
+        [&](Transaction& tx) {
+          ++calls;
+          client.command({"INCR", "k:{x}"});  // another connection changes the watched key
+          tx.command({"SET", "k:{x}", "mine"});
+        },
+        3);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::watch_conflict);
+    EXPECT_TRUE(is_retriable(e));
+    EXPECT_NE(std::string(e.what()).find("k:{x}"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3 attempts"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(client.get("k:{x}"), "3");  // no SET ever ran
+
+  // An exception from fn is not retried, and the connection is released (UNWATCHed).
+  calls = 0;
+  EXPECT_THROW(client.watch_transaction({"k:{x}"},
+                                        [&](Transaction&) {
+                                          ++calls;
+                                          throw std::runtime_error("changed my mind");
+                                        }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 1);
+  // A transaction that commits the first time.
+  auto r = client.watch_transaction({"k:{x}"}, [](Transaction& tx) {
+    tx.command({"INCRBY", "k:{x}", 10});
+  });
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].as<long long>(), 13);
 }

@@ -420,7 +420,7 @@ TEST(CommandTableTest, CommandsTheShopUsesAreKnown) {
 // ---- errc::unknown_command --------------------------------------------------------------------
 
 TEST(UnknownCommandErrorTest, IsAnErrcOfItsOwn) {
-  EXPECT_EQ(errc_count, static_cast<std::size_t>(errc::unknown_command) + 1);
+  EXPECT_GT(errc_count, static_cast<std::size_t>(errc::unknown_command));
   EXPECT_GT(static_cast<int>(errc::unknown_command), static_cast<int>(errc::shutting_down));
   EXPECT_EQ(errc_name(errc::unknown_command), "unknown_command");
   EXPECT_FALSE(is_retriable(errc::unknown_command));
