@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs every test (unit + integration against servers the
-# tests start themselves), then builds again with ASan + UBSan and runs the tests once more.
+# tests start themselves), then builds again with ASan + UBSan and runs the tests once more,
+# fuzzes every libFuzzer target for 20 s (FLYSHARD_FUZZ_SECONDS), and runs the tests once more
+# under ThreadSanitizer.
 #   scripts/test.sh            everything
-#   scripts/test.sh --quick    skip the sanitizer build
+#   scripts/test.sh --quick    skip the sanitizer builds and the fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,5 +39,17 @@ if [[ $quick -eq 0 ]]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest -j"$jobs" -L unit --output-on-failure)
   (cd build-asan && ctest -L integration --output-on-failure)
+
+  # Fuzzing: a bounded run of every libFuzzer target (scripts/fuzz.sh --minutes N for longer).
+  echo "== fuzz (libFuzzer + ASan + UBSan) =="
+  bash scripts/fuzz.sh --seconds "${FLYSHARD_FUZZ_SECONDS:-20}"
+
+  echo "== ThreadSanitizer build =="
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLYSHARD_TSAN=ON \
+    -DFLYSHARD_BUILD_BENCH=OFF -DFLYSHARD_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-tsan -j"$jobs"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp"
+  (cd build-tsan && ctest -j"$jobs" -L unit --output-on-failure)
+  (cd build-tsan && ctest -L integration --output-on-failure)
 fi
 echo "scripts/test.sh: all tests passed"
