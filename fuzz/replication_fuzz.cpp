@@ -8,7 +8,7 @@
 
 #include "flyshard/error.hpp"
 #include "io/resp.hpp"
-#include "routing/replication.hpp"
+#include "health/replication.hpp"
 
 using namespace flyshard::detail;
 

@@ -7,7 +7,7 @@
 
 #include "flyshard/error.hpp"
 #include "io/resp.hpp"
-#include "routing/sentinel.hpp"
+#include "health/sentinel.hpp"
 
 using namespace flyshard::detail;
 
