@@ -19,6 +19,7 @@
 #include "flyshard/options.hpp"
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
+#include "flyshard/scan.hpp"
 #include "flyshard/stats.hpp"
 #include "flyshard/streams.hpp"
 #include "flyshard/topology.hpp"
@@ -131,6 +132,10 @@ class AsyncClient {
   /// Subscribes to channels (each on the shard its name hashes to). Subscriptions are
   /// restored after a reconnect. The handler runs on the loop thread.
   Subscription subscribe(const std::vector<std::string>& channels, MessageHandler handler);
+
+  /// Runs `fn` on the loop thread soon, never inside this call (any thread may call it). It
+  /// must not block. Dropped once the client is shutting down. (Coroutines resume through it.)
+  void post(std::function<void()> fn);
 
  private:
   friend class Client;
@@ -360,6 +365,19 @@ class Client {
   std::vector<Reply> watch_transaction(const std::vector<std::string>& keys,
                                        const std::function<void(Transaction&)>& fn,
                                        int max_attempts = 16);
+
+  /// SCAN over every shard in turn (shard order, each from cursor 0), as a range of keys:
+  /// `for (const std::string& k : client.scan({.match = "user:*", .count = 1000}))`. One
+  /// SCAN per batch on the shard's primary (always the primary: a cursor belongs to the
+  /// node that issued it). A key may come more than once (see ScanRange); keys of a shard
+  /// that fails throw from the iteration. The range must not outlive the Client.
+  KeyRange scan(const ScanOptions& options = {});
+  /// HSCAN key: (field, value) pairs, from the key's primary (see scan()).
+  FieldRange hscan(std::string_view key, const ScanOptions& options = {});
+  /// SSCAN key: members, from the key's primary.
+  KeyRange sscan(std::string_view key, const ScanOptions& options = {});
+  /// ZSCAN key: (member, score) pairs, from the key's primary.
+  ScoredRange zscan(std::string_view key, const ScanOptions& options = {});
 
   /// The shard index (into topology().shards) that owns `key`.
   std::size_t shard_for(std::string_view key) const;

@@ -10,6 +10,7 @@
 #include "flyshard/options.hpp"
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
+#include "flyshard/scan.hpp"
 #include "flyshard/script.hpp"
 #include "flyshard/server_error.hpp"
 #include "flyshard/stats.hpp"

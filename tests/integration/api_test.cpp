@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -168,4 +169,90 @@ TEST_F(ApiTest, WatchTransactionGivesUpAfterMaxAttempts) {
   });
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].as<long long>(), 13);
+}
+
+TEST_F(ApiTest, ScanSeesEveryKeyOfEveryShard) {
+  Client client(cluster_->topology());
+  constexpr int n = 10'000;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < n; ++i) pairs.emplace_back("key:" + std::to_string(i), "v");
+  client.mset(pairs);
+  // The keys really are spread: every shard holds some.
+  std::vector<bool> shard_used(cluster_->shards());
+  for (const auto& [k, v] : pairs) shard_used[client.shard_for(k)] = true;
+  for (bool used : shard_used) ASSERT_TRUE(used);
+
+  std::map<std::string, int> seen;
+  for (const std::string& k : client.scan({.count = 500})) ++seen[k];
+  // SCAN may repeat a key (a rehash between calls); it must not miss one.
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+  for (const auto& [k, v] : pairs) EXPECT_GE(seen[k], 1) << k;
+
+  // MATCH: only the keys that match, all of them.
+  client.mset({{"other:1", "x"}, {"other:2", "y"}, {"other:3", "z"}});
+  std::set<std::string> matched;
+  for (const std::string& k : client.scan({.match = "other:*"})) matched.insert(k);
+  EXPECT_EQ(matched, (std::set<std::string>{"other:1", "other:2", "other:3"}));
+  // An empty keyspace match is an empty range.
+  auto none = client.scan({.match = "nothing:*"});
+  EXPECT_TRUE(none.begin() == none.end());
+}
+
+TEST_F(ApiTest, ScanTypeFilter) {
+  Client client(cluster_->topology());
+  for (int i = 0; i < 50; ++i) {
+    client.set("str:" + std::to_string(i), "v");
+    client.command({"HSET", "hash:" + std::to_string(i), "f", i});
+    client.command({"SADD", "set:" + std::to_string(i), "m"});
+  }
+  std::set<std::string> hashes;
+  for (const std::string& k : client.scan({.count = 100, .type = "hash"})) {
+    EXPECT_EQ(k.rfind("hash:", 0), 0u) << k;
+    hashes.insert(k);
+  }
+  EXPECT_EQ(hashes.size(), 50u);
+  EXPECT_EQ(client.scan({.match = "set:1*", .type = "set"}).to_vector().size(), 11u);  // 1, 10-19
+}
+
+TEST_F(ApiTest, HscanSscanZscan) {
+  Client client(cluster_->topology());
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (int i = 0; i < 1000; ++i)
+    fields.emplace_back("f" + std::to_string(i), "v" + std::to_string(i));
+  client.hset("big", fields);
+  std::map<std::string, std::string> got;
+  std::size_t yielded = 0;
+  for (const auto& [f, v] : client.hscan("big", {.count = 100})) {
+    ++yielded;
+    got[f] = v;
+  }
+  EXPECT_GE(yielded, 1000u);
+  ASSERT_EQ(got.size(), 1000u);
+  for (const auto& [f, v] : fields) EXPECT_EQ(got[f], v);
+  std::map<std::string, std::string> some;
+  for (const auto& [f, v] : client.hscan("big", {.match = "f99*"})) some[f] = v;
+  EXPECT_EQ(some.size(), 11u);  // f99, f990..f999
+
+  std::vector<std::string> members;
+  for (int i = 0; i < 300; ++i) members.push_back("m" + std::to_string(i));
+  client.sadd("s", members);
+  auto sm = client.sscan("s", {.count = 50}).to_vector();
+  EXPECT_EQ(std::set<std::string>(sm.begin(), sm.end()).size(), 300u);
+
+  client.zadd("z", {{1.5, "a"}, {-2, "b"}, {1e10, "c"}});
+  std::map<std::string, double> scores;
+  for (const auto& [m, s] : client.zscan("z")) scores[m] = s;
+  EXPECT_EQ(scores, (std::map<std::string, double>{{"a", 1.5}, {"b", -2}, {"c", 1e10}}));
+
+  // A key of another type: the server's WRONGTYPE, classified, from begin().
+  client.set("plain", "v");
+  auto wrong = client.hscan("plain");
+  try {
+    (void)wrong.begin();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(server_error_kind(e), ServerErrorKind::wrongtype);
+  }
+  // An absent key is an empty range.
+  EXPECT_TRUE(client.hscan("absent").to_vector().empty());
 }

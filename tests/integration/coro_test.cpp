@@ -1,0 +1,192 @@
+// Coroutines over the async face: resumption on the loop thread or on the caller's
+// executor, and a per-await deadline shorter than a stalled request.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "flyshard/coro.hpp"
+#include "flyshard/flyshard.hpp"
+#include "local_cluster.hpp"
+
+using namespace flyshard;
+using flyshard::testing::ClusterOptions;
+using flyshard::testing::LocalCluster;
+
+namespace {
+
+class CoroTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ClusterOptions o;
+    o.shards = 2;
+    cluster_ = new LocalCluster(o);
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override { cluster_->flush_all(); }
+  static LocalCluster* cluster_;
+};
+LocalCluster* CoroTest::cluster_ = nullptr;
+
+// A one-thread executor: the user's own, as a Resumer sees it.
+class Executor {
+ public:
+  Executor() : thread_([this] { run(); }) {}
+  ~Executor() {
+    {
+      std::lock_guard l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void post(std::coroutine_handle<> h) {
+    {
+      std::lock_guard l(mu_);
+      queue_.push_back(h);
+    }
+    cv_.notify_one();
+  }
+  std::thread::id id() const { return thread_.get_id(); }
+  Resumer resumer() {
+    return [this](std::coroutine_handle<> h) { post(h); };
+  }
+
+ private:
+  void run() {
+    std::unique_lock l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto h = queue_.front();
+      queue_.pop_front();
+      l.unlock();
+      h.resume();
+      l.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::coroutine_handle<>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+std::thread::id loop_thread_id(AsyncClient& async) {
+  std::promise<std::thread::id> p;
+  async.post([&] { p.set_value(std::this_thread::get_id()); });
+  return p.get_future().get();
+}
+
+Task<std::vector<std::string>> set_get_incr(AsyncClient& async,
+                                            std::vector<std::thread::id>& threads,
+                                            AwaitOptions options = {}) {
+  std::vector<std::string> out;
+  // The Args form, its awaitable made in a statement of its own (GCC 12 cannot compile a
+  // braced list inside co_await).
+  auto set = async_command(async, {"SET", "k", "v"}, options);
+  Reply r = (co_await set).value();
+  threads.push_back(std::this_thread::get_id());
+  out.push_back(r.as<std::string>());
+  r = (co_await async_command(async, "GET", "k").with(options)).value();
+  threads.push_back(std::this_thread::get_id());
+  out.push_back(r.as<std::string>());
+  for (int i = 0; i < 3; ++i) {
+    r = (co_await async_command(async, "INCRBY", "n", 2).with(options)).value();
+    threads.push_back(std::this_thread::get_id());
+  }
+  out.push_back(std::to_string(r.as<long long>()));
+  // An error reply is a Result holding server_error, not an exception.
+  Result<Reply> bad = co_await async_command(async, "INCR", "k").with(options);
+  out.push_back(bad.ok() ? "ok" : std::string(to_string(server_error_kind(bad))));
+  co_return out;
+}
+
+}  // namespace
+
+TEST_F(CoroTest, SequenceResumesOnTheLoopThread) {
+  Client client(cluster_->topology());
+  const auto loop = loop_thread_id(client.async());
+  ASSERT_NE(loop, std::this_thread::get_id());
+  std::vector<std::thread::id> threads;
+  auto out = set_get_incr(client.async(), threads).sync_wait();
+  EXPECT_EQ(out, (std::vector<std::string>{"OK", "v", "6", "ERR"}));
+  ASSERT_EQ(threads.size(), 5u);
+  for (auto id : threads) EXPECT_EQ(id, loop);
+  EXPECT_EQ(client.get("n"), "6");
+}
+
+TEST_F(CoroTest, ResumesOnTheUsersExecutor) {
+  Client client(cluster_->topology());
+  Executor executor;
+  std::vector<std::thread::id> threads;
+  AwaitOptions o;
+  o.resume_on = executor.resumer();
+  auto out = set_get_incr(client.async(), threads, o).sync_wait();
+  EXPECT_EQ(out, (std::vector<std::string>{"OK", "v", "6", "ERR"}));
+  ASSERT_EQ(threads.size(), 5u);
+  for (auto id : threads) EXPECT_EQ(id, executor.id());
+}
+
+TEST_F(CoroTest, NestedTasksAndExceptions) {
+  Client client(cluster_->topology());
+  auto inner = [](AsyncClient& a) -> Task<long long> {
+    co_return (co_await async_command(a, "INCR", "c")).value().as<long long>();
+  };
+  auto outer = [&](AsyncClient& a) -> Task<long long> {
+    long long sum = 0;
+    for (int i = 0; i < 4; ++i) sum += co_await inner(a);
+    co_return sum;
+  };
+  EXPECT_EQ(outer(client.async()).sync_wait(), 1 + 2 + 3 + 4);
+  auto failing = [](AsyncClient& a) -> Task<> {
+    // A command refused before sending: the Result's value() throws inside the coroutine.
+    (void)(co_await async_command(a, "MULTI")).value();
+  };
+  EXPECT_THROW(failing(client.async()).sync_wait(), Error);
+}
+
+TEST_F(CoroTest, DeadlineEndsAnAwaitOnAStoppedServer) {
+  ClientOptions opts;
+  opts.request_timeout = std::chrono::milliseconds(5000);
+  opts.health_interval = std::chrono::milliseconds(0);
+  Client client(cluster_->topology(), opts);
+  const std::string key = "stalled";
+  const std::size_t shard = client.shard_for(key);
+  client.set(key, "v");  // the connection is up before the server stops
+  client.async().command({"GET", key}).get();
+  const auto loop = loop_thread_id(client.async());
+
+  auto& server = cluster_->primary(shard);
+  server.stop();  // SIGSTOP: the request is sent and never answered
+  struct Resume {
+    flyshard::testing::ServerProcess& s;
+    ~Resume() { s.resume(); }
+  } resume_guard{server};
+
+  auto stalled = [&](AsyncClient& a, Executor* ex) -> Task<std::pair<errc, std::thread::id>> {
+    AwaitOptions o;
+    o.deadline = std::chrono::milliseconds(200);
+    if (ex) o.resume_on = ex->resumer();
+    Result<Reply> r = co_await async_command(a, "GET", key).with(o);
+    co_return std::pair{r.ok() ? errc{} : r.error(), std::this_thread::get_id()};
+  };
+  const auto start = std::chrono::steady_clock::now();
+  auto [code, thread] = stalled(client.async(), nullptr).sync_wait();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(code, errc::timeout);
+  EXPECT_EQ(thread, loop);  // a deadline resumes on the loop thread too
+  // Well before the request's own 5 s timeout (the deadline is 200 ms).
+  EXPECT_LT(waited, std::chrono::milliseconds(4000));
+
+  Executor executor;
+  auto [code2, thread2] = stalled(client.async(), &executor).sync_wait();
+  EXPECT_EQ(code2, errc::timeout);
+  EXPECT_EQ(thread2, executor.id());
+}
