@@ -114,6 +114,39 @@ class AsyncClient {
   void set(std::string_view key, std::string_view value, Callback<bool> cb,
            const SetOptions& options = {});
 
+  /// command() with the reply converted by Reply::as<T>() (e.g. long long, std::string,
+  /// std::vector<std::string>, std::map<std::string, std::string>): an error reply completes
+  /// with errc::server_error, a reply of another shape with errc::protocol_error.
+  template <typename T>
+  void command_as(Args args, Callback<T> cb) {
+    command(args, [cb = std::move(cb)](Result<Reply> r) {
+      std::optional<Result<T>> out;
+      if (!r.ok()) {
+        out.emplace(r.error(), r.message());
+      } else {
+        try {
+          out.emplace(r.value().template as<T>());
+        } catch (const Error& e) {
+          out.emplace(e.value(), e.what());
+        }
+      }
+      cb(std::move(*out));  // outside the try: an exception of cb's own is not a reply's
+    });
+  }
+
+  // Typed helpers, as on the blocking Client (callbacks as for command()).
+  void incr(std::string_view key, long long by, Callback<long long> cb);
+  void hget(std::string_view key, std::string_view field, Callback<std::optional<std::string>> cb);
+  void hset(std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields,
+            Callback<long long> cb);
+  void hgetall(std::string_view key, Callback<std::vector<std::pair<std::string, std::string>>> cb);
+  void hincrby(std::string_view key, std::string_view field, long long by, Callback<long long> cb);
+  /// PUBLISH on the shard the channel hashes to; the receiver count there.
+  void publish(std::string_view channel, std::string_view message, Callback<long long> cb);
+  /// EVAL on the shard of `keys` (all on one shard, else errc::cross_shard before sending).
+  void eval(std::string_view script, const std::vector<std::string>& keys,
+            const std::vector<std::string>& args, Callback<Reply> cb);
+
   /// MGET/DEL/EXISTS/UNLINK/TOUCH over any keys: split per shard, sent in parallel, merged
   /// in the caller's order. `name` is the command name.
   void multi_key(std::string_view name, const std::vector<std::string>& keys,
