@@ -302,3 +302,37 @@ TEST_F(CliTest, UnreachablePrimaryIsARuntimeFailureNamingTheNode) {
 }
 
 }  // namespace
+
+namespace {
+
+// Sentinel's view, shown by status: a cluster of its own, since CliTest runs without sentinels.
+TEST(CliSentinelTest, StatusShowsWhatTheSentinelsSay) {
+  LocalCluster cluster([] {
+    ClusterOptions o;
+    o.shards = 2;
+    o.replicas = 1;
+    o.sentinels = 1;
+    return o;
+  }());
+  const fs::path dir =
+      fs::temp_directory_path() / ("flyshard-cli-sentinel-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  cluster.write_topology(dir / "cluster.json");
+  const std::string cmd = std::string(FLYSHARD_CLI_BIN) + " status --json -c " +
+                          (dir / "cluster.json").string() + " >" + (dir / "out.json").string();
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  auto j = nlohmann::json::parse(slurp(dir / "out.json"));
+  fs::remove_all(dir);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& s = j["shards"][i]["sentinel"];
+    EXPECT_EQ(s["master_name"], cluster.master_name(i));
+    EXPECT_EQ(s["primary"], cluster.primary(i).address().to_string());
+    ASSERT_EQ(s["answers"].size(), 1u);
+    ASSERT_EQ(s["replicas"].size(), 1u);
+    EXPECT_EQ(s["replicas"][0]["address"], cluster.replica(i, 0).address().to_string());
+  }
+}
+
+}  // namespace
