@@ -36,7 +36,8 @@ TEST(SlowCommandTest, BurstOfTimeoutsBehindOneSlowScriptDoesNotMarkTheNodeDown) 
   LocalCluster cluster(co);
   ClientOptions o;
   o.request_timeout = 100ms * FLYSHARD_SLOWDOWN;
-  o.health_interval = 2000ms;  // long: no check repairs a wrong "down" during the test
+  // Long (and scaled like the script): no check repairs a wrong "down" during the test.
+  o.health_interval = 2000ms * FLYSHARD_SLOWDOWN;
   o.failure_limit = 3;
   o.log_level = LogLevel::error;
   Client client(cluster.topology(), o);
