@@ -16,10 +16,11 @@
 #include "command_table.hpp"
 #include "io/engine.hpp"
 #include "log.hpp"
-#include "routing/health.hpp"
+#include "health/checker.hpp"
+#include "health/node_health.hpp"
+#include "health/sentinel_watcher.hpp"
 #include "routing/node.hpp"
 #include "routing/router.hpp"
-#include "routing/sentinel.hpp"
 
 namespace flyshard::detail {
 
@@ -93,6 +94,9 @@ class ClientCore {
   /// The same, waiting for a primary until `wait_until` at most.
   Node& node_for_shard(std::size_t shard, bool write, Clock::time_point wait_until,
                        std::optional<ReadFrom> read_from = {}) const;
+  /// The same on a routing table the caller already holds (one snapshot per request).
+  Node& node_for_shard(const RoutingTable& table, std::size_t shard, bool write,
+                       Clock::time_point wait_until, std::optional<ReadFrom> read_from = {}) const;
 
   /// Async: hands the request to the loop. `cb` runs once on the loop thread. Requests with
   /// the same affinity use the same connection of the node, so one caller's commands on one
@@ -143,6 +147,7 @@ class ClientCore {
   // (the caller's key decides the shard).
   enum class Use { command, batch, routed };
   struct Routing {
+    std::shared_ptr<const RoutingTable> table;  // the snapshot the request is routed by
     const CommandInfo* info = nullptr;  // nullptr: unknown (routed)
     std::optional<std::size_t> shard;   // nullopt: keyless (batch)
     std::size_t affinity = kAnyConnection;
@@ -159,12 +164,7 @@ class ClientCore {
     Clock::time_point until;
   };
   void retry_parked(Clock::time_point now);
-  void start_sentinel_watch();
-  void on_sentinel_message(Node& sentinel, Reply& push);
-  void ask_master(Node& sentinel, std::size_t shard, const char* why);
-  void on_master_answer(std::size_t shard, const SentinelMaster& master, const char* why);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
-  void refresh_from_sentinels();
   Node* node_at(const NodeAddress& address, std::size_t shard);
   void on_check(Node& node, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt);
   void on_state_change(Node& node, bool up);
@@ -174,8 +174,6 @@ class ClientCore {
   Logger log_;
   mutable std::mutex nodes_mu_;               // nodes_ grows on the loop thread (Sentinel)
   std::vector<std::unique_ptr<Node>> nodes_;  // before engine_: outlives it
-  std::vector<std::unique_ptr<Node>> sentinels_;
-  Clock::time_point last_refresh_{};
   std::vector<Parked> parked_;  // loop thread: async writes waiting for a primary
   // Per shard: async writes parked or on their way to parked_ (any thread reads it: a write
   // to a shard with parked writes parks behind them).
@@ -183,11 +181,8 @@ class ClientCore {
   std::unique_ptr<Router> router_;
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;
-  std::string sentinel_handshake_;  // the sentinels' own AUTH (never the data password)
-  std::uint32_t sentinel_handshake_replies_ = 0;
-  // Per shard: the highest Sentinel config epoch followed (loop thread after start; nullopt
-  // while no sentinel has answered).
-  std::vector<std::optional<std::uint64_t>> sentinel_epoch_;
+  // Before engine_: its sentinel nodes own connections the engine runs.
+  std::unique_ptr<SentinelWatcher> sentinel_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HealthChecker> health_;
 };
@@ -204,6 +199,10 @@ void move_subscriptions(Engine& engine, Node& from, Node& to);
 /// The words of SET key value [PX ms] [NX|XX]; `ms` holds the TTL's text.
 std::vector<std::string_view> set_words(std::string_view key, std::string_view value,
                                         const SetOptions& options, std::string& ms);
+
+/// An error reply that says the node is not what the routing table thinks (READONLY,
+/// LOADING, MASTERDOWN): its role is checked at once.
+bool says_role_changed(std::string_view message);
 
 /// Throws flyshard::Error for a failed result; returns the reply otherwise.
 Reply value_or_throw(Result<Reply> r);

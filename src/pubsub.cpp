@@ -109,7 +109,7 @@ Subscription AsyncClient::subscribe(const std::vector<std::string>& channels,
     // subscriptions: chosen on the caller's thread, a failover landing before this task ran
     // would leave the channels registered on the old primary, which nobody listens to.
     for (std::size_t i = 0; i < state->channels.size(); ++i) {
-      state->channels[i].first = core->router().shard(shards[i]).primary.load();
+      state->channels[i].first = core->router().shard(shards[i]).primary;
     }
     std::unordered_map<detail::Node*, std::vector<std::string>> fresh;
     for (auto& [node, ch] : state->channels) {

@@ -1,23 +1,17 @@
 #pragma once
 // Node health: what the client believes about each node (up or down, its role, whether a
 // replica may serve reads), fed by active checks on the loop thread and by the outcome of
-// live requests on any thread.
-
-#include <uv.h>
+// live requests on any thread. A plain state machine: no I/O (the checks are in checker.hpp).
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <optional>
 
-#include "routing/replication.hpp"
+#include "health/replication.hpp"
 
 namespace flyshard::detail {
-
-class Engine;
-struct Node;
 
 /// Thread-safe view of one node's health.
 class NodeHealth {
@@ -70,32 +64,6 @@ class NodeHealth {
   // When a timeout last counted (steady_clock ticks since epoch; min: never).
   std::atomic<std::int64_t> last_timeout_counted_{std::numeric_limits<std::int64_t>::min()};
   std::atomic<std::int64_t> latency_us_{0};
-};
-
-/// Runs the active checks on the loop thread: every interval, one INFO replication per node
-/// (its role line tells a primary from a replica), never two at once on one node.
-class HealthChecker {
- public:
-  /// `nodes` lists the routed nodes now; `result` receives each check's outcome (loop thread).
-  using NodeList = std::function<std::vector<Node*>()>;
-  using Outcome = std::function<void(Node&, std::optional<ReplicationInfo>, std::chrono::nanoseconds)>;
-
-  HealthChecker(Engine& engine, std::chrono::milliseconds interval, NodeList nodes, Outcome outcome);
-  /// Starts the timer (loop thread, or before the loop runs); the first round runs at once.
-  void start();
-  /// Checks one node now (loop thread), e.g. the new primary after a failover.
-  void check_now(Node& node);
-  /// Closes the timer (loop thread, at shutdown).
-  void stop();
-
- private:
-  static void on_timer(uv_timer_t* t);
-
-  Engine& engine_;
-  std::chrono::milliseconds interval_;
-  NodeList nodes_;
-  Outcome outcome_;
-  uv_timer_t timer_{};
 };
 
 }  // namespace flyshard::detail

@@ -1,4 +1,4 @@
-#include "routing/replication.hpp"
+#include "health/replication.hpp"
 
 #include <algorithm>
 #include <charconv>

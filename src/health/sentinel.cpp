@@ -1,4 +1,4 @@
-#include "routing/sentinel.hpp"
+#include "health/sentinel.hpp"
 
 #include <charconv>
 #include <sstream>

@@ -11,8 +11,8 @@
 
 #include "flyshard/topology.hpp"
 #include "io/blocking_connection.hpp"
-#include "routing/health.hpp"
-#include "routing/replication.hpp"
+#include "health/node_health.hpp"
+#include "health/replication.hpp"
 #include "stats_recorder.hpp"
 
 namespace flyshard {

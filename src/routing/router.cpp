@@ -36,41 +36,38 @@ Router::Router(Distribution distribution, std::vector<ShardInit> shards, ReadFro
       distribution_options_(std::move(distribution_options)),
       read_from_(read_from),
       policy_(policy) {
+  auto t = std::make_shared<RoutingTable>();
   for (auto& s : shards) {
-    auto r = std::make_unique<ShardRoute>();
-    r->name = s.name;
-    r->weight = s.weight;
-    r->primary.store(s.primary);
-    r->replicas.store(std::make_shared<const std::vector<Node*>>(std::move(s.replicas)));
-    shards_.push_back(std::move(r));
+    names_.push_back(s.name);
+    t->shards.push_back(ShardRoute{s.name, s.weight, s.primary, std::move(s.replicas)});
   }
-  placement_.store(std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}}));
+  t->placement = std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}});
+  table_.store(std::move(t));
 }
 
-std::size_t Router::shard_for(std::string_view key) const noexcept {
-  // The store policy never changes placement: no atomic load on the hot path.
-  if (policy_ == FailurePolicy::store) return full_.shard_for(key);
-  return placement_.load(std::memory_order_acquire)->shard_for(key);
+template <typename Change>
+void Router::update(Change change) {
+  auto next = std::make_shared<RoutingTable>(*table_.load());
+  ++next->epoch;
+  change(*next);
+  table_.store(std::move(next), std::memory_order_release);
 }
 
-std::shared_ptr<const Placement> Router::placement() const {
-  return placement_.load(std::memory_order_acquire);
-}
-
-Node* Router::pick(std::size_t shard, bool write, ReadFrom read_from) const noexcept {
-  const ShardRoute& s = *shards_[shard];
-  Node* primary = s.primary.load(std::memory_order_acquire);
+Node* Router::pick(const RoutingTable& table, std::size_t shard, bool write,
+                   ReadFrom read_from) const noexcept {
+  const ShardRoute& s = table.shards[shard];
+  Node* primary = s.primary;
   const bool primary_ok = usable_as_primary(*primary);
   if (write) return primary_ok ? primary : nullptr;
   if (read_from == ReadFrom::primary) return primary_ok ? primary : nullptr;
 
-  auto replicas = s.replicas.load(std::memory_order_acquire);
+  const std::vector<Node*>& replicas = s.replicas;
   auto eligible_replica = [&]() -> Node* {
-    const std::size_t n = replicas->size();
+    const std::size_t n = replicas.size();
     if (n == 0) return nullptr;
     const std::size_t start = next_replica_.fetch_add(1, std::memory_order_relaxed);
     for (std::size_t k = 0; k < n; ++k) {
-      Node* r = (*replicas)[(start + k) % n];
+      Node* r = replicas[(start + k) % n];
       if (usable_as_replica(*r)) return r;
     }
     return nullptr;
@@ -88,7 +85,7 @@ Node* Router::pick(std::size_t shard, bool write, ReadFrom read_from) const noex
     }
     case ReadFrom::nearest: {
       Node* best = primary_ok ? primary : nullptr;
-      for (Node* r : *replicas) {
+      for (Node* r : replicas) {
         if (!usable_as_replica(*r)) continue;
         if (best == nullptr || r->health.latency_us() < best->health.latency_us()) best = r;
       }
@@ -99,8 +96,9 @@ Node* Router::pick(std::size_t shard, bool write, ReadFrom read_from) const noex
 }
 
 std::string Router::unavailable_reason(std::size_t shard, bool write) const {
-  const ShardRoute& s = *shards_[shard];
-  Node* primary = s.primary.load();
+  const auto t = table();
+  const ShardRoute& s = t->shards[shard];
+  Node* primary = s.primary;
   std::string why = "shard " + s.name + ": ";
   if (!write && usable_as_primary(*primary)) {
     return why + "no replica is eligible for reads (the read policy excludes the primary)";
@@ -119,18 +117,18 @@ std::string Router::unavailable_reason(std::size_t shard, bool write) const {
 }
 
 std::vector<Node*> Router::nodes() const {
+  const auto t = table();
   std::vector<Node*> out;
-  for (const auto& s : shards_) {
-    out.push_back(s->primary.load());
-    auto reps = s->replicas.load();
-    out.insert(out.end(), reps->begin(), reps->end());
+  for (const auto& s : t->shards) {
+    out.push_back(s.primary);
+    out.insert(out.end(), s.replicas.begin(), s.replicas.end());
   }
   return out;
 }
 
 std::size_t Router::shard_by_name(std::string_view name) const noexcept {
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    if (shards_[i]->name == name) return i;
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name) return i;
   }
   return static_cast<std::size_t>(-1);
 }
@@ -138,64 +136,66 @@ std::size_t Router::shard_by_name(std::string_view name) const noexcept {
 void Router::set_primary(std::size_t shard, Node* node) {
   {
     std::lock_guard lock(mu_);
-    ShardRoute& s = *shards_[shard];
-    Node* old = s.primary.load();
+    Node* old = table_.load()->shards[shard].primary;
     if (old == node) return;
-    std::vector<Node*> reps(*s.replicas.load());
-    std::erase(reps, node);
-    if (std::find(reps.begin(), reps.end(), old) == reps.end()) reps.push_back(old);
+    update([&](RoutingTable& t) {
+      ShardRoute& s = t.shards[shard];
+      std::erase(s.replicas, node);
+      if (std::find(s.replicas.begin(), s.replicas.end(), old) == s.replicas.end()) {
+        s.replicas.push_back(old);
+      }
+      s.primary = node;
+    });
     old->is_primary.store(false);
     node->is_primary.store(true);
-    s.replicas.store(std::make_shared<const std::vector<Node*>>(std::move(reps)));
-    s.primary.store(node, std::memory_order_release);
   }
   on_health_change();
 }
 
 void Router::add_replica(std::size_t shard, Node* node) {
   std::lock_guard lock(mu_);
-  ShardRoute& s = *shards_[shard];
-  auto reps = s.replicas.load();
-  if (s.primary.load() == node || std::find(reps->begin(), reps->end(), node) != reps->end()) {
+  const auto t = table_.load();
+  const ShardRoute& s = t->shards[shard];
+  if (s.primary == node || std::find(s.replicas.begin(), s.replicas.end(), node) != s.replicas.end()) {
     return;
   }
-  auto next = std::make_shared<std::vector<Node*>>(*reps);
-  next->push_back(node);
-  s.replicas.store(std::move(next));
+  update([&](RoutingTable& next) { next.shards[shard].replicas.push_back(node); });
 }
 
 void Router::on_health_change() {
-  {
+  if (policy_ == FailurePolicy::cache) {
     std::lock_guard lock(mu_);
-    if (policy_ == FailurePolicy::cache) rebuild_placement();
+    const auto t = table_.load();
+    auto placement = placement_for(*t);
+    if (placement != t->placement) update([&](RoutingTable& next) { next.placement = placement; });
   }
+  // Under mu_ for a moment: a waiter between its check and its wait cannot miss this.
+  { std::lock_guard lock(mu_); }
   changed_.notify_all();
 }
 
-void Router::rebuild_placement() {
+std::shared_ptr<const Placement> Router::placement_for(const RoutingTable& t) const {
   std::vector<ShardWeight> live;
   std::vector<std::size_t> to_shard;
-  std::vector<bool> out(shards_.size(), false);
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    if (usable_as_primary(*shards_[i]->primary.load())) {
-      live.push_back({shards_[i]->name, shards_[i]->weight});
+  std::vector<bool> out(t.shards.size(), false);
+  for (std::size_t i = 0; i < t.shards.size(); ++i) {
+    if (usable_as_primary(*t.shards[i].primary)) {
+      live.push_back({t.shards[i].name, t.shards[i].weight});
       to_shard.push_back(i);
     } else {
       out[i] = true;
     }
   }
-  auto current = placement_.load();
-  if (live.size() == shards_.size() || live.empty()) {
+  const auto& current = t.placement;
+  if (live.size() == t.shards.size() || live.empty()) {
     // All in, or none: the full layout (with none in, requests fail on their own shard).
-    if (!current->out.empty()) {
-      placement_.store(std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}}));
-    }
-    return;
+    if (current->out.empty()) return current;
+    return std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}});
   }
-  if (current->out == out) return;
+  if (current->out == out) return current;
   Distribution d = Distribution::create(full_.algorithm(), std::move(live), distribution_options_);
-  placement_.store(std::make_shared<const Placement>(
-      Placement{full_, std::move(out), std::move(d), std::move(to_shard)}));
+  return std::make_shared<const Placement>(
+      Placement{full_, std::move(out), std::move(d), std::move(to_shard)});
 }
 
 Node* Router::wait_for_primary(std::size_t shard, std::chrono::steady_clock::time_point until) const {

@@ -1,7 +1,8 @@
 #pragma once
-// Key -> shard (the Distribution) -> node (role, read policy, health). The routing table
-// changes under failover (Sentinel re-points a shard) and, with the cache failure policy,
-// when a shard goes down; readers on any thread see each change atomically.
+// Key -> shard (the Distribution) -> node (role, read policy, health), through one immutable
+// routing table behind one atomic pointer. The table changes under failover (Sentinel
+// re-points a shard) and, with the cache failure policy, when a shard goes down; readers on
+// any thread see each change as a whole.
 
 #include <atomic>
 #include <condition_variable>
@@ -20,13 +21,6 @@ namespace flyshard::detail {
 
 struct Node;
 
-struct ShardRoute {
-  std::string name;
-  std::uint32_t weight = 1;
-  std::atomic<Node*> primary{nullptr};
-  std::atomic<std::shared_ptr<const std::vector<Node*>>> replicas;
-};
-
 /// Where keys go while some shards are out (cache policy). A key keeps its shard unless that
 /// shard is out; only then is it placed again, over the live shards. So the keys of live
 /// shards never move, whatever the algorithm (rebuilding one distribution over the live
@@ -43,6 +37,25 @@ struct Placement {
   }
 };
 
+/// One shard as the routing table sees it now.
+struct ShardRoute {
+  std::string name;
+  std::uint32_t weight = 1;
+  Node* primary = nullptr;
+  std::vector<Node*> replicas;
+};
+
+/// The whole routing table: an immutable value. A change (failover, a replica added, a shard
+/// out under the cache policy) builds a new table with the next epoch and swaps it in; a
+/// request reads the table once and routes by that one snapshot, so it never mixes two
+/// layouts (online resharding swaps the layout the same way, without touching the I/O).
+struct RoutingTable {
+  std::uint64_t epoch = 0;
+  std::shared_ptr<const Placement> placement;  // key -> shard
+  std::vector<ShardRoute> shards;              // shard -> nodes
+  std::size_t shard_for(std::string_view key) const noexcept { return placement->shard_for(key); }
+};
+
 class Router {
  public:
   struct ShardInit {
@@ -54,18 +67,31 @@ class Router {
   Router(Distribution distribution, std::vector<ShardInit> shards, ReadFrom read_from,
          FailurePolicy policy, DistributionOptions distribution_options = {});
 
+  /// The routing table now (any thread): read it once per request.
+  std::shared_ptr<const RoutingTable> table() const noexcept {
+    return table_.load(std::memory_order_acquire);
+  }
   /// The shard that owns `key` now (with the cache policy: among the live shards).
-  std::size_t shard_for(std::string_view key) const noexcept;
+  std::size_t shard_for(std::string_view key) const noexcept { return table()->shard_for(key); }
   /// The placement now (cheap to hold; used to split many keys consistently).
-  std::shared_ptr<const Placement> placement() const;
-  std::size_t shard_count() const noexcept { return shards_.size(); }
-  const ShardRoute& shard(std::size_t i) const noexcept { return *shards_[i]; }
+  std::shared_ptr<const Placement> placement() const { return table()->placement; }
+  std::size_t shard_count() const noexcept { return names_.size(); }
+  /// Shard i now (a copy of its entry in the current table).
+  ShardRoute shard(std::size_t i) const { return table()->shards[i]; }
+  /// Shard i's name (names never change).
+  const std::string& shard_name(std::size_t i) const noexcept { return names_[i]; }
   ReadFrom read_from() const noexcept { return read_from_; }
   FailurePolicy failure_policy() const noexcept { return policy_; }
 
-  /// The node that serves shard `i` now: its primary for a write, else per `read_from`.
-  /// nullptr when no node may (the primary is down or demoted, no replica is eligible).
-  Node* pick(std::size_t shard, bool write, ReadFrom read_from) const noexcept;
+  /// The node that serves shard `i` of `table`: its primary for a write, else per
+  /// `read_from`. nullptr when no node may (the primary is down or demoted, no replica is
+  /// eligible).
+  Node* pick(const RoutingTable& table, std::size_t shard, bool write,
+             ReadFrom read_from) const noexcept;
+  /// pick() on the current table.
+  Node* pick(std::size_t shard, bool write, ReadFrom read_from) const noexcept {
+    return pick(*table(), shard, write, read_from);
+  }
   /// Why pick() found nothing, for the error message.
   std::string unavailable_reason(std::size_t shard, bool write) const;
 
@@ -85,16 +111,19 @@ class Router {
   Node* wait_for_primary(std::size_t shard, std::chrono::steady_clock::time_point until) const;
 
  private:
-  void rebuild_placement();
+  /// Builds the next table from the current one (mu_ held) and swaps it in.
+  template <typename Change>
+  void update(Change change);
+  std::shared_ptr<const Placement> placement_for(const RoutingTable& t) const;
 
   Distribution full_;
   DistributionOptions distribution_options_;  // for the live-shard distribution (cache)
-  std::vector<std::unique_ptr<ShardRoute>> shards_;
+  std::vector<std::string> names_;
   ReadFrom read_from_;
   FailurePolicy policy_;
-  std::atomic<std::shared_ptr<const Placement>> placement_;  // cache policy only
-  mutable std::atomic<std::size_t> next_replica_{0};          // round-robin over replicas
-  mutable std::mutex mu_;                                     // guards changes + waiting
+  std::atomic<std::shared_ptr<const RoutingTable>> table_;
+  mutable std::atomic<std::size_t> next_replica_{0};  // round-robin over replicas
+  mutable std::mutex mu_;                             // serializes changes + waiting
   mutable std::condition_variable changed_;
 };
 

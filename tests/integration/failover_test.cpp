@@ -160,8 +160,10 @@ TEST(FailoverTest, KilledPrimaryUnderLoadReplicasServeReadsSentinelPromotesOther
     });
   }
   std::this_thread::sleep_for(300ms);
-  kill_time = Clock::now().time_since_epoch().count();
   cluster.primary(victim).kill();
+  // Stamped once the process is dead and reaped: a write in flight at the kill that still
+  // completed must not count as the first write after it.
+  kill_time = Clock::now().time_since_epoch().count();
   ASSERT_TRUE(eventually([&] { return first_write_after_kill_ms >= 0; }, 20s))
       << "no write succeeded after the primary was killed";
   std::this_thread::sleep_for(300ms);

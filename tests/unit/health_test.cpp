@@ -1,6 +1,6 @@
 // NodeHealth: the thread-safe up/down, role and latency state of one node.
 
-#include "routing/health.hpp"
+#include "health/node_health.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "routing/replication.hpp"
+#include "health/replication.hpp"
 
 #include <gtest/gtest.h>
 

@@ -120,8 +120,8 @@ TEST_F(RouterTest, Basics) {
   EXPECT_EQ(router->failure_policy(), FailurePolicy::store);
   for (std::size_t i = 0; i < kShards; ++i) {
     EXPECT_EQ(router->shard(i).name, "s" + std::to_string(i + 1));
-    EXPECT_EQ(router->shard(i).primary.load(), p(i));
-    EXPECT_EQ(*router->shard(i).replicas.load(), (std::vector<Node*>{r(i, 0), r(i, 1)}));
+    EXPECT_EQ(router->shard(i).primary, p(i));
+    EXPECT_EQ(router->shard(i).replicas, (std::vector<Node*>{r(i, 0), r(i, 1)}));
   }
   EXPECT_EQ(p(1)->name, "127.0.0.1:7002");
   EXPECT_EQ(r(2, 1)->name, "127.0.0.1:7203");
@@ -337,10 +337,10 @@ TEST_F(RouterTest, SetPrimaryMovesOldPrimaryToReplicas) {
   EXPECT_TRUE(old->is_primary.load());
   EXPECT_FALSE(promoted->is_primary.load());
   router->set_primary(0, promoted);
-  EXPECT_EQ(router->shard(0).primary.load(), promoted);
+  EXPECT_EQ(router->shard(0).primary, promoted);
   EXPECT_TRUE(promoted->is_primary.load());
   EXPECT_FALSE(old->is_primary.load());
-  auto reps = *router->shard(0).replicas.load();
+  auto reps = router->shard(0).replicas;
   EXPECT_EQ(std::count(reps.begin(), reps.end(), promoted), 0);
   EXPECT_EQ(std::count(reps.begin(), reps.end(), old), 1);
   EXPECT_EQ(std::count(reps.begin(), reps.end(), r(0, 1)), 1);
@@ -350,15 +350,15 @@ TEST_F(RouterTest, SetPrimaryMovesOldPrimaryToReplicas) {
 
   // The same again changes nothing.
   router->set_primary(0, promoted);
-  EXPECT_EQ(router->shard(0).primary.load(), promoted);
-  EXPECT_EQ(router->shard(0).replicas.load()->size(), 2u);
+  EXPECT_EQ(router->shard(0).primary, promoted);
+  EXPECT_EQ(router->shard(0).replicas.size(), 2u);
 
   // Back to the old one.
   router->set_primary(0, old);
-  EXPECT_EQ(router->shard(0).primary.load(), old);
+  EXPECT_EQ(router->shard(0).primary, old);
   EXPECT_TRUE(old->is_primary.load());
   EXPECT_FALSE(promoted->is_primary.load());
-  reps = *router->shard(0).replicas.load();
+  reps = router->shard(0).replicas;
   EXPECT_EQ(reps.size(), 2u);
   EXPECT_EQ(std::count(reps.begin(), reps.end(), promoted), 1);
   EXPECT_EQ(std::count(reps.begin(), reps.end(), old), 0);
@@ -366,12 +366,12 @@ TEST_F(RouterTest, SetPrimaryMovesOldPrimaryToReplicas) {
   // A node the shard did not know becomes primary; the old one joins the replicas.
   Node* fresh = make({"127.0.0.1", 7401}, 0, false);
   router->set_primary(0, fresh);
-  reps = *router->shard(0).replicas.load();
+  reps = router->shard(0).replicas;
   EXPECT_EQ(reps.size(), 3u);
   EXPECT_EQ(std::count(reps.begin(), reps.end(), old), 1);
   EXPECT_EQ(router->nodes().size(), 10u);
   // Other shards untouched.
-  EXPECT_EQ(router->shard(1).primary.load(), p(1));
+  EXPECT_EQ(router->shard(1).primary, p(1));
   EXPECT_TRUE(p(1)->is_primary.load());
 }
 
@@ -379,14 +379,14 @@ TEST_F(RouterTest, AddReplicaIgnoresDuplicates) {
   router->add_replica(0, r(0, 0));
   router->add_replica(0, r(0, 1));
   router->add_replica(0, p(0));
-  EXPECT_EQ(router->shard(0).replicas.load()->size(), 2u);
+  EXPECT_EQ(router->shard(0).replicas.size(), 2u);
   Node* extra = make({"127.0.0.1", 7301}, 0, false);
   router->add_replica(0, extra);
   router->add_replica(0, extra);
-  auto reps = *router->shard(0).replicas.load();
+  auto reps = router->shard(0).replicas;
   EXPECT_EQ(reps, (std::vector<Node*>{r(0, 0), r(0, 1), extra}));
   EXPECT_EQ(router->nodes().size(), 10u);
-  EXPECT_EQ(router->shard(1).replicas.load()->size(), 2u);
+  EXPECT_EQ(router->shard(1).replicas.size(), 2u);
 }
 
 // ---- failure policies ----

@@ -1,6 +1,6 @@
 // Sentinel reply and event parsers (no network).
 
-#include "routing/sentinel.hpp"
+#include "health/sentinel.hpp"
 
 #include <gtest/gtest.h>
 

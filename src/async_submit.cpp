@@ -1,0 +1,126 @@
+// The async path: requests handed to the loop, and writes parked while their shard has no
+// usable primary (wait_for_promotion), retried in order from the sweep.
+#include "client_core.hpp"
+
+#include "io/resp.hpp"
+
+namespace flyshard::detail {
+
+void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
+                        Callback<Reply> cb, std::size_t affinity) {
+  Request r;
+  r.node = &node;
+  r.affinity = affinity;
+  r.payload = std::move(payload);
+  r.replies = replies;
+  r.start = Clock::now();
+  r.deadline = r.start + options_.request_timeout;
+  r.callback = std::move(cb);
+  node.stats.on_start();
+  if (node.pending.fetch_add(1, std::memory_order_relaxed) >= options_.max_pending_per_node) {
+    r.fail_with = errc::overloaded;
+    r.fail_message = node.name + ": more than " + std::to_string(options_.max_pending_per_node) +
+                     " requests pending";
+  }
+  engine_->submit(std::move(r));
+}
+
+void ClientCore::submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
+                                std::optional<ReadFrom> read_from,
+                                std::optional<std::string_view> routing_key) {
+  Parked p;
+  std::optional<std::size_t> shard;
+  bool read = false;
+  std::optional<std::chrono::milliseconds> blocks;
+  std::shared_ptr<const RoutingTable> table;
+  try {
+    Routing c = routing_key ? classify(words, Use::routed, *routing_key)
+                            : classify(words, Use::command);
+    shard = c.shard;
+    p.affinity = c.affinity;
+    read = c.read;
+    blocks = c.blocks;
+    table = std::move(c.table);
+  } catch (const Error& e) {
+    submit_error(e.value(), e.what(), std::move(cb));
+    return;
+  }
+  if (blocks) {
+    // On the shared multiplexed link it would stall every other caller's requests to the node.
+    submit_error(errc::config,
+                 std::string(words[0]) +
+                     " blocks its connection: call it through the blocking Client, which gives "
+                     "it a connection of its own",
+                 std::move(cb));
+    return;
+  }
+  append_command(p.payload, words);
+  const bool write = !read;
+  const std::size_t target = shard.value_or(0);
+  // A write to a shard with parked writes parks behind them, even when the primary is back:
+  // sent at once it would overtake them (the sweep sends them a tick later), and the older
+  // value would overwrite the newer one.
+  const bool behind = write && parked_count_[target].load(std::memory_order_acquire) > 0;
+  Node* node =
+      behind ? nullptr
+             : router_->pick(*table, target, write, read_from.value_or(router_->read_from()));
+  if (node != nullptr) {
+    submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);
+    return;
+  }
+  if (!write || options_.wait_for_promotion.count() <= 0) {
+    submit_error(errc::shard_unavailable, router_->unavailable_reason(shard.value_or(0), write),
+                 std::move(cb));
+    return;
+  }
+  p.shard = target;
+  p.cb = std::move(cb);
+  p.until = Clock::now() + options_.wait_for_promotion;
+  parked_count_[target].fetch_add(1, std::memory_order_acq_rel);
+  auto held = std::make_shared<Parked>(std::move(p));
+  engine_->post([this, held] { parked_.push_back(std::move(*held)); });
+}
+
+void ClientCore::retry_parked(Clock::time_point now) {
+  if (parked_.empty()) return;
+  std::vector<Parked> waiting;
+  waiting.swap(parked_);
+  // In arrival order, and once one write of a shard stays parked every later write of that
+  // shard stays too: a shard's writes leave in the order they were made.
+  std::vector<bool> held(router_->shard_count(), false);
+  // Runs from the sweep timer (a C callback): each write on its own, so that one that throws
+  // cannot strand the others, whose callbacks must still run exactly once.
+  for (auto& p : waiting) {
+    try {
+      Node* node = held[p.shard] ? nullptr : router_->pick(p.shard, true, ReadFrom::primary);
+      if (node != nullptr) {
+        submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
+      } else if (now >= p.until) {
+        submit_error(errc::shard_unavailable, router_->unavailable_reason(p.shard, true),
+                     std::move(p.cb));
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
+      } else {
+        held[p.shard] = true;
+        parked_.push_back(std::move(p));
+      }
+    } catch (const std::exception& e) {
+      log_.log(LogLevel::error, std::string("retrying a parked write: ") + e.what());
+      if (p.cb) {
+        submit_error(errc::shard_unavailable, "internal error while waiting", std::move(p.cb));
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+}
+
+void ClientCore::submit_error(errc code, std::string message, Callback<Reply> cb) {
+  Request r;
+  r.fail_with = code;
+  r.fail_message = std::move(message);
+  r.callback = std::move(cb);
+  r.start = Clock::now();
+  engine_->submit(std::move(r));
+}
+
+}  // namespace flyshard::detail
