@@ -115,10 +115,13 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   engine_ = std::make_unique<Engine>(options_, std::move(link), log_);
   for (auto& n : nodes_) engine_->add_node(*n, options_.connections_per_node);
   engine_->set_result_hook(
-      [this](Node& n, errc e, std::string_view message) { on_result(n, e, message); });
-  engine_->set_connect_failure_hook([this](Node& n) { on_connect_failure(n); });
-  engine_->set_reconnect_hook([this](Node& n) {
-    if (options_.health_interval.count() > 0) health_->check_now(n);
+      [this](Endpoint& n, errc e, std::string_view message) {
+        on_result(static_cast<Node&>(n), e, message);  // every endpoint of this engine is a Node
+      });
+  engine_->set_connect_failure_hook(
+      [this](Endpoint& n) { on_connect_failure(static_cast<Node&>(n)); });
+  engine_->set_reconnect_hook([this](Endpoint& n) {
+    if (options_.health_interval.count() > 0) health_->check_now(static_cast<Node&>(n));
   });
   health_ = std::make_unique<HealthChecker>(
       *engine_, options_.health_interval, [this] { return router_->nodes(); },

@@ -5,7 +5,7 @@
 
 #include "io/callback_guard.hpp"
 #include "io/engine.hpp"
-#include "routing/node.hpp"
+#include "io/endpoint.hpp"
 
 namespace flyshard::detail {
 
@@ -74,7 +74,12 @@ struct LinkCallbacks {
   }
 };
 
-Connection::Connection(Engine& engine, Node& node)
+Endpoint::Endpoint(std::string endpoint_name, SocketAddress address)
+    : name(std::move(endpoint_name)), socket(address) {}
+
+Endpoint::~Endpoint() = default;
+
+Connection::Connection(Engine& engine, Endpoint& node)
     : engine_(engine), node_(node), reader_(engine.reply_limits()) {
   uv_timer_init(engine_.loop(), &retry_timer_);
   retry_timer_.data = this;

@@ -16,12 +16,12 @@
 namespace flyshard::detail {
 
 class Engine;
-struct Node;
+struct Endpoint;
 struct TcpLink;
 
 class Connection {
  public:
-  Connection(Engine& engine, Node& node);
+  Connection(Engine& engine, Endpoint& node);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -69,7 +69,7 @@ class Connection {
   std::chrono::milliseconds backoff_delay();
 
   Engine& engine_;
-  Node& node_;
+  Endpoint& node_;
   State state_ = State::closed;
   TcpLink* link_ = nullptr;  // heap: freed in its close callback, may outlive a reconnect
   uv_timer_t retry_timer_{};

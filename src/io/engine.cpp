@@ -4,7 +4,7 @@
 
 #include "io/callback_guard.hpp"
 #include "io/connection.hpp"
-#include "routing/node.hpp"
+#include "io/endpoint.hpp"
 
 namespace flyshard::detail {
 
@@ -27,7 +27,7 @@ Engine::Engine(const ClientOptions& options, LinkSettings link, const Logger& lo
 // destroyed every handle they had is closed.
 Engine::~Engine() { stop(); }
 
-void Engine::add_node(Node& node, unsigned connections) {
+void Engine::add_node(Endpoint& node, unsigned connections) {
   for (unsigned i = 0; i < std::max(1u, connections); ++i) {
     node.connections.push_back(std::make_unique<Connection>(*this, node));
     connections_.push_back(node.connections.back().get());
@@ -80,7 +80,7 @@ void Engine::submit(Request request) {
   // request directly: no queue, no wake-up. It only buffers, so the callback still cannot
   // run inside this call; the bytes leave when the check handle flushes this iteration.
   if (request.node != nullptr && request.fail_with == errc{} && on_loop_thread()) {
-    Node& node = *request.node;
+    Endpoint& node = *request.node;
     const std::size_t n = node.connections.size();
     const std::size_t i =
         request.affinity == kAnyConnection ? node.next_connection++ : request.affinity;
@@ -136,7 +136,7 @@ void Engine::complete(Request& request, Result<Reply> result) {
   }
 }
 
-void Engine::dispatch_now(Node& node, Request&& request) {
+void Engine::dispatch_now(Endpoint& node, Request&& request) {
   const std::size_t n = node.connections.size();
   const std::size_t i = request.affinity == kAnyConnection ? node.next_connection++ : request.affinity;
   node.connections[i % n]->enqueue(std::move(request));
@@ -167,7 +167,7 @@ void Engine::drain_queue() {
       } else if (r.fail_with != errc{}) {
         complete(r, Result<Reply>(r.fail_with, std::move(r.fail_message)));
       } else {
-        Node& node = *r.node;
+        Endpoint& node = *r.node;
         const std::size_t n = node.connections.size();
         const std::size_t i = r.affinity == kAnyConnection ? node.next_connection++ : r.affinity;
         Connection& c = *node.connections[i % n];

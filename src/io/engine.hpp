@@ -21,7 +21,7 @@
 
 namespace flyshard::detail {
 
-struct Node;
+struct Endpoint;
 class Connection;
 
 /// What a connection needs to know besides its node.
@@ -47,7 +47,7 @@ class Engine {
 
   /// Adds a node's async connections. Before start(): on the caller's thread; after: must be
   /// called on the loop thread (use post()).
-  void add_node(Node& node, unsigned connections);
+  void add_node(Endpoint& node, unsigned connections);
   /// Takes part in sweeps and shutdown from now on (loop thread; the node owns it).
   void adopt(Connection& connection) { connections_.push_back(&connection); }
   /// Starts the loop thread; connections begin connecting.
@@ -65,22 +65,22 @@ class Engine {
   /// Completes a request (loop thread or stop()): stats, pending count, health, callback.
   void complete(Request& request, Result<Reply> result);
   /// Loop thread: sends a request to one of `node`'s connections now (internal checks).
-  void dispatch_now(Node& node, Request&& request);
+  void dispatch_now(Endpoint& node, Request&& request);
   /// Called with the outcome of every request to a node (any thread): feeds passive health.
   /// `message` is the server's error text for errc::server_error (empty otherwise).
-  void set_result_hook(std::function<void(Node&, errc, std::string_view)> hook) {
+  void set_result_hook(std::function<void(Endpoint&, errc, std::string_view)> hook) {
     result_hook_ = std::move(hook);
   }
   /// Called when a connect to a node fails (loop thread).
-  void set_connect_failure_hook(std::function<void(Node&)> hook) {
+  void set_connect_failure_hook(std::function<void(Endpoint&)> hook) {
     connect_failure_hook_ = std::move(hook);
   }
-  void report_connect_failure(Node& node) {
+  void report_connect_failure(Endpoint& node) {
     if (connect_failure_hook_) connect_failure_hook_(node);
   }
   /// Called when a link to a node is open again after a drop (loop thread).
-  void set_reconnect_hook(std::function<void(Node&)> hook) { reconnect_hook_ = std::move(hook); }
-  void report_reconnect(Node& node) {
+  void set_reconnect_hook(std::function<void(Endpoint&)> hook) { reconnect_hook_ = std::move(hook); }
+  void report_reconnect(Endpoint& node) {
     if (reconnect_hook_) reconnect_hook_(node);
   }
   /// Called on the loop thread at every sweep tick (after deadlines were checked).
@@ -128,11 +128,11 @@ class Engine {
   bool stopped_ = false;                  // guarded by mu_: the loop no longer takes work
   bool started_ = false;
 
-  std::function<void(Node&, errc, std::string_view)> result_hook_;
+  std::function<void(Endpoint&, errc, std::string_view)> result_hook_;
   std::function<void()> shutdown_hook_;
-  std::function<void(Node&)> connect_failure_hook_;
+  std::function<void(Endpoint&)> connect_failure_hook_;
   std::function<void(Clock::time_point)> sweep_hook_;
-  std::function<void(Node&)> reconnect_hook_;
+  std::function<void(Endpoint&)> reconnect_hook_;
 
   // Loop thread only.
   std::vector<Request> batch_;

@@ -11,13 +11,13 @@
 
 namespace flyshard::detail {
 
-struct Node;
+struct Endpoint;
 /// Request::affinity for requests that may use any of a node's connections.
 inline constexpr std::size_t kAnyConnection = static_cast<std::size_t>(-1);
 using Clock = std::chrono::steady_clock;
 
 struct Request {
-  Node* node = nullptr;
+  Endpoint* node = nullptr;
   std::string payload;           // RESP bytes; may hold several commands (MULTI ... EXEC)
   std::uint32_t replies = 1;     // replies the payload produces; the last one is delivered
   std::size_t affinity = kAnyConnection;  // same value, same connection (keeps key order)

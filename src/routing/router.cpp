@@ -2,15 +2,13 @@
 
 #include <algorithm>
 
-#include "io/connection.hpp"
 #include "routing/node.hpp"
 
 namespace flyshard::detail {
 
 Node::Node(NodeAddress addr, std::size_t shard_index, bool primary, std::size_t pool_size)
-    : address(std::move(addr)),
-      name(address.to_string()),
-      socket(resolve_address(address.host, address.port)),
+    : Endpoint(addr.to_string(), resolve_address(addr.host, addr.port)),
+      address(std::move(addr)),
       shard(shard_index),
       is_primary(primary),
       lag(address.host, address.port),

@@ -1,0 +1,37 @@
+#pragma once
+// One server as the I/O layer sees it: a name, a resolved address, its async links and their
+// counters. It knows nothing of shards, roles or health: routing/node.hpp builds a Node on it.
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/blocking_connection.hpp"
+#include "stats_recorder.hpp"
+
+namespace flyshard::detail {
+
+class Connection;
+
+struct Endpoint {
+  // Out of line: Connection is a complete type only there.
+  Endpoint(std::string endpoint_name, SocketAddress address);
+  ~Endpoint();
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  const std::string name;  // "host:port", for messages and stats
+  const SocketAddress socket;
+
+  NodeStatsRecorder stats;
+  std::atomic<std::size_t> pending{0};  // async requests queued or in flight
+
+  // Loop thread only.
+  std::vector<std::unique_ptr<Connection>> connections;
+  std::size_t next_connection = 0;
+  std::unique_ptr<Connection> subscriber;  // Pub/Sub link, opened on first subscribe
+};
+
+}  // namespace flyshard::detail
