@@ -96,11 +96,15 @@ std::future<Reply> AsyncClient::command_routed(std::string_view routing_key, Arg
 void AsyncClient::get(std::string_view key, Callback<std::optional<std::string>> cb) {
   command({"GET", key}, [cb = std::move(cb)](Result<Reply> r) {
     if (!r.ok()) return cb(Result<std::optional<std::string>>(r.error(), r.message()));
+    // Convert first, call once: a callback that throws must not be called a second time
+    // with its own exception as the result.
+    std::optional<Result<std::optional<std::string>>> out;
     try {
-      cb(Result<std::optional<std::string>>(r.value().as_optional_string()));
+      out.emplace(r.value().as_optional_string());
     } catch (const Error& e) {
-      cb(Result<std::optional<std::string>>(e.value(), e.what()));
+      out.emplace(e.value(), e.what());
     }
+    cb(std::move(*out));
   });
 }
 

@@ -149,6 +149,25 @@ TEST_F(AsyncClientTest, FutureAdapterAndTypedHelpers) {
   ASSERT_TRUE(latch.wait_for(2));
 }
 
+TEST_F(AsyncClientTest, TypedHelperCallbackThatThrowsIsCalledOnce) {
+  Client client(cluster_->topology());
+  AsyncClient& async = client.async();
+  client.set("once", "v-once");
+  std::atomic<int> calls{0};
+  async.get("once", [&](Result<std::optional<std::string>>) {
+    ++calls;
+    throw Error(errc::server_error, "thrown by the callback");  // logged and dropped
+  });
+  // A later command on the same key's link completes after the first callback has run.
+  Latch after;
+  async.get("once", [&](Result<std::optional<std::string>> r) {
+    EXPECT_TRUE(r.ok());
+    after.count_down();
+  });
+  ASSERT_TRUE(after.wait_for(1));
+  EXPECT_EQ(calls.load(), 1);
+}
+
 TEST_F(AsyncClientTest, SplitCommandsPipelineAndTransaction) {
   Client client(cluster_->topology());
   AsyncClient& async = client.async();
