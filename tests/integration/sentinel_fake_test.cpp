@@ -42,21 +42,33 @@ std::string array_of(const std::vector<std::string>& items) {
   return out;
 }
 
-// A data node: answers INFO replication with its current role, SET/GET/PING.
+// A data node: answers INFO replication with its current role, SET/GET/PING. While it is not
+// a primary, its INFO answer comes `info_delay_while_replica` late (a slow check leaves a
+// window in which an unconfirmed node could be written to), and with `readonly` set its SET
+// answers READONLY as a demoted primary's would.
 struct FakeNode {
   std::shared_ptr<std::atomic<bool>> primary = std::make_shared<std::atomic<bool>>(true);
-  FakeServer server{{FakeScript().answer_all([p = primary](const std::vector<std::string>& w) {
-    if (!w.empty() && w[0] == "INFO") {
-      return bulk(*p ? "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
-                       "master_replid:0123456789012345678901234567890123456789\r\n"
-                       "master_repl_offset:100\r\n"
-                     : "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n"
-                       "master_port:1\r\nmaster_link_status:up\r\nslave_repl_offset:100\r\n");
-    }
-    if (!w.empty() && w[0] == "GET") return std::string("$-1\r\n");
-    if (!w.empty() && w[0] == "PING") return std::string("+PONG\r\n");
-    return std::string("+OK\r\n");
-  })}};
+  std::shared_ptr<std::atomic<bool>> readonly = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<int>> info_delay_while_replica_ms =
+      std::make_shared<std::atomic<int>>(0);
+  FakeServer server{
+      {FakeScript().answer_all([p = primary, ro = readonly, delay = info_delay_while_replica_ms](
+                                   const std::vector<std::string>& w) {
+        if (!w.empty() && w[0] == "INFO") {
+          if (!*p && *delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(*delay));
+          return bulk(*p ? "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+                           "master_replid:0123456789012345678901234567890123456789\r\n"
+                           "master_repl_offset:100\r\n"
+                         : "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n"
+                           "master_port:1\r\nmaster_link_status:up\r\nslave_repl_offset:100\r\n");
+        }
+        if (!w.empty() && w[0] == "GET") return std::string("$-1\r\n");
+        if (!w.empty() && w[0] == "PING") return std::string("+PONG\r\n");
+        if (!w.empty() && w[0] == "SET" && *ro) {
+          return std::string("-READONLY You can't write against a read only replica.\r\n");
+        }
+        return std::string("+OK\r\n");
+      })}};
   std::uint16_t port() const { return server.port(); }
   int sets() const {
     int n = 0;
@@ -153,6 +165,9 @@ TEST(SentinelFakeTest, StartupFollowsTheNewestConfigEpochNotTheFirstAnswer) {
 TEST(SentinelFakeTest, WritesWaitUntilThePromotedNodeConfirmsItsRole) {
   FakeNode a, b;
   *b.primary = false;  // Sentinel will name b before b has become a primary
+  // b's checks answer slowly while it is a replica: the client must not write to b while the
+  // check that would tell it so is still out.
+  *b.info_delay_while_replica_ms = 1000 * kSlow;
   auto view = std::make_shared<MasterView>();
   view->port = a.port();
   view->epoch = 1;
@@ -174,9 +189,11 @@ TEST(SentinelFakeTest, WritesWaitUntilThePromotedNodeConfirmsItsRole) {
     }
     return false;
   }));
-  // b still says it is a replica: no write may reach it.
+  // b's role is not confirmed (its check is still out, and will say replica): no write may
+  // reach it.
   EXPECT_THROW(c.set("k", "v2"), Error);
   EXPECT_EQ(b.sets(), 0);
+  *b.info_delay_while_replica_ms = 0;
   // Once b reports itself primary, writes go there.
   *b.primary = true;
   EXPECT_TRUE(eventually([&] {
@@ -273,6 +290,36 @@ TEST(SentinelFakeTest, HalfOpenSubscriberLinkToASentinelIsReopened) {
   const int first = s.accepted();
   // Keepalive PINGs go unanswered: the subscriber link is closed and opened again.
   EXPECT_TRUE(eventually([&] { return s.accepted() >= first + 2; }));
+}
+
+TEST(SentinelFakeTest, AReadonlyReplyTriggersARoleCheckAtOnce) {
+  FakeNode a;
+  Topology t = Topology::from_json(R"({"shards": [{"name": "s1", "primary": "127.0.0.1:)" +
+                                   std::to_string(a.port()) + R"("}]})");
+  ClientOptions o = fast_options();
+  o.health_interval = 30000ms;  // the first round runs at start; the next one is far away
+  Client c(t, o);
+  c.set("k", "v1");
+  // Demoted behind the client's back: it answers writes with READONLY and checks with
+  // role:slave, and never drops a link (nothing else would make the client look).
+  *a.primary = false;
+  *a.readonly = true;
+  try {
+    c.set("k", "v2");
+    ADD_FAILURE() << "expected READONLY";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::server_error) << e.what();
+  }
+  // The READONLY answer made the client check the node's role now: its writes stop going
+  // there long before the next health round.
+  EXPECT_TRUE(eventually([&] {
+    try {
+      c.set("k", "v3");
+      return false;
+    } catch (const Error& e) {
+      return e.value() == errc::shard_unavailable;
+    }
+  }));
 }
 
 }  // namespace

@@ -182,37 +182,4 @@ TEST(WriteOrderTest, OneHungShardFailsOnlyItsOwnKeys) {
   EXPECT_EQ(m.reply.elements()[2].str(), "value-2");
 }
 
-TEST(WriteOrderTest, AReadonlyReplyTriggersARoleCheckAtOnce) {
-  ClusterOptions co;
-  co.shards = 2;
-  LocalCluster cluster(co);
-  ClientOptions o = fast_options();
-  o.health_interval = 30000ms;  // the first round runs at start; the next one is far away
-  Client c(cluster.topology(), o);
-  const std::string key = key_on(c, 0, "ro-");
-  c.set(key, "v");
-  // Demoted behind the client's back (no Sentinel): shard s1's primary becomes a replica.
-  auto& demoted = cluster.primary(0);
-  auto& other = cluster.primary(1);
-  demoted.command({"REPLICAOF", "127.0.0.1", std::to_string(other.port())});
-  try {
-    c.set(key, "v2");
-    ADD_FAILURE() << "expected READONLY";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.value(), errc::server_error) << e.what();
-  }
-  // The READONLY answer made the client check the node's role now: its writes stop going
-  // there long before the next health round.
-  EXPECT_TRUE(eventually(
-      [&] {
-        try {
-          c.set(key, "v3");
-          return false;
-        } catch (const Error& e) {
-          return e.value() == errc::shard_unavailable;
-        }
-      },
-      5000ms * kSlow));
-}
-
 }  // namespace
