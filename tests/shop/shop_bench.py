@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The shop's HTTP benchmark (scripts/shop-bench.sh calls this): wrk at C connections for N
-seconds on GET /api/products/{id}, GET /api/products?page=1 and GET /api/categories, then a
-checkout rate (a Python driver: C threads, each its own visitor on a keep-alive connection,
+seconds on GET /healthz (the HTTP layer alone: the peer in the same run), GET
+/api/products/{id}, GET /api/products?page=1 and GET /api/categories, then a checkout rate (a Python driver: C threads, each its own visitor on a keep-alive connection,
 PUT one cart line + POST /api/checkout with a fresh Idempotency-Key). Prints requests/s, p50
 and p99 as a markdown table. Starts its own cluster + shop (catalogue with ample stock) unless
 --url is given.
@@ -166,7 +166,10 @@ def main():
             return 1
         pid = a.product or ids[0]
         rows = []
-        for path in (f"/api/products/{pid}", "/api/products?page=1", "/api/categories"):
+        # /healthz first: the same HTTP server and threads without the store, the peer the
+        # store-backed routes are compared with in the same run.
+        for path in ("/healthz", f"/api/products/{pid}", "/api/products?page=1",
+                     "/api/categories"):
             print(f"shop-bench: wrk {a.connections} connections, {a.duration} s: GET {path}",
                   file=sys.stderr, flush=True)
             res = run_wrk(url, path, a.connections, a.wrk_threads, a.duration)
@@ -188,10 +191,12 @@ def main():
         print(f"Shop HTTP at {a.connections} connections, {a.duration} s each "
               f"({os.cpu_count()} CPUs, shop + cluster + load generator on one machine)")
         print()
-        print("| request | requests/s | p50 ms | p99 ms | notes |")
-        print("|---|---:|---:|---:|---|")
+        print("| request | requests/s | vs /healthz | p50 ms | p99 ms | notes |")
+        print("|---|---:|---:|---:|---:|---|")
+        peer = rows[0][1]
         for name, rps, p50, p99, note in rows:
-            print(f"| {name} | {fmt(rps, 0)} | {fmt(p50)} | {fmt(p99)} | {note} |")
+            ratio = f"{rps / peer:.2f}" if rps and peer else "-"
+            print(f"| {name} | {fmt(rps, 0)} | {ratio} | {fmt(p50)} | {fmt(p99)} | {note} |")
         return 0
     except KeyboardInterrupt:
         return 130
