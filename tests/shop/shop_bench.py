@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The shop's HTTP benchmark (scripts/shop-bench.sh calls this): wrk at C connections for N
 seconds on GET /healthz (the HTTP layer alone: the peer in the same run), GET
-/api/products/{id}, GET /api/products?page=1 and GET /api/categories, then a checkout rate (a Python driver: C threads, each its own visitor on a keep-alive connection,
-PUT one cart line + POST /api/checkout with a fresh Idempotency-Key). Prints requests/s, p50
+/api/products/{id}, GET /api/products?page=1 and GET /api/categories, then a checkout rate (a
+Python driver: C threads, each its own visitor on a keep-alive connection, PUT one cart line +
+POST /api/checkout with a fresh Idempotency-Key). Prints requests/s, the ratio to /healthz, p50
 and p99 as a markdown table. Starts its own cluster + shop (catalogue with ample stock) unless
 --url is given.
 """
