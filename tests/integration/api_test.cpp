@@ -12,6 +12,7 @@
 
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "shared_cluster_test.hpp"
 
 using namespace flyshard;
 using flyshard::testing::ClusterOptions;
@@ -19,21 +20,7 @@ using flyshard::testing::LocalCluster;
 
 namespace {
 
-class ApiTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    ClusterOptions o;
-    o.shards = 3;
-    cluster_ = new LocalCluster(o);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { cluster_->flush_all(); }
-  static LocalCluster* cluster_;
-};
-LocalCluster* ApiTest::cluster_ = nullptr;
+class ApiTest : public flyshard::testing::SharedClusterTest<3> {};
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "shared_cluster_test.hpp"
 
 using namespace flyshard;
 using flyshard::testing::ClusterOptions;
@@ -36,21 +37,7 @@ class Latch {
   int done_ = 0;
 };
 
-class AsyncClientTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    ClusterOptions o;
-    o.shards = 3;
-    cluster_ = new LocalCluster(o);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { cluster_->flush_all(); }
-  static LocalCluster* cluster_;
-};
-LocalCluster* AsyncClientTest::cluster_ = nullptr;
+class AsyncClientTest : public flyshard::testing::SharedClusterTest<3> {};
 
 TEST_F(AsyncClientTest, CallbackRunsOnceOnTheLoopThreadNeverInsideTheCall) {
   Client client(cluster_->topology());

@@ -6,6 +6,7 @@
 
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "shared_cluster_test.hpp"
 
 using namespace flyshard;
 using flyshard::testing::ClusterOptions;
@@ -13,21 +14,7 @@ using flyshard::testing::LocalCluster;
 
 namespace {
 
-class AsyncTypedTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    ClusterOptions o;
-    o.shards = 3;
-    cluster_ = new LocalCluster(o);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { cluster_->flush_all(); }
-  static LocalCluster* cluster_;
-};
-LocalCluster* AsyncTypedTest::cluster_ = nullptr;
+class AsyncTypedTest : public flyshard::testing::SharedClusterTest<3> {};
 
 // Runs one async call and waits for its Result.
 template <typename T, typename F>

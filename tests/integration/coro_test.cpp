@@ -11,6 +11,7 @@
 #include "flyshard/coro.hpp"
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "shared_cluster_test.hpp"
 
 using namespace flyshard;
 using flyshard::testing::ClusterOptions;
@@ -18,21 +19,7 @@ using flyshard::testing::LocalCluster;
 
 namespace {
 
-class CoroTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    ClusterOptions o;
-    o.shards = 2;
-    cluster_ = new LocalCluster(o);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { cluster_->flush_all(); }
-  static LocalCluster* cluster_;
-};
-LocalCluster* CoroTest::cluster_ = nullptr;
+class CoroTest : public flyshard::testing::SharedClusterTest<2> {};
 
 // A one-thread executor: the user's own, as a Resumer sees it.
 class Executor {
