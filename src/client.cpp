@@ -7,6 +7,7 @@
 #include "command_table.hpp"
 #include "io/resp.hpp"
 #include "routing/scatter.hpp"
+#include "script_words.hpp"
 
 namespace flyshard {
 
@@ -343,18 +344,7 @@ long long Client::touch(const std::vector<std::string>& keys) {
   return keys.empty() ? 0 : or_throw(multi_key_partial("TOUCH", keys)).reply.integer();
 }
 
-namespace {
-std::vector<std::string_view> script_words(std::string_view cmd, std::string_view body,
-                                           const std::vector<std::string>& keys,
-                                           const std::vector<std::string>& args,
-                                           std::string& count) {
-  count = std::to_string(keys.size());
-  std::vector<std::string_view> w{cmd, body, count};
-  w.insert(w.end(), keys.begin(), keys.end());
-  w.insert(w.end(), args.begin(), args.end());
-  return w;
-}
-}  // namespace
+using detail::script_words;
 
 Reply Client::eval(std::string_view script, const std::vector<std::string>& keys,
                    const std::vector<std::string>& args) {

@@ -4,32 +4,17 @@
 #include <string>
 
 #include "flyshard/error.hpp"
+#include "reply_type_name.hpp"
 
 namespace flyshard {
 namespace {
 
-const char* type_name(Reply::Type t) noexcept {
-  switch (t) {
-    case Reply::Type::nil:
-      return "nil";
-    case Reply::Type::string:
-      return "string";
-    case Reply::Type::status:
-      return "status";
-    case Reply::Type::error:
-      return "error";
-    case Reply::Type::integer:
-      return "integer";
-    case Reply::Type::array:
-      return "array";
-  }
-  return "unknown";
-}
+using detail::reply_type_name;
 
 [[noreturn]] void throw_wrong_type(const Reply& r, const char* expected) {
   if (r.is_error()) throw Error(errc::server_error, r.str());
   throw Error(errc::protocol_error,
-              std::string("expected ") + expected + " reply, got " + type_name(r.type()));
+              std::string("expected ") + expected + " reply, got " + reply_type_name(r.type()));
 }
 
 // Quotes a string the way redis-cli does, so binary values stay readable on one line.

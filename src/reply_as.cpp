@@ -5,33 +5,18 @@
 
 #include "flyshard/error.hpp"
 #include "flyshard/reply.hpp"
+#include "reply_type_name.hpp"
 
 namespace flyshard {
 namespace {
 
-const char* type_name(Reply::Type t) noexcept {
-  switch (t) {
-    case Reply::Type::nil:
-      return "nil";
-    case Reply::Type::string:
-      return "string";
-    case Reply::Type::status:
-      return "status";
-    case Reply::Type::error:
-      return "error";
-    case Reply::Type::integer:
-      return "integer";
-    case Reply::Type::array:
-      return "array";
-  }
-  return "unknown";
-}
+using detail::reply_type_name;
 
 // An error reply is the server's answer (server_error); any other mismatch is ours to report
 // (protocol_error), with the value when it is short enough to help.
 [[noreturn]] void mismatch(const Reply& r, const char* expected) {
   if (r.is_error()) throw Error(errc::server_error, r.str());
-  std::string m = std::string("expected ") + expected + " reply, got " + type_name(r.type());
+  std::string m = std::string("expected ") + expected + " reply, got " + reply_type_name(r.type());
   if ((r.is_string() || r.is_status()) && r.str().size() <= 64) {
     m += ' ';
     m += r.to_string();

@@ -7,7 +7,11 @@
 #include <memory>
 #include <string_view>
 
+#include "script_words.hpp"
+
 namespace flyshard {
+
+using detail::script_words;
 
 namespace {
 
@@ -29,17 +33,6 @@ std::string sha1_hex(std::string_view data) {
 
 bool is_noscript(std::string_view message) { return message.starts_with("NOSCRIPT"); }
 
-// EVAL/EVALSHA body numkeys keys... args...; the words view `count` and the vectors.
-std::vector<std::string_view> script_words(std::string_view cmd, std::string_view body,
-                                           const std::vector<std::string>& keys,
-                                           const std::vector<std::string>& args,
-                                           std::string& count) {
-  count = std::to_string(keys.size());
-  std::vector<std::string_view> w{cmd, body, count};
-  w.insert(w.end(), keys.begin(), keys.end());
-  w.insert(w.end(), args.begin(), args.end());
-  return w;
-}
 
 std::vector<std::string> owned(const std::vector<std::string_view>& w) {
   return {w.begin(), w.end()};
