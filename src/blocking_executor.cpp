@@ -26,7 +26,9 @@ Result<std::unique_ptr<BlockingConnection>> ClientCore::lease(Node& node) {
 }
 
 void ClientCore::release(Node& node, std::unique_ptr<BlockingConnection> conn, errc error) {
-  if (error == errc{}) {
+  if (node.retired.load()) {
+    return;  // left the topology while leased: the link closes here, it is not pooled
+  } else if (error == errc{}) {
     node.pool.give_back(std::move(conn));
   } else if (error == errc::connection_lost) {
     // The node dropped us: its other idle links are likely dead too.

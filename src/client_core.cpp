@@ -1,5 +1,6 @@
 #include "client_core.hpp"
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -67,10 +68,13 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
         health_->check_now(*n);
       }
     };
+    hooks.replicas = [this](std::size_t shard, const std::vector<NodeAddress>& named) {
+      sync_replicas(shard, named);
+    };
     hooks.hint = [this](const NodeAddress& a) {
       std::lock_guard lock(nodes_mu_);
       for (auto& n : nodes_) {
-        if (n->address == a) health_->check_now(*n);
+        if (n->address == a && !n->retired.load()) health_->check_now(*n);
       }
     };
     sentinel_ = std::make_unique<SentinelWatcher>(*topology_.sentinel, std::move(names),
@@ -128,14 +132,22 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
       [this](Node& n, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt) {
         on_check(n, std::move(info), rtt);
       });
-  engine_->set_sweep_hook([this](Clock::time_point now) { retry_parked(now); });
+  engine_->set_sweep_hook([this](Clock::time_point now) {
+    retry_parked(now);
+    if (sentinel_) sentinel_->poll(now);
+  });
   engine_->set_shutdown_hook([this] {
     health_->stop();
     for (auto& p : parked_) submit_error(errc::shutting_down, "client is shutting down", std::move(p.cb));
     parked_.clear();
   });
   health_->start();
-  if (sentinel_) sentinel_->start(*engine_);
+  if (sentinel_) {
+    // The replicas are asked as often as the nodes are checked: a node Sentinel no longer
+    // names is retired (not checked, its links closed), one it names again comes back.
+    sentinel_->set_replica_poll(options_.health_interval);
+    sentinel_->start(*engine_);
+  }
   engine_->start();
 }
 
@@ -162,10 +174,18 @@ void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address,
 }
 
 Node* ClientCore::node_at(const NodeAddress& address, std::size_t shard) {
-  std::lock_guard lock(nodes_mu_);
-  for (auto& n : nodes_) {
-    if (n->address == address) return n.get();
+  Node* found = nullptr;
+  {
+    std::lock_guard lock(nodes_mu_);
+    for (auto& n : nodes_) {
+      if (n->address == address) found = n.get();
+    }
   }
+  if (found != nullptr) {
+    revive(*found);  // outside nodes_mu_: reopening links may run callbacks
+    return found;
+  }
+  std::lock_guard lock(nodes_mu_);
   try {
     nodes_.push_back(std::make_unique<Node>(address, shard, false, options_.blocking_pool_size));
   } catch (const Error& e) {
@@ -175,6 +195,54 @@ Node* ClientCore::node_at(const NodeAddress& address, std::size_t shard) {
   Node* n = nodes_.back().get();
   engine_->add_node(*n, options_.connections_per_node);
   return n;
+}
+
+void ClientCore::sync_replicas(std::size_t shard, const std::vector<NodeAddress>& replicas) {
+  for (const NodeAddress& a : replicas) {
+    Node* n = node_at(a, shard);
+    if (n == nullptr) continue;
+    const ShardRoute now = router_->shard(shard);
+    if (n == now.primary ||
+        std::find(now.replicas.begin(), now.replicas.end(), n) != now.replicas.end()) {
+      continue;
+    }
+    router_->add_replica(shard, n);
+    health_->check_now(*n);
+  }
+  const ShardRoute now = router_->shard(shard);
+  for (Node* r : now.replicas) {
+    if (r == now.primary) continue;
+    if (std::find(replicas.begin(), replicas.end(), r->address) != replicas.end()) continue;
+    retire(shard, *r);
+  }
+}
+
+void ClientCore::retire(std::size_t shard, Node& node) {
+  if (!router_->remove_replica(shard, &node)) return;
+  // Still routed elsewhere (a node is one address, so this is only a safeguard): keep it.
+  for (Node* other : router_->nodes()) {
+    if (other == &node) return;
+  }
+  log_.log(LogLevel::info, "node " + node.name + " (shard " + router_->shard_name(shard) +
+                               ") left the topology: links closed, no more checks");
+  // The object stays alive: a request routed by an older table, a blocking lease or a stats
+  // reader may still hold it. Requests that reach it now fail with connection_lost.
+  node.retired.store(true);
+  node.pool.clear();
+  for (auto& c : node.connections) c->park();
+  if (node.subscriber && node.channels.empty()) node.subscriber->park();
+}
+
+void ClientCore::revive(Node& node) {
+  if (!node.retired.load()) return;
+  log_.log(LogLevel::info, "node " + node.name + " is announced again");
+  // What was known of it is stale: nothing goes to it before a check.
+  node.health.forget();
+  node.last_info.reset();
+  node.promoted_from_offset.reset();
+  node.retired.store(false);
+  for (auto& c : node.connections) c->unpark();
+  if (node.subscriber) node.subscriber->unpark();
 }
 
 ClientCore::~ClientCore() {
@@ -202,6 +270,7 @@ ClientStats ClientCore::stats() const {
   ClientStats out;
   std::lock_guard lock(nodes_mu_);
   for (const auto& n : nodes_) {
+    if (n->retired.load()) continue;  // left the topology
     NodeStats s;
     s.address = n->name;
     s.shard = topology_.shards[n->shard].name;

@@ -165,7 +165,15 @@ class ClientCore {
   };
   void retry_parked(Clock::time_point now);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
+  /// The node at `address`, created (or brought back from retirement) if need be.
   Node* node_at(const NodeAddress& address, std::size_t shard);
+  /// Sentinel's latest answers name `replicas` as the shard's replicas (loop thread): adds
+  /// the new ones, retires those that left.
+  void sync_replicas(std::size_t shard, const std::vector<NodeAddress>& replicas);
+  /// Takes a replica that left the topology out of routing, checks, stats; parks its links.
+  void retire(std::size_t shard, Node& node);
+  /// Undoes retire() for a node announced again (loop thread); the caller routes it.
+  void revive(Node& node);
   void on_check(Node& node, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt);
   void on_state_change(Node& node, bool up);
 

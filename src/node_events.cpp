@@ -13,7 +13,8 @@ bool says_role_changed(std::string_view message) {
 
 void ClientCore::on_result(Node& node, errc code, std::string_view message) {
   // Without active checks nothing would ever mark a node up again, so nothing marks it down.
-  if (options_.health_interval.count() <= 0) return;
+  // A retired node's last requests (failed when its links closed) say nothing of it.
+  if (options_.health_interval.count() <= 0 || node.retired.load()) return;
   if (code == errc{} || code == errc::server_error) {  // it answered: alive
     node.health.on_success();
     if (code == errc::server_error && says_role_changed(message) &&
@@ -39,12 +40,13 @@ void ClientCore::on_result(Node& node, errc code, std::string_view message) {
 }
 
 void ClientCore::on_connect_failure(Node& node) {
-  if (options_.health_interval.count() <= 0) return;
+  if (options_.health_interval.count() <= 0 || node.retired.load()) return;
   if (node.health.on_failure(options_.failure_limit)) on_state_change(node, false);
 }
 
 void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
                           std::chrono::nanoseconds rtt) {
+  if (node.retired.load()) return;  // a check that was out when the node left
   if (sentinel_ && node.is_primary.load() &&
       (!info || info->role == NodeRole::replica)) {
     sentinel_->refresh();  // in case a +switch-master was missed

@@ -1,5 +1,6 @@
 #include "health/checker.hpp"
 
+#include "io/callback_guard.hpp"
 #include "io/engine.hpp"
 #include "io/resp.hpp"
 #include "routing/node.hpp"
@@ -21,11 +22,16 @@ void HealthChecker::start() {
 
 void HealthChecker::on_timer(uv_timer_t* t) {
   auto* self = static_cast<HealthChecker*>(t->data);
-  for (Node* n : self->nodes_()) self->check_now(*n);
+  // Called from libuv: nothing may leave it by an exception.
+  run_guarded(self->engine_.log(), "health check timer", [self] {
+    for (Node* n : self->nodes_()) {
+      run_guarded(self->engine_.log(), "health check", [self, n] { self->check_now(*n); });
+    }
+  });
 }
 
 void HealthChecker::check_now(Node& node) {
-  if (node.check_in_flight || node.connections.empty()) return;
+  if (node.check_in_flight || node.connections.empty() || node.retired.load()) return;
   node.check_in_flight = true;
   // INFO replication for every node: its role line is as authoritative as ROLE, and a
   // primary's offset and replication id are what the replicas' lag is judged against.

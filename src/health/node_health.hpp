@@ -37,6 +37,12 @@ class NodeHealth {
   bool on_check(NodeRole role, bool read_eligible, std::chrono::nanoseconds rtt) noexcept;
   /// Forget the role until the next check (after a failover re-pointed the shard).
   void expect_role_check() noexcept { role_.store(NodeRole::unknown, std::memory_order_release); }
+  /// The node comes back after it left the topology: what was known of it is stale, so it
+  /// serves nothing until a check says what it is now.
+  void forget() noexcept {
+    eligible_.store(false, std::memory_order_release);
+    role_.store(NodeRole::unknown, std::memory_order_release);
+  }
   /// Sentinel named this node its shard's new primary: no writes until a check confirms the
   /// role (a sentinel's view can run ahead of the node's own, or lag behind it).
   void expect_promotion() noexcept {

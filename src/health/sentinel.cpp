@@ -63,7 +63,7 @@ std::optional<SentinelMaster> parse_sentinel_master(const Reply& reply) {
   return SentinelMaster{NodeAddress{ip, *port}, *epoch, in_progress};
 }
 
-std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply) {
+std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply, bool include_down) {
   std::vector<NodeAddress> out;
   if (!reply.is_array()) return out;
   for (const Reply& entry : reply.elements()) {
@@ -77,8 +77,8 @@ std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply) {
       if (f[i].str() == "flags") flags = f[i + 1].str();
     }
     if (ip.empty() || !port) continue;
-    if (flags.find("s_down") != std::string::npos || flags.find("o_down") != std::string::npos ||
-        flags.find("disconnected") != std::string::npos) {
+    if (!include_down && (flags.find("s_down") != std::string::npos || flags.find("o_down") != std::string::npos ||
+        flags.find("disconnected") != std::string::npos)) {
       continue;
     }
     out.push_back(NodeAddress{ip, *port});

@@ -43,8 +43,9 @@ struct SentinelMaster {
 };
 /// Parses `SENTINEL MASTER <name>`; nullopt for an error, nil or garbage.
 std::optional<SentinelMaster> parse_sentinel_master(const Reply& reply);
-/// Parses `SENTINEL replicas <name>` (an array of flat field/value arrays).
-std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply);
+/// Parses `SENTINEL replicas <name>` (an array of flat field/value arrays): the healthy ones
+/// (no s_down/o_down/disconnected flag), or every one listed with `include_down`.
+std::vector<NodeAddress> parse_sentinel_replicas(const Reply& reply, bool include_down = false);
 
 /// One Sentinel event, parsed from its Pub/Sub message.
 struct SentinelEvent {

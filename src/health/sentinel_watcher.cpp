@@ -1,5 +1,7 @@
 #include "health/sentinel_watcher.hpp"
 
+#include <algorithm>
+
 #include "io/connection.hpp"
 #include "io/engine.hpp"
 #include "io/handshake.hpp"
@@ -65,6 +67,8 @@ void SentinelWatcher::start(Engine& engine) {
     engine.adopt(*c);
     sentinels_.push_back(std::move(n));
   }
+  replica_answers_.assign(shard_names_.size(), std::vector<ReplicaAnswer>(sentinels_.size()));
+  last_poll_ = Clock::now();
 }
 
 std::size_t SentinelWatcher::shard_of(const std::string& master_name) const {
@@ -141,6 +145,43 @@ void SentinelWatcher::refresh() {
   for (auto& s : sentinels_) {
     for (std::size_t i = 0; i < shard_names_.size(); ++i) ask_master(*s, i, "sentinel query");
   }
+}
+
+void SentinelWatcher::poll(Clock::time_point now) {
+  if (engine_ == nullptr || replica_poll_.count() <= 0 || !hooks_.replicas) return;
+  if (now - last_poll_ < replica_poll_) return;
+  last_poll_ = now;
+  for (std::size_t s = 0; s < sentinels_.size(); ++s) {
+    for (std::size_t i = 0; i < shard_names_.size(); ++i) ask_replicas(s, i);
+  }
+}
+
+void SentinelWatcher::ask_replicas(std::size_t sentinel, std::size_t shard) {
+  Request r;
+  const std::string name = spec_.master_prefix + shard_names_[shard];
+  std::vector<std::string_view> w{"SENTINEL", "replicas", name};
+  append_command(r.payload, w);
+  r.start = Clock::now();
+  r.deadline = r.start + request_timeout_;
+  r.callback = [this, sentinel, shard](Result<Reply> res) {
+    // An error (the sentinel does not know the master) or no answer tells nothing: only a
+    // list moves the verdict.
+    if (!res.ok() || !res.value().is_array()) return;
+    const auto now = Clock::now();
+    auto& answers = replica_answers_[shard];
+    answers[sentinel] = ReplicaAnswer{now, parse_sentinel_replicas(res.value(), true)};
+    // A sentinel that stopped answering has an old answer: it no longer counts.
+    const auto fresh_for = 3 * std::max(replica_poll_, std::chrono::milliseconds(100));
+    std::vector<NodeAddress> named;
+    for (const auto& a : answers) {
+      if (a.at == Clock::time_point{} || now - a.at > fresh_for) continue;
+      for (const auto& addr : a.replicas) {
+        if (std::find(named.begin(), named.end(), addr) == named.end()) named.push_back(addr);
+      }
+    }
+    hooks_.replicas(shard, named);
+  };
+  engine_->dispatch_now(*sentinels_[sentinel], std::move(r));
 }
 
 }  // namespace flyshard::detail

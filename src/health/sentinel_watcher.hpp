@@ -32,6 +32,10 @@ class SentinelWatcher {
     std::function<void(std::size_t shard, const NodeAddress& address)> replica_added;
     /// A sentinel saw the node go down or come back (+sdown/-sdown): check it now.
     std::function<void(const NodeAddress& address)> hint;
+    /// Every replica of the shard that the sentinels' latest answers (SENTINEL replicas)
+    /// name, down ones included: the union over the sentinels that answered recently. A
+    /// replica of the shard missing from it has left the topology.
+    std::function<void(std::size_t shard, const std::vector<NodeAddress>& replicas)> replicas;
   };
 
   /// `shard_names[i]` is shard i's name (the master name is the prefix + it).
@@ -46,11 +50,17 @@ class SentinelWatcher {
   void start(Engine& engine);
   /// Asks every sentinel about every shard again (loop thread); rate-limited.
   void refresh();
+  /// Asks every sentinel for every shard's replicas every `every` (0: never) from poll().
+  /// Set before start().
+  void set_replica_poll(std::chrono::milliseconds every) { replica_poll_ = every; }
+  /// Loop thread, called often (every sweep): asks for the replicas when a poll is due.
+  void poll(Clock::time_point now);
 
  private:
   void on_message(Node& sentinel, Reply& push);
   void ask_master(Node& sentinel, std::size_t shard, const char* why);
   void on_master_answer(std::size_t shard, const SentinelMaster& master, const char* why);
+  void ask_replicas(std::size_t sentinel, std::size_t shard);
   std::size_t shard_of(const std::string& master_name) const;
 
   const SentinelSpec spec_;
@@ -66,6 +76,14 @@ class SentinelWatcher {
   // sentinel has answered).
   std::vector<std::optional<std::uint64_t>> epoch_;
   Clock::time_point last_refresh_{};
+  // SENTINEL replicas: per shard, per sentinel, the last answer and when it came.
+  struct ReplicaAnswer {
+    Clock::time_point at{};
+    std::vector<NodeAddress> replicas;
+  };
+  std::vector<std::vector<ReplicaAnswer>> replica_answers_;
+  std::chrono::milliseconds replica_poll_{0};
+  Clock::time_point last_poll_{};
 };
 
 }  // namespace flyshard::detail

@@ -172,6 +172,10 @@ void Connection::enqueue(Request&& request) {
       engine_.complete(request, Result<Reply>(errc::connection_lost,
                                               node_.name + ": not connected (reconnecting)"));
       return;
+    case State::parked:
+      engine_.complete(request, Result<Reply>(errc::connection_lost,
+                                              node_.name + ": left the topology"));
+      return;
     case State::closed:
       engine_.complete(request, Result<Reply>(errc::shutting_down, "client is shutting down"));
       return;
@@ -304,7 +308,7 @@ void Connection::fail_link(const std::string& why) {
   // The first failure is news; the retries against a node that stays away are not.
   engine_.log().log(failures_ == 0 ? LogLevel::warning : LogLevel::debug, node_.name + ": " + why);
   fail_all(errc::connection_lost, node_.name + ": " + why);
-  if (state_ == State::closed) return;
+  if (state_ == State::closed || state_ == State::parked) return;
   if (was_ready && failures_ == 0) {
     // An established link broke: try once at once (the node may only have dropped us),
     // then back off if that fails too.
@@ -416,6 +420,28 @@ void Connection::send_untracked(std::string bytes) {
     dirty_ = true;
     engine_.mark_dirty(this);
   }
+}
+
+void Connection::park() {
+  if (state_ == State::closed || state_ == State::parked) return;
+  state_ = State::parked;
+  uv_timer_stop(&retry_timer_);
+  if (link_ != nullptr) {
+    link_->owner = nullptr;
+    auto* handle = reinterpret_cast<uv_handle_t*>(&link_->tcp);
+    if (!uv_is_closing(handle)) uv_close(handle, LinkCallbacks::on_close);
+    link_ = nullptr;
+  }
+  writing_ = false;
+  out_.clear();
+  keepalive_due_ = {};
+  fail_all(errc::connection_lost, node_.name + ": left the topology");
+}
+
+void Connection::unpark() {
+  if (state_ != State::parked) return;
+  failures_ = 0;
+  connect_now();
 }
 
 void Connection::shutdown() {

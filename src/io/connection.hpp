@@ -39,6 +39,11 @@ class Connection {
   void sweep(Clock::time_point now);
   /// Fails everything with shutting_down and closes the handles.
   void shutdown();
+  /// Closes the link and stops reconnecting (its node left the topology): what is queued or
+  /// in flight fails with connection_lost, and so does whatever is enqueued until unpark().
+  void park();
+  /// Reopens a parked link (its node was announced again). No-op unless parked.
+  void unpark();
 
   /// Subscriber mode (Pub/Sub): every reply goes to `on_push` instead of a request, and
   /// `on_ready` runs after each (re)connect so subscriptions can be restored. Set before
@@ -56,7 +61,7 @@ class Connection {
   void send_untracked(std::string bytes);
 
  private:
-  enum class State { connecting, ready, backoff, closed };
+  enum class State { connecting, ready, backoff, parked, closed };
   friend struct LinkCallbacks;
 
   void connect_now();

@@ -33,6 +33,11 @@ struct Node : Endpoint {
   const NodeAddress address;
   const std::size_t shard;
   std::atomic<bool> is_primary;  // holds its shard's primary slot in the routing table now
+  /// Left the topology (Sentinel no longer names it any shard's primary or replica): out of
+  /// the routing table, not checked, not in stats, its async links parked (closed). The
+  /// object stays alive (requests routed by an older table, leases and stats readers may
+  /// still hold it) and comes back to life if Sentinel announces the address again.
+  std::atomic<bool> retired{false};
 
   NodeHealth health;
 

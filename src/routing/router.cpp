@@ -160,6 +160,20 @@ void Router::add_replica(std::size_t shard, Node* node) {
   update([&](RoutingTable& next) { next.shards[shard].replicas.push_back(node); });
 }
 
+bool Router::remove_replica(std::size_t shard, Node* node) {
+  {
+    std::lock_guard lock(mu_);
+    const auto t = table_.load();
+    const ShardRoute& s = t->shards[shard];
+    if (s.primary == node || std::find(s.replicas.begin(), s.replicas.end(), node) == s.replicas.end()) {
+      return false;
+    }
+    update([&](RoutingTable& next) { std::erase(next.shards[shard].replicas, node); });
+  }
+  on_health_change();
+  return true;
+}
+
 void Router::on_health_change() {
   if (policy_ == FailurePolicy::cache) {
     std::lock_guard lock(mu_);

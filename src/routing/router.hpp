@@ -104,6 +104,8 @@ class Router {
   /// Makes `node` the shard's primary; the old primary becomes a replica entry.
   void set_primary(std::size_t shard, Node* node);
   void add_replica(std::size_t shard, Node* node);
+  /// Takes a replica out of the shard (it left the topology). False when it was not one.
+  bool remove_replica(std::size_t shard, Node* node);
   /// A node's health changed: rebuilds the cache placement and wakes waiters (any thread).
   void on_health_change();
 

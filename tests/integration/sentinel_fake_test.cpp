@@ -82,6 +82,7 @@ struct MasterView {
   std::mutex mu;
   std::uint16_t port = 0;
   std::uint64_t epoch = 0;
+  std::vector<std::uint16_t> replicas;  // what SENTINEL replicas lists
 };
 
 // A sentinel: answers SENTINEL MASTER / get-master-addr-by-name / replicas from `view`,
@@ -116,7 +117,14 @@ FakeScript sentinel_script(std::shared_ptr<MasterView> view, std::string passwor
           if (w[1] == "get-master-addr-by-name") {
             return array_of({"127.0.0.1", std::to_string(view->port)});
           }
-          if (w[1] == "replicas") return "*0\r\n";
+          if (w[1] == "replicas") {
+            std::string out = "*" + std::to_string(view->replicas.size()) + "\r\n";
+            for (auto port : view->replicas) {
+              out += array_of({"name", "127.0.0.1:" + std::to_string(port), "ip", "127.0.0.1",
+                               "port", std::to_string(port), "flags", "slave"});
+            }
+            return out;
+          }
         }
         return "-ERR unknown\r\n";
       });
@@ -320,6 +328,76 @@ TEST(SentinelFakeTest, AReadonlyReplyTriggersARoleCheckAtOnce) {
       return e.value() == errc::shard_unavailable;
     }
   }));
+}
+
+// Issue 9: a node Sentinel no longer names (a replica removed from its view, as SENTINEL
+// RESET does after the replica died) was kept forever, checked and linked to. It is retired:
+// out of stats, no more checks, its links closed; named again, it is used again.
+TEST(SentinelFakeTest, AReplicaSentinelForgetsIsRetiredAndComesBackWhenNamedAgain) {
+  FakeNode p, r;
+  *r.primary = false;
+  auto view = std::make_shared<MasterView>();
+  view->port = p.port();
+  view->epoch = 1;
+  view->replicas = {r.port()};
+  FakeServer s({sentinel_script(view)});
+  ClientOptions o = fast_options();
+  o.read_from = ReadFrom::replica;
+  Client c(one_shard(p.port(), {s.address()}), o);
+  const std::string replica = "127.0.0.1:" + std::to_string(r.port());
+  auto in_stats = [&] {
+    for (const auto& n : c.stats().nodes) {
+      if (n.address == replica) return true;
+    }
+    return false;
+  };
+  auto count = [&](const std::string& prefix) {
+    int n = 0;
+    for (const auto& cmd : r.server.commands()) n += cmd.rfind(prefix, 0) == 0;
+    return n;
+  };
+  auto read_from_replica = [&] {
+    const int before = count("GET");
+    try {
+      c.get("k");
+    } catch (const Error&) {
+      return false;
+    }
+    return count("GET") > before;
+  };
+  EXPECT_TRUE(in_stats());
+  EXPECT_TRUE(eventually([&] { return count("INFO") >= 2; }));
+  EXPECT_TRUE(eventually(read_from_replica));
+
+  // Sentinel forgets the replica.
+  {
+    std::lock_guard lock(view->mu);
+    view->replicas.clear();
+  }
+  EXPECT_TRUE(eventually([&] { return !in_stats(); }));
+  // No check reaches it any more (one may have been on its way when it left).
+  std::this_thread::sleep_for(o.health_interval * 2);
+  const int checks = count("INFO");
+  std::this_thread::sleep_for(o.health_interval * 8);
+  EXPECT_EQ(count("INFO"), checks);
+  // Nothing is routed to it: with reads from replicas only, the shard has none.
+  try {
+    c.get("k");
+    ADD_FAILURE() << "expected shard_unavailable";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::shard_unavailable) << e.what();
+  }
+  const int accepted = r.server.accepted();
+
+  // Named again: back in stats, checked, links reopened, reads go to it.
+  {
+    std::lock_guard lock(view->mu);
+    view->replicas = {r.port()};
+  }
+  EXPECT_TRUE(eventually(in_stats));
+  EXPECT_TRUE(eventually([&] { return count("INFO") > checks; }));
+  EXPECT_GT(r.server.accepted(), accepted);
+  EXPECT_TRUE(eventually(read_from_replica));
 }
 
 }  // namespace
