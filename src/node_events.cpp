@@ -52,7 +52,11 @@ void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
     sentinel_->refresh();  // in case a +switch-master was missed
   }
   if (!info) {
-    if (node.health.on_failure(options_.failure_limit)) on_state_change(node, false);
+    // Counted like request timeouts, once per window (half an interval, so every periodic
+    // check of a dead or hung node still counts): a node busy for a moment with one slow
+    // script gets a check after each reopened link, and those must not add up to "down".
+    if (node.health.on_timeout(options_.failure_limit, Clock::now(), options_.health_interval / 2))
+      on_state_change(node, false);
     return;
   }
   bool eligible = false;

@@ -233,7 +233,9 @@ TEST(SentinelFakeTest, AnOlderEpochNeverMovesTheShardBack) {
   *b.primary = false;
   std::this_thread::sleep_for(300ms * kSlow);  // several health rounds and refreshes
   for (const auto& n : c.stats().nodes) {
-    if (n.address == "127.0.0.1:" + std::to_string(a.port())) EXPECT_EQ(n.role, "replica");
+    if (n.address == "127.0.0.1:" + std::to_string(a.port())) {
+      EXPECT_EQ(n.role, "replica");
+    }
   }
   EXPECT_EQ(a.sets(), 0);
 }
@@ -267,7 +269,9 @@ TEST(SentinelFakeTest, SentinelsGetTheirOwnPasswordNeverTheDataPassword) {
   }
   for (const auto& cmd : s.commands()) {
     EXPECT_EQ(cmd.find("data-secret"), std::string::npos) << cmd;
-    if (cmd.rfind("AUTH ", 0) == 0) EXPECT_EQ(cmd, "AUTH watcher sentinel-secret");
+    if (cmd.rfind("AUTH ", 0) == 0) {
+      EXPECT_EQ(cmd, "AUTH watcher sentinel-secret");
+    }
   }
   // The data node got the data password.
   bool data_auth = false;
