@@ -92,6 +92,12 @@ class Killer(threading.Thread):
                     break
             errors[str(r.status or r.error)] += 1
             time.sleep(0.1)
+        if new is None:
+            # The probe's checkout (which waits for the promotion) may finish before the loop
+            # looks again: ask once more; the promotion then happened at most this long ago.
+            a = env.current_primary(self.shard)
+            if a and a != old:
+                self.report.update(promoted=a, promoted_after_s=round(time.monotonic() - t0, 2))
         self.report["probe_errors"] = dict(errors)
         if "recovered_after_s" not in self.report:
             self.report["recovered_after_s"] = None
@@ -204,7 +210,7 @@ def main():
             rep = killer.report
             summary += [f"Primary kill: shard {rep.get('shard')} primary {rep.get('killed')} "
                         f"SIGKILLed {rep.get('killed_after_s')} s into the run; promoted "
-                        f"{rep.get('promoted')} after {rep.get('promoted_after_s')} s; checkouts on "
+                        f"{rep.get('promoted')} within {rep.get('promoted_after_s')} s; checkouts on "
                         f"that shard served again after {rep.get('recovered_after_s')} s; probe "
                         f"errors {rep.get('probe_errors')}", ""]
         check_rc = None
