@@ -9,6 +9,7 @@
 
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "shared_cluster_test.hpp"
 
 using namespace flyshard;
 using namespace std::chrono_literals;
@@ -21,20 +22,10 @@ namespace {
 
 constexpr int kSlow = FLYSHARD_SLOWDOWN;
 
-class ConfirmedWriteTest : public ::testing::Test {
+class ConfirmedWriteTest : public flyshard::testing::SharedClusterTest<2, 1> {
  protected:
-  static void SetUpTestSuite() {
-    ClusterOptions o;
-    o.shards = 2;
-    o.replicas = 1;
-    cluster_ = new LocalCluster(o);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void SetUp() override {
-    cluster_->flush_all();
+    SharedClusterTest::SetUp();  // flush
     for (std::size_t s = 0; s < cluster_->shards(); ++s) cluster_->wait_replicas_up(s);
   }
 
@@ -61,9 +52,7 @@ class ConfirmedWriteTest : public ::testing::Test {
     }
     return false;
   }
-  static LocalCluster* cluster_;
 };
-LocalCluster* ConfirmedWriteTest::cluster_ = nullptr;
 
 // Resumes a SIGSTOPped process however the test ends.
 struct ResumeOnExit {

@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "eventually.hpp"
 #include "fake_server.hpp"
 #include "flyshard/flyshard.hpp"
 #include "io/blocking_connection.hpp"
@@ -32,12 +33,7 @@ using Clock = std::chrono::steady_clock;
 // Polls `cond` until it holds or `within` passes.
 template <typename Cond>
 bool eventually(Cond cond, std::chrono::milliseconds within = 5000ms * kSlow) {
-  const auto until = Clock::now() + within;
-  while (Clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
+  return flyshard::testing::eventually(cond, within);
 }
 
 // The value the fake server keeps for `key`: unique per key, so a reply delivered to the

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "fake_server.hpp"
 #include "flyshard/flyshard.hpp"
 
@@ -28,12 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 template <typename Cond>
 bool eventually(Cond cond, std::chrono::milliseconds within = 5000ms * kSlow) {
-  const auto until = Clock::now() + within;
-  while (Clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
+  return flyshard::testing::eventually(cond, within);
 }
 
 std::string array_of(const std::vector<std::string>& items) {

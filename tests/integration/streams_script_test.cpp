@@ -9,6 +9,7 @@
 
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "shared_cluster_test.hpp"
 
 using namespace flyshard;
 using namespace std::chrono_literals;
@@ -20,19 +21,10 @@ namespace {
 
 constexpr int kSlow = FLYSHARD_SLOWDOWN;
 
-class StreamsScriptTest : public ::testing::Test {
+class StreamsScriptTest : public flyshard::testing::SharedClusterTest<3> {
  protected:
-  static void SetUpTestSuite() {
-    ClusterOptions o;
-    o.shards = 3;
-    cluster_ = new LocalCluster(o);
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void SetUp() override {
-    cluster_->flush_all();
+    SharedClusterTest::SetUp();  // flush
     for (std::size_t s = 0; s < cluster_->shards(); ++s) cluster_->primary(s).command({"SCRIPT", "FLUSH"});
   }
   static ClientOptions options() {
@@ -47,9 +39,7 @@ class StreamsScriptTest : public ::testing::Test {
       if (c.shard_for(k) == shard) return k;
     }
   }
-  static LocalCluster* cluster_;
 };
-LocalCluster* StreamsScriptTest::cluster_ = nullptr;
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
