@@ -6,6 +6,7 @@
 
 #include "client_core.hpp"
 #include "flyshard/client.hpp"
+#include "flyshard/server_error.hpp"
 #include "flyshard/streams.hpp"
 #include "stream_reply.hpp"
 
@@ -105,7 +106,7 @@ bool Client::xgroup_create(std::string_view key, std::string_view group,
   try {
     command(w);
   } catch (const Error& e) {
-    if (e.value() == errc::server_error && std::string_view(e.what()).starts_with("BUSYGROUP")) {
+    if (server_error_kind(e) == ServerErrorKind::busygroup) {
       return false;
     }
     throw;

@@ -61,11 +61,9 @@ bool is_unavailable(flyshard::errc e) noexcept {
 
 bool is_unavailable(const flyshard::Error& e) noexcept {
   if (is_unavailable(e.value())) return true;
-  if (e.value() != flyshard::errc::server_error) return false;
-  std::string_view m = e.what();
-  for (std::string_view prefix : {"READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "NOREPLICAS"})
-    if (m.substr(0, prefix.size()) == prefix) return true;
-  return false;
+  // READONLY, LOADING, MASTERDOWN, BUSY, ...: the node cannot serve this now (the library's
+  // classification of server errors says which kinds a retry may cure).
+  return e.value() == flyshard::errc::server_error && flyshard::is_retriable(e);
 }
 
 }  // namespace shop

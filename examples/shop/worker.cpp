@@ -129,7 +129,7 @@ class Worker {
         backoff = std::chrono::milliseconds(100);
       } catch (const flyshard::Error& e) {
         const std::string what = e.what();
-        if (what.find("NOGROUP") != std::string::npos)
+        if (flyshard::server_error_kind(e) == flyshard::ServerErrorKind::nogroup)
           group_ready = false;  // the stream was removed (load --reset): make it again
         // Entries delivered to this consumer before the failure (a failover in the middle of
         // a batch) stay pending under its name: read them again first, rather than leave them
