@@ -341,7 +341,10 @@ ReplicaVerdict ReplicaLagTracker::io_rule(const ReplicationInfo& replica,
   // primary pings only every repl-ping-replica-period (10 s), so an idle healthy Redis link can
   // read up to 10 s here: Redis replicas are judged by offsets whenever the primary is known.
   const milliseconds limit = std::max(max_lag, milliseconds(2000));
-  const milliseconds io = std::chrono::seconds(*replica.last_io_seconds_ago);
+  // Clamped before the conversion to ms: a hostile or garbled value (1.7e16 s) overflowed it.
+  constexpr long long kMaxSeconds = 1'000'000'000;  // ~31 years: "stale" either way
+  const milliseconds io =
+      std::chrono::seconds(std::clamp(*replica.last_io_seconds_ago, -kMaxSeconds, kMaxSeconds));
   if (io > limit)
     return {false, "last I/O with primary " + seconds_text(io) + " ago > " + seconds_text(limit)};
 

@@ -503,6 +503,15 @@ TEST(LagTracker, NotAReplica) {
   EXPECT_NE(v.reason.find("not a replica"), std::string::npos) << v.reason;
 }
 
+// Found by replication_fuzz: a huge master_last_io_seconds_ago overflowed the seconds -> ms
+// conversion (UBSan aborts on it); it must read as stale.
+TEST(LagTracker, HugeLastIoIsStaleWithoutOverflow) {
+  ReplicaLagTracker t;
+  auto v = t.update(dfly_replica(5, 17087400123000123LL), std::nullopt, t0, 1s);
+  EXPECT_FALSE(v.eligible);
+  EXPECT_NE(v.reason.find("last I/O"), std::string::npos) << v.reason;
+}
+
 TEST(LagTracker, LinkDownAndSyncing) {
   ReplicaLagTracker t;
   ReplicationInfo down = redis_replica(100);
