@@ -1,0 +1,78 @@
+#pragma once
+// The topology record: the one piece of state every client and the migrator agree on. Every
+// primary of the current layout (and, during a migration, of the target layout) holds the
+// same record in one hash. It changes only by compare-and-set on the stored epoch, one phase
+// at a time, on every primary, before the next phase starts; a client routes by the record
+// with the highest epoch it has seen and never by an older one.
+//
+// Keys under "flyshard:" are the library's own: the migrator never copies them and placement
+// checks skip them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "flyshard/topology.hpp"
+
+namespace flyshard::detail {
+
+/// Where the record lives on each primary (a hash; fields below).
+inline constexpr std::string_view kRecordKey = "flyshard:topology";
+/// Channel a new epoch is announced on (PUBLISH <epoch> on every primary after a change):
+/// a hint only; clients also poll the record on their health round.
+inline constexpr std::string_view kRecordChannel = "flyshard:topology";
+/// Prefix of the per-client registration keys: "flyshard:client:<client id>" = the epoch the
+/// client routes by, with a TTL of the lease, on every primary of its layout.
+inline constexpr std::string_view kClientKeyPrefix = "flyshard:client:";
+/// Prefix of the dirty sets: "flyshard:dirty:<migration id>" on each source primary holds the
+/// moving keys written since the migration began (the guard script adds them).
+inline constexpr std::string_view kDirtyKeyPrefix = "flyshard:dirty:";
+/// Prefix of the library's own keys (never migrated, never counted as user keys).
+inline constexpr std::string_view kInternalKeyPrefix = "flyshard:";
+
+/// Migration phase. Clients route by `layout` in every phase; what differs is how they treat
+/// keys that move (target.shard_for(key) != layout.shard_for(key)):
+enum class MigrationState {
+  stable,     ///< no migration; `target` and `migration_id` empty
+  preparing,  ///< writes of moving keys go through the guard script (source + dirty set)
+  copying,    ///< as preparing; the migrator copies moving keys source -> target
+  catchup,    ///< as preparing; the migrator drains the dirty sets
+  cutover,    ///< moving keys are frozen: clients wait (bounded by their timeout) and retry
+  cleanup,    ///< the flip happened: `layout` is the new layout, `previous` the old one; the
+              ///< migrator unlinks moved keys from their old shards; clients route by layout
+};
+
+/// How clients are kept from writing by a stale layout.
+enum class Fencing {
+  lease,   ///< a client that has not confirmed the newest epoch within lease_ms stops writing
+  strict,  ///< every write goes through the guard script, which refuses a stale epoch
+};
+
+struct TopologyRecord {
+  std::uint64_t epoch = 0;  ///< 1 for the first record (`flyshard init`)
+  Topology layout;          ///< what clients route by now
+  MigrationState state = MigrationState::stable;
+  std::optional<Topology> target;    ///< the layout being migrated to (preparing..cutover)
+  std::optional<Topology> previous;  ///< the layout migrated from (cleanup only)
+  std::string migration_id;          ///< names the dirty sets and progress keys; "" if stable
+  Fencing fencing = Fencing::lease;
+  std::uint32_t lease_ms = 5000;  ///< lease length for Fencing::lease (and client keys' TTL)
+
+  /// Field/value pairs for HSET (layouts as Topology::to_json; no passwords).
+  std::vector<std::pair<std::string, std::string>> to_fields() const;
+  /// From an HGETALL reply's pairs. Throws flyshard::Error(errc::config) naming the field.
+  /// `auth` and `sentinel.auth` are not in the record; they are copied from `local` (the
+  /// caller's own config), so passwords never leave the client's config file.
+  static TopologyRecord from_fields(const std::vector<std::pair<std::string, std::string>>& fields,
+                                    const Topology& local);
+};
+
+std::string_view to_string(MigrationState s) noexcept;
+std::optional<MigrationState> migration_state_from(std::string_view s) noexcept;
+std::string_view to_string(Fencing f) noexcept;
+std::optional<Fencing> fencing_from(std::string_view s) noexcept;
+
+}  // namespace flyshard::detail
