@@ -23,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir)
       [[ $# -ge 2 ]] || { echo "stress.sh: --build-dir: missing value" >&2; exit 2; }
       build_dir="$2"; shift 2 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --users | --rate | --duration | --instances | --kill-primary | --grow | --catalog | --out | --url | --config)
       [[ $# -ge 2 ]] || { echo "stress.sh: $1: missing value" >&2; exit 2; }
       [[ "$1" == --url ]] && build=0
