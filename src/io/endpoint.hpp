@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/blocking_connection.hpp"
+#include "io/tls_context.hpp"
 #include "stats_recorder.hpp"
 
 namespace flyshard::detail {
@@ -24,6 +25,8 @@ struct Endpoint {
 
   const std::string name;  // "host:port", for messages and stats
   const SocketAddress socket;
+  /// TLS to this server (no context: plain TCP). Set before its first link opens.
+  TlsPeer tls;
 
   NodeStatsRecorder stats;
   std::atomic<std::size_t> pending{0};  // async requests queued or in flight
