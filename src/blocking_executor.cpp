@@ -22,7 +22,13 @@ Result<std::unique_ptr<BlockingConnection>> ClientCore::lease(Node& node) {
   auto opened =
       BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
                                handshake_replies_, node.name, options_.reply_limits, node.tls);
-  if (opened.ok()) opened.value()->generation = generation;
+  if (opened.ok()) {
+    opened.value()->generation = generation;
+  } else {
+    std::string_view why = opened.message();
+    if (why.starts_with(node.name + ": ")) why.remove_prefix(node.name.size() + 2);
+    node.set_last_failure(std::string(why));
+  }
   return opened;
 }
 

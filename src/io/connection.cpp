@@ -140,6 +140,7 @@ void Connection::on_connected(int status) {
 
 void Connection::on_link_ready() {
   state_ = State::ready;
+  node_.set_last_failure({});
   const bool reconnected = ever_connected_;
   if (reconnected) node_.stats.on_reconnect();
   ever_connected_ = true;
@@ -390,7 +391,12 @@ void Connection::fail_link(const std::string& why, errc code) {
   writing_ = false;
   out_.clear();
   const bool was_ready = state_ == State::ready;
-  if (state_ == State::connecting && on_push_ == nullptr) engine_.report_connect_failure(node_);
+  // A TLS failure counts as a failed connect even after the handshake: a TLS 1.3 server
+  // refuses a client certificate only once the client has finished its side.
+  if ((state_ == State::connecting || code == errc::tls) && on_push_ == nullptr) {
+    node_.set_last_failure(why);
+    engine_.report_connect_failure(node_);
+  }
   // The first failure is news; the retries against a node that stays away are not.
   engine_.log().log(failures_ == 0 ? LogLevel::warning : LogLevel::debug, node_.name + ": " + why);
   fail_all(code, node_.name + ": " + why);

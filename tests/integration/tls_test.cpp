@@ -207,6 +207,26 @@ TEST_F(TlsTest, WrongCaIsRefusedWithAClearErrorWithinTheConnectTimeout) {
   EXPECT_FALSE(is_retriable(errc::tls));
 }
 
+TEST_F(TlsTest, NodeDownForATlsFailureSaysWhyInShardUnavailable) {
+  // With health checks the refused node is soon marked down, and calls fail fast with
+  // shard_unavailable: its message still names the TLS reason.
+  Topology t = cluster_->topology();
+  t.tls->ca_file = certs_->other_ca_file;
+  Client c(t, fast_options());
+  std::string last;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto [code, message] = set_error(c, "tls:down");
+        last = message;
+        return code == errc::shard_unavailable;
+      },
+      10s * kSlow))
+      << last;
+  EXPECT_NE(last.find("is down (TLS handshake failed: certificate verify failed"),
+            std::string::npos)
+      << last;
+}
+
 TEST_F(TlsTest, HostNameMismatchIsRefusedWhenVerifyingAndAcceptedWithoutVerify) {
   const NodeAddress primary = cluster_->primary(0).client_address();
   ClientOptions o = fast_options();
