@@ -20,7 +20,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--minutes N | --seconds N] [--target NAME]" >&2; exit 2 ;;
   esac
 done
-targets=(resp_reply_fuzz topology_fuzz replication_fuzz sentinel_fuzz)
+targets=(resp_reply_fuzz topology_fuzz replication_fuzz sentinel_fuzz node_address_fuzz)
 [[ -n "$only" ]] && targets=("$only")
 
 if ! command -v clang++ >/dev/null; then

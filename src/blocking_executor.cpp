@@ -19,9 +19,9 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
 Result<std::unique_ptr<BlockingConnection>> ClientCore::lease(Node& node) {
   if (auto c = node.pool.take()) return c;
   const std::uint64_t generation = node.pool.generation();
-  auto opened =
-      BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
-                               handshake_replies_, node.name, options_.reply_limits, node.tls);
+  auto opened = BlockingConnection::open(node.address, options_.connect_timeout, node.handshake,
+                                         node.handshake_replies, node.name, options_.reply_limits,
+                                         node.tls);
   if (opened.ok()) {
     opened.value()->generation = generation;
   } else {

@@ -47,14 +47,14 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   // TLS contexts are built (and their files read) now, so a bad file fails the constructor.
   tls_ = tls_context_for(topology_.tls, "tls");
 
-  // Handshake on every new connection, async or blocking.
-  handshake_replies_ += append_auth(handshake_, topology_.auth);
-  if (topology_.database != 0) {
-    const std::string db = std::to_string(topology_.database);
-    std::vector<std::string_view> select{"SELECT", db};
-    append_command(handshake_, select);
-    ++handshake_replies_;
+  for (char c : options_.client_name) {
+    // The server refuses a name with spaces or control bytes: say so here, not per link.
+    if (c < '!' || c > '~')
+      throw Error(errc::config, "options.client_name: only printable ASCII without spaces");
   }
+  // A node Sentinel announces takes the credentials and database of its shard's configured
+  // primary (it holds the same data); the configured addresses are overwritten just below.
+  for (const auto& sh : topology_.shards) configured_primaries_.push_back(sh.primary);
 
   // With Sentinel, the sentinels say where each shard's primary and replicas are now; the
   // configured addresses are only a fallback.
@@ -77,7 +77,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
     hooks.hint = [this](const NodeAddress& a) {
       std::lock_guard lock(nodes_mu_);
       for (auto& n : nodes_) {
-        if (n->address == a && !n->retired.load()) health_->check_now(*n);
+        if (n->address.same_endpoint(a) && !n->retired.load()) health_->check_now(*n);
       }
     };
     // The sentinels' TLS: their own section, else the data nodes'.
@@ -85,7 +85,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
         topology_.sentinel->tls ? tls_context_for(topology_.sentinel->tls, "sentinel.tls") : tls_;
     sentinel_ = std::make_unique<SentinelWatcher>(*topology_.sentinel, std::move(names),
                                                   options_.request_timeout, log_, std::move(hooks),
-                                                  std::move(sentinel_tls));
+                                                  std::move(sentinel_tls), options_.client_name);
     auto views = sentinel_->ask(options_.connect_timeout);
     for (std::size_t i = 0; i < views.size(); ++i) {
       if (!views[i].primary) {
@@ -94,8 +94,10 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
                                         "; using the configured addresses");
         continue;
       }
-      topology_.shards[i].primary = *views[i].primary;
-      topology_.shards[i].replicas = views[i].replicas;
+      topology_.shards[i].primary = as_configured(i, *views[i].primary);
+      topology_.shards[i].replicas.clear();
+      for (const auto& r : views[i].replicas)
+        topology_.shards[i].replicas.push_back(as_configured(i, r));
     }
   }
 
@@ -121,8 +123,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   parked_count_ = std::make_unique<std::atomic<std::size_t>[]>(topology_.shards.size());
 
   LinkSettings link{options_.connect_timeout, options_.stuck_timeout, options_.reconnect_min,
-                    options_.reconnect_max,   handshake_,             handshake_replies_,
-                    options_.health_interval};
+                    options_.reconnect_max, options_.health_interval};
   engine_ = std::make_unique<Engine>(options_, std::move(link), log_);
   for (auto& n : nodes_) engine_->add_node(*n, options_.connections_per_node);
   engine_->set_result_hook(
@@ -162,6 +163,7 @@ std::unique_ptr<Node> ClientCore::make_node(const NodeAddress& a, std::size_t sh
                                             bool primary) const {
   auto n = std::make_unique<Node>(a, shard, primary, options_.blocking_pool_size);
   n->tls = tls_peer(tls_, a.host);
+  prepare_handshake(*n);
   return n;
 }
 
@@ -187,12 +189,23 @@ void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address,
   health_->check_now(*old);
 }
 
-Node* ClientCore::node_at(const NodeAddress& address, std::size_t shard) {
+NodeAddress ClientCore::as_configured(std::size_t shard, const NodeAddress& announced) const {
+  return configured_primaries_.at(shard).moved_to(announced);
+}
+
+void ClientCore::prepare_handshake(Node& node) const {
+  node.handshake.clear();
+  node.handshake_replies = append_handshake(node.handshake, node.address, topology_.auth,
+                                            options_.client_name, topology_.database);
+}
+
+Node* ClientCore::node_at(const NodeAddress& announced, std::size_t shard) {
+  const NodeAddress address = as_configured(shard, announced);
   Node* found = nullptr;
   {
     std::lock_guard lock(nodes_mu_);
     for (auto& n : nodes_) {
-      if (n->address == address) found = n.get();
+      if (n->address.same_endpoint(address)) found = n.get();
     }
   }
   if (found != nullptr) {
@@ -226,7 +239,10 @@ void ClientCore::sync_replicas(std::size_t shard, const std::vector<NodeAddress>
   const ShardRoute now = router_->shard(shard);
   for (Node* r : now.replicas) {
     if (r == now.primary) continue;
-    if (std::find(replicas.begin(), replicas.end(), r->address) != replicas.end()) continue;
+    if (std::any_of(replicas.begin(), replicas.end(),
+                    [r](const NodeAddress& a) { return r->address.same_endpoint(a); })) {
+      continue;
+    }
     retire(shard, *r);
   }
 }

@@ -165,8 +165,14 @@ class ClientCore {
   };
   void retry_parked(Clock::time_point now);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
-  /// The node at `address`, created (or brought back from retirement) if need be.
+  /// The node at `address` (as Sentinel announces it), created (or brought back from
+  /// retirement) if need be.
   Node* node_at(const NodeAddress& address, std::size_t shard);
+  /// An address Sentinel announced for `shard`, with the credentials, database and TLS flag
+  /// of the shard's configured primary (Sentinel announces only ip and port).
+  NodeAddress as_configured(std::size_t shard, const NodeAddress& announced) const;
+  /// Sets the node's handshake: AUTH, CLIENT SETNAME, SELECT (see append_handshake).
+  void prepare_handshake(Node& node) const;
   /// Sentinel's latest answers name `replicas` as the shard's replicas (loop thread): adds
   /// the new ones, retires those that left.
   void sync_replicas(std::size_t shard, const std::vector<NodeAddress>& replicas);
@@ -190,9 +196,8 @@ class ClientCore {
   // to a shard with parked writes parks behind them).
   std::unique_ptr<std::atomic<std::size_t>[]> parked_count_;
   std::unique_ptr<Router> router_;
-  std::string handshake_;
-  std::uint32_t handshake_replies_ = 0;
   std::shared_ptr<const TlsContext> tls_;  // the data nodes' TLS; null: plain TCP
+  std::vector<NodeAddress> configured_primaries_;  // per shard, as the topology gave them
   // Before engine_: its sentinel nodes own connections the engine runs.
   std::unique_ptr<SentinelWatcher> sentinel_;
   std::unique_ptr<Engine> engine_;

@@ -1,9 +1,12 @@
-// Client::scan, hscan, sscan, zscan: cursor commands as ranges, built on the public API
-// (command_on_shard for SCAN, command with ReadFrom::primary for the per-key forms).
+// Client::scan, hscan, sscan, zscan: cursor commands as ranges. SCAN goes to the node the
+// read policy picks for each shard (and stays on it for that shard); the per-key forms use
+// the public command() on the key's primary.
 #include <memory>
 
+#include "client_core.hpp"
 #include "flyshard/client.hpp"
 #include "flyshard/scan.hpp"
+#include "io/resp.hpp"
 
 namespace flyshard {
 namespace {
@@ -65,17 +68,28 @@ KeyRange Client::scan(const ScanOptions& options) {
   struct State {
     std::vector<std::string> words{"SCAN", "0"};
     std::size_t shard = 0;
+    // The node this shard's cursor belongs to: picked by the read policy at cursor 0 and
+    // kept until the shard is done, since another node (another replica, or the primary)
+    // would not know the cursor. Nodes live as long as the client.
+    detail::Node* node = nullptr;
   };
   auto state = std::make_shared<State>();
   append_options(state->words, options, true);
   const std::size_t shards = topology().shards.size();
   return KeyRange([this, state, shards](std::vector<std::string>& out) {
-    Reply r = command_on_shard(state->shard, Args(state->words));
+    if (state->node == nullptr) {
+      // A read: the primary or a replica, as ClientOptions::read_from says.
+      state->node = &core_->node_for_shard(state->shard, false, false);
+    }
+    std::string payload;
+    detail::append_command(payload, std::span<const std::string>(state->words));
+    Reply r = detail::value_or_throw(core_->execute(*state->node, payload, 1, true));
     const Reply* elements = nullptr;
     state->words[1] = split_reply(r, "SCAN", elements);
     for (const Reply& k : elements->elements()) out.push_back(k.as<std::string>());
     if (state->words[1] == "0") {  // this shard is done: the next one from cursor 0
       ++state->shard;
+      state->node = nullptr;
     }
     return state->shard < shards;
   });

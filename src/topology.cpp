@@ -10,73 +10,25 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "flyshard/error.hpp"
+#include "node_address_text.hpp"
 
 namespace flyshard {
 namespace {
 
 using nlohmann::json;
 
+constexpr const char* kAddressForms =
+    "expected \"host:port\" or a redis://, rediss:// or unix:// URI";
+
 constexpr std::string_view kAlgorithms[] = {"ketama", "maglev", "jump", "rendezvous"};
 // Not constexpr: clang 14 with libstdc++ 12 cannot evaluate DistributionOptions{} (it holds
 // a std::string) in a constant expression.
 const std::uint32_t kDefaultKetamaPoints = DistributionOptions{}.ketama_points;
-
-// ---- addresses ----------------------------------------------------------------------------
-
-bool bad_host_char(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return u <= 0x20 || u == 0x7f || c == '[' || c == ']' || c == '/';
-}
-
-// Why `host` cannot be a node's host, or "" when it can.
-std::string host_problem(std::string_view host, bool bracketed) {
-  if (host.empty()) return "empty host";
-  for (char c : host) {
-    if (bad_host_char(c)) return "invalid character in host";
-  }
-  const bool has_colon = host.find(':') != std::string_view::npos;
-  if (has_colon && !bracketed) return "an IPv6 address needs brackets, e.g. [::1]:6379";
-  if (!has_colon && bracketed) return "brackets are only for IPv6 addresses";
-  return {};
-}
-
-// Parses `text` into `out`; returns "" on success, else the reason it is not "host:port".
-std::string parse_address(std::string_view text, NodeAddress& out) {
-  if (text.empty()) return "empty address";
-  std::string_view host;
-  std::string_view rest;  // ":port" or whatever follows the host
-  bool bracketed = false;
-  if (text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return "missing ']'";
-    host = text.substr(1, close - 1);
-    rest = text.substr(close + 1);
-    bracketed = true;
-    if (!rest.empty() && rest.front() != ':') return "expected ':' after ']'";
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return "missing port";
-    host = text.substr(0, colon);
-    rest = text.substr(colon);
-  }
-  if (rest.size() <= 1) return "missing port";
-  if (auto p = host_problem(host, bracketed); !p.empty()) return p;
-  const std::string_view digits = rest.substr(1);
-  std::uint32_t port = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return "port is not a number";
-    port = port * 10 + static_cast<std::uint32_t>(c - '0');
-    if (port > 65535) return "port must be 1..65535";
-  }
-  if (port == 0) return "port must be 1..65535";
-  out.host = std::string(host);
-  out.port = static_cast<std::uint16_t>(port);
-  return {};
-}
 
 std::string json_quoted(std::string_view s) {
   return json(std::string(s)).dump();
@@ -300,19 +252,30 @@ class Parser {
   }
 
   NodeAddress address_at(const json& v, const std::string& path) const {
-    if (!v.is_string()) fail(path, "expected \"host:port\", got " + describe(v));
+    if (!v.is_string()) fail(path, std::string(kAddressForms) + ", got " + kind_or_value(v));
     NodeAddress a;
     const auto& text = v.get_ref<const std::string&>();
-    if (auto why = parse_address(text, a); !why.empty())
-      fail(path, "expected \"host:port\", got " + describe(v) + " (" + why + ")");
+    if (auto why = detail::parse_node_address(text, a); !why.empty()) {
+      // A URI may hold a password: it is shown redacted, never as written.
+      if (text.find("://") != std::string::npos)
+        fail(path, "invalid URI " + json_quoted(detail::redact_address(text)) + " (" + why + ")");
+      fail(path, "expected \"host:port\", got " + kind_or_value(v) + " (" + why + ")");
+    }
     return a;
+  }
+
+  // describe(), except that text with an '@' (credentials) is redacted.
+  static std::string kind_or_value(const json& v) {
+    if (v.is_string() && v.get_ref<const std::string&>().find('@') != std::string::npos)
+      return json_quoted(detail::redact_address(v.get_ref<const std::string&>()));
+    return describe(v);
   }
 
   std::vector<NodeAddress> addresses_at(const json& v, const std::string& path,
                                         bool non_empty) const {
     if (!v.is_array() || (non_empty && v.empty()))
       fail(path, std::string(non_empty ? "expected a non-empty array" : "expected an array") +
-                     " of \"host:port\", got " + describe(v));
+                     " of \"host:port\", got " + kind_or_value(v));
     std::vector<NodeAddress> out;
     for (std::size_t i = 0; i < v.size(); ++i) out.push_back(address_at(v[i], child(path, i)));
     return out;
@@ -447,13 +410,17 @@ void check(const Topology& t, const std::string& prefix) {
   if (t.shards.empty()) fail("shards", "expected a non-empty array");
 
   std::map<std::string, std::size_t> names;
-  std::map<NodeAddress, std::string> seen;  // address -> path of its first use
+  // Keyed by the server (host and port, or socket path): the same server named twice with
+  // other credentials or another database is still one node in two roles.
+  using Endpoint = std::tuple<std::string, std::uint16_t, std::string>;
+  std::map<Endpoint, std::string> seen;  // server -> path of its first use
   auto check_address = [&](const NodeAddress& a, const std::string& path) {
-    std::string why = host_problem(a.host, a.host.find(':') != std::string::npos);
-    if (why.empty() && a.port == 0) why = "port must be 1..65535";
-    if (!why.empty())
+    if (auto why = detail::address_problem(a); !why.empty())
       fail(path, "invalid address " + json_quoted(a.to_string()) + " (" + why + ")");
-    auto [it, inserted] = seen.emplace(a, path);
+    // TLS is being added on its own branch; until it is, a rediss:// node cannot be reached
+    // as it asks, and sending its traffic in clear would be worse than refusing.
+    if (a.tls) fail(path, "rediss:// needs TLS (tls settings)");
+    auto [it, inserted] = seen.emplace(Endpoint{a.host, a.port, a.path}, path);
     if (!inserted) fail(path, "duplicate address " + a.to_string() + " (also " + it->second + ")");
   };
 
@@ -484,8 +451,11 @@ void check(const Topology& t, const std::string& prefix) {
   if (t.sentinel) {
     const std::string path = "sentinel.addresses";
     if (t.sentinel->addresses.empty()) fail(path, "expected a non-empty array of \"host:port\"");
-    for (std::size_t i = 0; i < t.sentinel->addresses.size(); ++i)
-      check_address(t.sentinel->addresses[i], child(path, i));
+    for (std::size_t i = 0; i < t.sentinel->addresses.size(); ++i) {
+      const NodeAddress& a = t.sentinel->addresses[i];
+      check_address(a, child(path, i));
+      if (a.db) fail(child(path, i), "a sentinel has no databases (drop the /db of its address)");
+    }
   }
 }
 
@@ -500,6 +470,14 @@ nlohmann::ordered_json tls_json(const TlsOptions& o) {
   return j;
 }
 
+// An address as to_json() writes it: like the auth section, its credentials are left out (a
+// user name alone would not load back, and the password is never written).
+std::string without_credentials(NodeAddress a) {
+  a.username.clear();
+  a.password.clear();
+  return a.to_string();
+}
+
 Topology parse_topology(std::string_view text, const std::string& prefix) {
   Topology t = Parser(prefix).parse(text);
   check(t, prefix);
@@ -507,22 +485,6 @@ Topology parse_topology(std::string_view text, const std::string& prefix) {
 }
 
 }  // namespace
-
-// ---- NodeAddress --------------------------------------------------------------------------
-
-NodeAddress NodeAddress::parse(std::string_view text) {
-  NodeAddress a;
-  if (auto why = parse_address(text, a); !why.empty())
-    throw Error(errc::config,
-                "invalid address " + json_quoted(text) + ": expected \"host:port\" (" + why + ")");
-  return a;
-}
-
-std::string NodeAddress::to_string() const {
-  const std::string p = std::to_string(port);
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + p;
-  return host + ":" + p;
-}
 
 // ---- Topology ---------------------------------------------------------------------------------
 
@@ -558,17 +520,17 @@ std::string Topology::to_json() const {
     nlohmann::ordered_json j;
     j["name"] = s.name;
     j["weight"] = s.weight;
-    j["primary"] = s.primary.to_string();
+    j["primary"] = without_credentials(s.primary);
     if (!s.replicas.empty()) {
       auto& reps = j["replicas"] = nlohmann::ordered_json::array();
-      for (const NodeAddress& r : s.replicas) reps.push_back(r.to_string());
+      for (const NodeAddress& r : s.replicas) reps.push_back(without_credentials(r));
     }
     shard_list.push_back(std::move(j));
   }
   if (sentinel) {
     auto& sj = root["sentinel"];
     auto& addrs = sj["addresses"] = nlohmann::ordered_json::array();
-    for (const NodeAddress& a : sentinel->addresses) addrs.push_back(a.to_string());
+    for (const NodeAddress& a : sentinel->addresses) addrs.push_back(without_credentials(a));
     sj["master_prefix"] = sentinel->master_prefix;
     if (sentinel->tls) sj["tls"] = tls_json(*sentinel->tls);
   }

@@ -464,9 +464,12 @@ class Client {
 
   /// SCAN over every shard in turn (shard order, each from cursor 0), as a range of keys:
   /// `for (const std::string& k : client.scan({.match = "user:*", .count = 1000}))`. One
-  /// SCAN per batch on the shard's primary (always the primary: a cursor belongs to the
-  /// node that issued it). A key may come more than once (see ScanRange); keys of a shard
-  /// that fails throw from the iteration. The range must not outlive the Client.
+  /// SCAN per batch, on the node ClientOptions::read_from picks for the shard when its cursor
+  /// starts (a replica under replica / replica_preferred when one is eligible, else the
+  /// primary); the shard's later batches stay on that node, since a cursor belongs to the
+  /// node that issued it. A key may come more than once (see ScanRange); a replica's view may
+  /// lag its primary by up to max_replica_lag; keys of a shard that fails throw from the
+  /// iteration. The range must not outlive the Client.
   KeyRange scan(const ScanOptions& options = {});
   /// HSCAN key: (field, value) pairs, from the key's primary (see scan()).
   FieldRange hscan(std::string_view key, const ScanOptions& options = {});

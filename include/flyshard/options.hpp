@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace flyshard {
@@ -53,7 +54,8 @@ struct ReplyLimits {
 
 /// Options of a Client. A default-constructed value is a sound production setting.
 struct ClientOptions {
-  /// Longest wait for a TCP connect plus handshake (AUTH/SELECT). Default 1000 ms.
+  /// Longest wait for a connect: resolving a host name, the TCP or Unix-socket connect and
+  /// the handshake (AUTH, CLIENT SETNAME, SELECT). Default 1000 ms.
   std::chrono::milliseconds connect_timeout{1000};
   /// Deadline of one request, from the call until its reply. Past it the request completes
   /// with errc::timeout and its late reply is dropped. Default 1000 ms.
@@ -98,6 +100,12 @@ struct ClientOptions {
   LogHandler log;
   /// Least severity passed to `log`. Default LogLevel::warning.
   LogLevel log_level = LogLevel::warning;
+  /// Sent with CLIENT SETNAME on every connection the client opens (async links, pooled
+  /// blocking connections, Pub/Sub links, Sentinel links), in the same write as the rest of
+  /// the handshake, so that operators find the client in CLIENT LIST. Printable ASCII without
+  /// spaces (the server's rule). Empty: no CLIENT SETNAME (for a server or proxy that refuses
+  /// CLIENT). Default "flyshard".
+  std::string client_name = "flyshard";
 };
 
 }  // namespace flyshard

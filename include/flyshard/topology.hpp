@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "flyshard/distribution.hpp"
@@ -14,14 +15,58 @@
 
 namespace flyshard {
 
-/// A node's TCP address.
+/// Where a node is and how to talk to it. Written as "host:port", "[v6]:port" or a URI:
+///   redis://[user:password@]host[:port][/db]     TCP (port 6379 when left out)
+///   rediss://[user:password@]host[:port][/db]    the same over TLS
+///   unix://[user:password@]/absolute/path[?db=N] a Unix socket
+/// IPv6 literals go in brackets in both forms ("[::1]:6379", "redis://[::1]:6379/2"). In the
+/// user and password, %XX stands for the byte XX (e.g. "%40" for "@").
 struct NodeAddress {
-  std::string host;        ///< IPv4/IPv6 literal or host name
-  std::uint16_t port = 0;  ///< TCP port, 1..65535
+  NodeAddress() = default;
+  /// A plain TCP address, as `NodeAddress{"10.0.0.5", 6379}`.
+  NodeAddress(std::string tcp_host, std::uint16_t tcp_port)
+      : host(std::move(tcp_host)), port(tcp_port) {}
 
-  /// Parses "host:port" (or "[v6]:port"); throws flyshard::Error(errc::config).
+  std::string host;        ///< IPv4/IPv6 literal or host name; empty for a Unix socket
+  std::uint16_t port = 0;  ///< TCP port, 1..65535; 0 for a Unix socket
+  /// Unix socket: its absolute path (unix://). Empty (default): TCP to host:port.
+  std::string path;
+  /// ACL user for this node only. Empty (default): the topology's auth.
+  std::string username;
+  /// Password for this node only: when set, it and `username` replace the topology's auth
+  /// for this node. Empty (default): the topology's auth. Never printed: to_string(),
+  /// Topology::to_json() and every error and log message leave it out.
+  std::string password;
+  /// Database SELECTed on every connection to this node. nullopt (default): the topology's
+  /// "database".
+  std::optional<int> db;
+  /// rediss://: the node speaks TLS. Default false.
+  bool tls = false;
+
+  /// True for a Unix socket address (unix://).
+  bool is_unix() const noexcept { return !path.empty(); }
+  /// The server this names, without credentials or database: two addresses with the same
+  /// endpoint are the same server.
+  bool same_endpoint(const NodeAddress& other) const noexcept {
+    return host == other.host && port == other.port && path == other.path;
+  }
+
+  /// This address moved to `where`'s host and port (or socket path): credentials, database
+  /// and TLS flag stay (Sentinel announces a new primary by ip and port only).
+  NodeAddress moved_to(const NodeAddress& where) const {
+    NodeAddress out = *this;
+    out.host = where.host;
+    out.port = where.port;
+    out.path = where.path;
+    return out;
+  }
+
+  /// Parses any of the forms above; throws flyshard::Error(errc::config) that says what is
+  /// wrong (the message never holds the password).
   static NodeAddress parse(std::string_view text);
-  /// "host:port" ("[v6]:port" for IPv6 literals).
+  /// "host:port" ("[v6]:port" for IPv6 literals) for a plain TCP address; the URI form
+  /// otherwise ("unix:///run/redis.sock", "redis://app@10.0.0.5:6379/2"), always without the
+  /// password.
   std::string to_string() const;
   friend bool operator==(const NodeAddress&, const NodeAddress&) = default;
   friend auto operator<=>(const NodeAddress&, const NodeAddress&) = default;
@@ -35,7 +80,8 @@ struct ShardSpec {
   std::vector<NodeAddress> replicas;  ///< read-only copies
 };
 
-/// Credentials sent with AUTH on every new connection. Empty password: no AUTH.
+/// Credentials sent with AUTH on every new connection. Empty password: no AUTH. An address
+/// with a password of its own (redis://user:password@host) uses that instead.
 struct AuthSpec {
   std::string username;  ///< empty: the default user (AUTH <password>)
   std::string password;  ///< resolved already (the JSON's password_env is read at load)
@@ -100,7 +146,8 @@ struct Topology {
   /// TLS to the data nodes (and to the sentinels unless SentinelSpec::tls says otherwise).
   /// nullopt (default): plain TCP.
   std::optional<TlsOptions> tls;
-  int database = 0;                          ///< SELECTed on connect when not 0
+  /// SELECTed on connect when not 0; an address's own database (".../2") wins over it.
+  int database = 0;
   /// JSON "failure_policy": "store" | "cache"; when set it wins over
   /// ClientOptions::failure_policy.
   std::optional<FailurePolicy> failure_policy;

@@ -22,6 +22,7 @@ ClientOptions client_options(const CommonOptions& o) {
   c.failure_limit = 1;
   c.reconnect_min = o.timeout();
   c.blocking_pool_size = 2;
+  c.client_name = "flyshard-cli";  // tells the tool's probes from a program's links in CLIENT LIST
   if (o.verbose) {
     c.log_level = LogLevel::warning;
   } else {

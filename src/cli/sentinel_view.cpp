@@ -62,10 +62,12 @@ void ask_one(const Topology& t, const CommonOptions& o, std::size_t k,
 }
 
 void ask_replicas(const Topology& t, const CommonOptions& o, ShardSentinelView& view) {
-  for (const auto& a : view.answers) {
+  for (std::size_t k = 0; k < view.answers.size(); ++k) {
+    const SentinelAnswer& a = view.answers[k];
     if (!a.primary) continue;
     try {
-      NodeProbe probe = NodeProbe::sentinel(t, NodeAddress::parse(a.sentinel), o);
+      // The configured address, not the printed one: it has the sentinel's own credentials.
+      NodeProbe probe = NodeProbe::sentinel(t, t.sentinel->addresses.at(k), o);
       Reply r = probe.command({"SENTINEL", "replicas", view.master_name});
       for (const Reply& rep : r.elements()) {
         std::map<std::string, std::string> f;
@@ -107,7 +109,10 @@ std::vector<ShardSentinelView> ask_sentinels(const Topology& t, const CommonOpti
 NodeAddress current_primary(const Topology& t, const std::vector<ShardSentinelView>& views,
                             std::size_t i) {
   if (i < views.size()) {
-    if (auto p = views[i].primary()) return NodeAddress::parse(*p);
+    if (auto p = views[i].primary()) {
+      // Sentinel names ip:port only; credentials and database are the configured primary's.
+      return t.shards.at(i).primary.moved_to(NodeAddress::parse(*p));
+    }
   }
   return t.shards.at(i).primary;
 }

@@ -23,7 +23,8 @@ namespace {
 
 struct NodeReport {
   std::string shard;
-  std::string address;
+  NodeAddress node;             // as configured (with its credentials and database)
+  std::string address;          // node.to_string(): never the password
   std::string configured_role;  // "primary" | "replica"
   bool up = false;
   std::string error;
@@ -57,7 +58,7 @@ std::string field(const std::map<std::string, std::string, std::less<>>& info,
 
 void probe_node(const Topology& t, const CommonOptions& o, NodeReport& r) {
   try {
-    NodeProbe p = NodeProbe::data_node(t, NodeAddress::parse(r.address), o);
+    NodeProbe p = NodeProbe::data_node(t, r.node, o);
     try {
       auto repl = parse_info(p.command({"INFO", "replication"}).str());
       r.role = field(repl, "role");
@@ -85,6 +86,7 @@ void probe_node(const Topology& t, const CommonOptions& o, NodeReport& r) {
 NodeReport make_report(const std::string& shard, const NodeAddress& a, const char* role) {
   NodeReport r;
   r.shard = shard;
+  r.node = a;
   r.address = a.to_string();
   r.configured_role = role;
   return r;

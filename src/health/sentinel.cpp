@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "io/blocking_connection.hpp"
+#include "io/handshake.hpp"
 #include "io/resp.hpp"
 #include "log.hpp"
 
@@ -130,21 +131,16 @@ std::optional<SentinelEvent> parse_sentinel_event(std::string_view channel,
 std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinels,
                                         const std::vector<std::string>& master_names,
                                         std::chrono::milliseconds timeout, const Logger& log,
-                                        std::string_view handshake, std::uint32_t handshake_replies,
+                                        const AuthSpec& auth, std::string_view client_name,
                                         const std::shared_ptr<const TlsContext>& tls) {
   std::vector<SentinelView> views(master_names.size());
   // Every sentinel is asked: the first to answer may be one that missed the last failover.
   // The config epoch orders the answers (it only grows, and only a sentinel elected by a
   // majority for that epoch can set it), so the highest one is the newest view there is.
   for (const NodeAddress& s : sentinels) {
-    SocketAddress addr;
-    try {
-      addr = resolve_address(s.host, s.port);
-    } catch (const Error& e) {
-      log.log(LogLevel::warning, std::string("sentinel ") + e.what());
-      continue;
-    }
-    auto conn = BlockingConnection::open(addr, timeout, handshake, handshake_replies,
+    std::string handshake;
+    const std::uint32_t handshake_replies = append_handshake(handshake, s, auth, client_name, 0);
+    auto conn = BlockingConnection::open(s, timeout, handshake, handshake_replies,
                                          "sentinel " + s.to_string(), {}, tls_peer(tls, s.host));
     if (!conn.ok()) {
       log.log(LogLevel::warning, conn.message());

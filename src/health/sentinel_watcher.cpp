@@ -13,17 +13,16 @@ namespace flyshard::detail {
 
 SentinelWatcher::SentinelWatcher(const SentinelSpec& spec, std::vector<std::string> shard_names,
                                  std::chrono::milliseconds request_timeout, const Logger& log,
-                                 Hooks hooks, std::shared_ptr<const TlsContext> tls)
+                                 Hooks hooks, std::shared_ptr<const TlsContext> tls,
+                                 std::string client_name)
     : spec_(spec),
       shard_names_(std::move(shard_names)),
       request_timeout_(request_timeout),
       log_(log),
       hooks_(std::move(hooks)),
       tls_(std::move(tls)),
-      epoch_(shard_names_.size()) {
-  // The sentinels get their own credentials, never the data nodes' password.
-  handshake_replies_ = append_auth(handshake_, spec_.auth);
-}
+      client_name_(std::move(client_name)),
+      epoch_(shard_names_.size()) {}
 
 SentinelWatcher::~SentinelWatcher() = default;
 
@@ -31,7 +30,7 @@ std::vector<SentinelView> SentinelWatcher::ask(std::chrono::milliseconds timeout
   std::vector<std::string> names;
   for (const auto& s : shard_names_) names.push_back(spec_.master_prefix + s);
   auto views =
-      ask_sentinels(spec_.addresses, names, timeout, log_, handshake_, handshake_replies_, tls_);
+      ask_sentinels(spec_.addresses, names, timeout, log_, spec_.auth, client_name_, tls_);
   for (std::size_t i = 0; i < views.size(); ++i) {
     if (views[i].primary) epoch_[i] = views[i].config_epoch;
   }
@@ -53,11 +52,12 @@ void SentinelWatcher::start(Engine& engine) {
       log_.log(LogLevel::warning, std::string("sentinel ") + e.what());
       continue;
     }
+    // The sentinels get their own credentials, never the data nodes' password. The client
+    // name is the data links' own: on a sentinel every flyshard link is a Sentinel link.
+    n->handshake_replies = append_handshake(n->handshake, a, spec_.auth, client_name_, 0);
     engine.add_node(*n, 1);  // for questions (SENTINEL MASTER)
-    n->connections[0]->set_handshake(handshake_, handshake_replies_);
     n->subscriber = std::make_unique<Connection>(engine, *n);
     Connection* c = n->subscriber.get();
-    c->set_handshake(handshake_, handshake_replies_);
     Node* sentinel = n.get();
     auto first = std::make_shared<bool>(true);
     c->set_subscriber([this, sentinel](Reply& push) { on_message(*sentinel, push); },

@@ -43,7 +43,8 @@ class SentinelWatcher {
   /// `tls`: the context for the links to the sentinels (null: plain TCP).
   SentinelWatcher(const SentinelSpec& spec, std::vector<std::string> shard_names,
                   std::chrono::milliseconds request_timeout, const Logger& log, Hooks hooks,
-                  std::shared_ptr<const TlsContext> tls = nullptr);
+                  std::shared_ptr<const TlsContext> tls = nullptr,
+                  std::string client_name = {});
   ~SentinelWatcher();
 
   /// Asks every sentinel (blocking, the constructing thread): one view per shard, from the
@@ -73,8 +74,7 @@ class SentinelWatcher {
   Hooks hooks_;
   Engine* engine_ = nullptr;
   std::shared_ptr<const TlsContext> tls_;
-  std::string handshake_;  // the sentinels' own AUTH (never the data nodes' password)
-  std::uint32_t handshake_replies_ = 0;
+  std::string client_name_;  // CLIENT SETNAME on every sentinel link (empty: none)
   std::vector<std::unique_ptr<Node>> sentinels_;
   // Per shard: the highest config epoch followed (loop thread after start; nullopt while no
   // sentinel has answered).

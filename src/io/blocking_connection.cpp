@@ -25,32 +25,16 @@ int remaining_ms(Clock::time_point deadline) {
 
 }  // namespace
 
-SocketAddress resolve_address(const std::string& host, std::uint16_t port) {
-  SocketAddress out;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const std::string service = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    throw Error(errc::config, "cannot resolve " + host + ": " + gai_strerror(rc));
-  }
-  std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
-  out.length = res->ai_addrlen;
-  freeaddrinfo(res);
-  return out;
-}
+namespace {
 
-Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
-    const SocketAddress& address, std::chrono::milliseconds connect_timeout,
-    std::string_view handshake, std::uint32_t handshake_replies, const std::string& name,
-    const ReplyLimits& limits, const TlsPeer& tls) {
-  const auto deadline = Clock::now() + connect_timeout;
-  int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+// A non-blocking connect to one address, waited for until `deadline`: the socket, or the
+// error. open() switches it to blocking I/O with socket timeouts (after TLS, if any): one send
+// and one recv per request, as plain hiredis does.
+Result<int> connect_one(const SocketAddress& address, Clock::time_point deadline,
+                        const std::string& name) {
+  const int family = address.storage.ss_family;
+  int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return {errc::connection_lost, name + ": socket: " + sys_message(errno)};
-  // Connect without blocking so the connect timeout holds, then switch to blocking I/O with
-  // socket timeouts: one send and one recv per request, as plain hiredis does.
   int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length);
   if (rc != 0 && errno != EINPROGRESS) {
     int err = errno;
@@ -75,15 +59,37 @@ Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
       return {errc::connection_lost, name + ": connect: " + sys_message(n < 0 ? errno : err)};
     }
   }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::unique_ptr<BlockingConnection> conn(new BlockingConnection(fd, name, limits));
+  if (family != AF_UNIX) {
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  return fd;  // still non-blocking: a TLS handshake runs on it before it turns blocking
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
+    const NodeAddress& address, std::chrono::milliseconds connect_timeout,
+    std::string_view handshake, std::uint32_t handshake_replies, const std::string& name,
+    const ReplyLimits& limits, const TlsPeer& tls) {
+  const auto deadline = Clock::now() + connect_timeout;
+  auto resolved = resolve_until(address, deadline);
+  if (!resolved.ok()) return {resolved.error(), name + ": " + resolved.message()};
+  // A name may resolve to several addresses (localhost: ::1 and 127.0.0.1); the first that
+  // takes the connection wins, within the one deadline.
+  Result<int> fd(errc::connection_lost, name + ": no address");
+  for (const SocketAddress& a : resolved.value()) {
+    fd = connect_one(a, deadline, name);
+    if (fd.ok() || fd.error() == errc::timeout) break;
+  }
+  if (!fd.ok()) return {fd.error(), fd.message()};
+  std::unique_ptr<BlockingConnection> conn(new BlockingConnection(fd.value(), name, limits));
   if (tls) {
     std::string message;
     if (errc e = conn->start_tls(tls, deadline, message); e != errc{}) return {e, message};
   }
-  int flags = ::fcntl(fd, F_GETFL);
-  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  int flags = ::fcntl(fd.value(), F_GETFL);
+  ::fcntl(fd.value(), F_SETFL, flags & ~O_NONBLOCK);
   if (handshake_replies > 0) {
     std::vector<Reply> replies;
     std::string message;

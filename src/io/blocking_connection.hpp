@@ -18,6 +18,7 @@
 
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
+#include "io/resolver.hpp"
 #include "io/resp.hpp"
 #include "io/tls_session.hpp"
 
@@ -25,22 +26,15 @@ namespace flyshard::detail {
 
 using Clock = std::chrono::steady_clock;
 
-/// A resolved address.
-struct SocketAddress {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-};
-
-/// Resolves "host:port" once (numeric hosts without DNS); throws Error(config).
-SocketAddress resolve_address(const std::string& host, std::uint16_t port);
-
 class BlockingConnection {
  public:
-  /// Connects within `connect_timeout`, negotiates TLS when `tls` has a context, and runs the
-  /// handshake (`handshake` holds AUTH/SELECT commands, `handshake_replies` their count), all
-  /// within the same timeout. Returns the error on failure (errc::tls for a TLS failure).
+  /// Resolves `address` (a host name again on every call, on a helper thread), connects to
+  /// the first of its addresses that takes the connection (TCP or Unix socket), negotiates
+  /// TLS when `tls` has a context, and runs the handshake (`handshake` holds AUTH/CLIENT
+  /// SETNAME/SELECT, `handshake_replies` their count), all within `connect_timeout`. Returns
+  /// the error on failure (errc::tls for a TLS failure).
   static Result<std::unique_ptr<BlockingConnection>> open(
-      const SocketAddress& address, std::chrono::milliseconds connect_timeout,
+      const NodeAddress& address, std::chrono::milliseconds connect_timeout,
       std::string_view handshake, std::uint32_t handshake_replies, const std::string& name,
       const ReplyLimits& limits = {}, const TlsPeer& tls = {});
   ~BlockingConnection();

@@ -1,5 +1,6 @@
 #include "io/connection.hpp"
 
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -9,13 +10,28 @@
 
 namespace flyshard::detail {
 
-// One TCP attempt. It lives on the heap because libuv owns it until its close callback, which
-// may come after the connection has already started the next attempt.
+// One connect attempt. It lives on the heap because libuv owns it until its close callback,
+// which may come after the connection has already started the next attempt.
 struct TcpLink {
-  uv_tcp_t tcp{};
+  // A Unix socket node uses `pipe`, every other node `tcp`. Both begin with the uv_stream_t
+  // fields, so the stream and handle casts of `&tcp` below serve either.
+  union {
+    uv_tcp_t tcp{};
+    uv_pipe_t pipe;
+  };
   uv_connect_t connect{};
   Connection* owner = nullptr;  // nulled when the connection lets go of this link
   char buffer[64 * 1024];
+};
+
+// One name resolution on libuv's thread pool. The connection lets go of it (owner = nullptr)
+// when it gives up on the attempt; libuv hands it back, finished or cancelled, either way.
+struct ResolveJob {
+  uv_work_t work{};
+  Connection* owner = nullptr;
+  std::string host;
+  std::uint16_t port = 0;
+  Result<std::vector<SocketAddress>> result{errc::connection_lost, "not resolved"};
 };
 
 namespace {
@@ -70,14 +86,30 @@ struct LinkCallbacks {
     if (owner != nullptr) guarded(owner, "on_write", [&] { owner->on_write_done(status); });
   }
   static void on_close(uv_handle_t* handle) noexcept { delete static_cast<TcpLink*>(handle->data); }
+  // Thread pool: getaddrinfo may block for seconds, which the loop thread must never do.
+  static void on_resolve_work(uv_work_t* req) noexcept {
+    auto* job = static_cast<ResolveJob*>(req->data);
+    try {
+      job->result = resolve_name(job->host, job->port);
+    } catch (...) {
+      job->result =
+          Result<std::vector<SocketAddress>>(errc::connection_lost, "cannot resolve " + job->host);
+    }
+  }
+  static void on_resolve_done(uv_work_t* req, int /*status: UV_ECANCELED when cancelled*/) {
+    std::unique_ptr<ResolveJob> job(static_cast<ResolveJob*>(req->data));
+    if (Connection* c = job->owner) {
+      guarded(c, "on_resolved", [&] { c->on_resolved(std::move(job->result)); });
+    }
+  }
   static void on_retry(uv_timer_t* timer) {
     auto* c = static_cast<Connection*>(timer->data);
     guarded(c, "reconnect timer", [c] { c->connect_now(); });
   }
 };
 
-Endpoint::Endpoint(std::string endpoint_name, SocketAddress address)
-    : name(std::move(endpoint_name)), socket(address) {}
+Endpoint::Endpoint(NodeAddress node_address)
+    : address(std::move(node_address)), name(address.to_string()) {}
 
 Endpoint::~Endpoint() = default;
 
@@ -92,27 +124,90 @@ Connection::~Connection() = default;
 void Connection::start() { connect_now(); }
 
 void Connection::connect_now() {
-  auto* link = new TcpLink;
-  link->owner = this;
-  link->tcp.data = link;
-  link->connect.data = link;
-  uv_tcp_init(engine_.loop(), &link->tcp);
-  link_ = link;
-  tls_.reset();
   state_ = State::connecting;
   connect_deadline_ = Clock::now() + engine_.link_settings().connect_timeout;
+  addresses_.clear();
+  next_address_ = 0;
+  if (node_.address.is_unix()) {
+    open_link(nullptr);
+    return;
+  }
+  if (auto literal = literal_address(node_.address)) {
+    addresses_.push_back(*literal);
+    open_link(&addresses_.front());
+    return;
+  }
+  // A name: resolved again on every connect (a moved DNS name is followed), on the pool.
+  auto* job = new ResolveJob;
+  job->owner = this;
+  job->host = node_.address.host;
+  job->port = node_.address.port;
+  job->work.data = job;
+  resolving_ = job;
+  int rc = uv_queue_work(engine_.loop(), &job->work, LinkCallbacks::on_resolve_work,
+                         LinkCallbacks::on_resolve_done);
+  if (rc != 0) {
+    resolving_ = nullptr;
+    delete job;
+    fail_link("resolve: " + uv_message(rc));
+  }
+}
+
+void Connection::on_resolved(Result<std::vector<SocketAddress>> addresses) {
+  resolving_ = nullptr;
+  if (!addresses.ok()) {
+    fail_link(addresses.message());
+    return;
+  }
+  addresses_ = std::move(addresses).value();
+  next_address_ = 0;
+  open_link(&addresses_.front());
+}
+
+void Connection::open_link(const SocketAddress* address) {
+  auto* link = new TcpLink;
+  link->owner = this;
+  link->connect.data = link;
+  link_ = link;
+  tls_.reset();
+  if (address == nullptr) {
+    uv_pipe_init(engine_.loop(), &link->pipe, 0);
+    link->pipe.data = link;
+    uv_pipe_connect(&link->connect, &link->pipe, node_.address.path.c_str(),
+                    LinkCallbacks::on_connect);
+    return;
+  }
+  uv_tcp_init(engine_.loop(), &link->tcp);
+  link->tcp.data = link;
   int rc = uv_tcp_connect(&link->connect, &link->tcp,
-                          reinterpret_cast<const sockaddr*>(&node_.socket.storage),
+                          reinterpret_cast<const sockaddr*>(&address->storage),
                           LinkCallbacks::on_connect);
   if (rc != 0) fail_link("connect: " + uv_message(rc));
 }
 
+void Connection::stop_resolving() {
+  if (resolving_ == nullptr) return;
+  resolving_->owner = nullptr;
+  // Cancels it if no pool thread has taken it yet; it is freed when libuv hands it back.
+  uv_cancel(reinterpret_cast<uv_req_t*>(&resolving_->work));
+  resolving_ = nullptr;
+}
+
 void Connection::on_connected(int status) {
+  if (status != 0 && next_address_ + 1 < addresses_.size()) {
+    // The name has another address (localhost: ::1, then 127.0.0.1): try it within the same
+    // connect deadline. Not a failure of the node yet.
+    link_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&link_->tcp), LinkCallbacks::on_close);
+    link_ = nullptr;
+    open_link(&addresses_[++next_address_]);
+    return;
+  }
   if (status != 0) {
     fail_link("connect: " + uv_message(status));
     return;
   }
-  uv_tcp_nodelay(&link_->tcp, 1);
+  if (!node_.address.is_unix()) uv_tcp_nodelay(&link_->tcp, 1);
   int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&link_->tcp), LinkCallbacks::on_alloc,
                          LinkCallbacks::on_read);
   if (rc != 0) {
@@ -148,8 +243,8 @@ void Connection::on_link_ready() {
   // be reconnected to in a tight loop. It is reset when a reply shows the link works.
   reader_.reset();
   const LinkSettings& s = engine_.link_settings();
-  const std::string& handshake = own_handshake_ ? handshake_ : s.handshake;
-  const std::uint32_t handshake_replies = own_handshake_ ? handshake_replies_ : s.handshake_replies;
+  const std::string& handshake = node_.handshake;
+  const std::uint32_t handshake_replies = node_.handshake_replies;
   if (on_push_) {
     last_rx_ = Clock::now();
     keepalive_due_ = {};
@@ -379,6 +474,7 @@ void Connection::fail_protocol(const std::string& why) {
 }
 
 void Connection::fail_link(const std::string& why, errc code) {
+  stop_resolving();
   last_failure_ = code;
   last_failure_why_ = why;
   tls_wire_.clear();
@@ -518,6 +614,7 @@ void Connection::park() {
   if (state_ == State::closed || state_ == State::parked) return;
   state_ = State::parked;
   uv_timer_stop(&retry_timer_);
+  stop_resolving();
   if (link_ != nullptr) {
     link_->owner = nullptr;
     auto* handle = reinterpret_cast<uv_handle_t*>(&link_->tcp);
@@ -538,6 +635,7 @@ void Connection::unpark() {
 
 void Connection::shutdown() {
   state_ = State::closed;
+  stop_resolving();
   fail_all(errc::shutting_down, "client is shutting down");
   if (link_ != nullptr) {
     link_->owner = nullptr;

@@ -1,5 +1,6 @@
 #pragma once
-// One multiplexed TCP link to one node, on the loop thread. Requests are written in arrival
+// One multiplexed link (TCP or Unix socket) to one node, on the loop thread. A host name is
+// resolved again before every connect, on libuv's thread pool. Requests are written in arrival
 // order and their replies matched first-in first-out; a request past its deadline completes
 // with errc::timeout and its late reply is dropped when it comes.
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "io/request.hpp"
+#include "io/resolver.hpp"
 #include "io/resp.hpp"
 #include "io/tls_session.hpp"
 
@@ -19,6 +21,7 @@ namespace flyshard::detail {
 class Engine;
 struct Endpoint;
 struct TcpLink;
+struct ResolveJob;
 
 class Connection {
  public:
@@ -50,13 +53,6 @@ class Connection {
   /// `on_ready` runs after each (re)connect so subscriptions can be restored. Set before
   /// start().
   void set_subscriber(std::function<void(Reply&)> on_push, std::function<void()> on_ready);
-  /// Replaces the engine's handshake (LinkSettings) for this link: a sentinel gets its own
-  /// credentials, not the data nodes'. Set before start().
-  void set_handshake(std::string bytes, std::uint32_t replies) {
-    handshake_ = std::move(bytes);
-    handshake_replies_ = replies;
-    own_handshake_ = true;
-  }
   /// Subscriber mode: writes a command whose replies arrive through on_push. Dropped while
   /// not connected (on_ready restores the state after a reconnect).
   void send_untracked(std::string bytes);
@@ -66,6 +62,9 @@ class Connection {
   friend struct LinkCallbacks;
 
   void connect_now();
+  void on_resolved(Result<std::vector<SocketAddress>> addresses);
+  void open_link(const SocketAddress* address);  // nullptr: the node's Unix socket
+  void stop_resolving();
   void on_connected(int status);
   void on_link_ready();  // TCP connected and, with TLS, the handshake done
   void on_data(const char* data, std::size_t size);
@@ -84,6 +83,9 @@ class Connection {
   Endpoint& node_;
   State state_ = State::closed;
   TcpLink* link_ = nullptr;  // heap: freed in its close callback, may outlive a reconnect
+  ResolveJob* resolving_ = nullptr;       // heap: freed when the thread pool hands it back
+  std::vector<SocketAddress> addresses_;  // this connect's addresses, tried in order
+  std::size_t next_address_ = 0;
   uv_timer_t retry_timer_{};
   Clock::time_point connect_deadline_{};
   unsigned failures_ = 0;    // failed links in a row; 0 once a link got a reply
@@ -98,9 +100,6 @@ class Connection {
   std::function<void()> on_ready_;
   Clock::time_point last_rx_{};      // subscriber mode: when the server last sent a byte
   Clock::time_point keepalive_due_{};  // a keepalive PING is out: its answer is due by then
-  bool own_handshake_ = false;  // set_handshake() was called: use handshake_, not the engine's
-  std::string handshake_;
-  std::uint32_t handshake_replies_ = 0;
   // TLS (node_.tls set): the session of the current link, its ciphertext to send, and the
   // plaintext it decrypted from the last read (both kept for their capacity).
   std::unique_ptr<TlsSession> tls_;

@@ -1,15 +1,17 @@
 #pragma once
-// One server as the I/O layer sees it: a name, a resolved address, its async links and their
-// counters. It knows nothing of shards, roles or health: routing/node.hpp builds a Node on it.
+// One server as the I/O layer sees it: a name, its address (resolved again on every connect),
+// the handshake its links open with, its async links and their counters. It knows nothing of
+// shards, roles or health: routing/node.hpp builds a Node on it.
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "io/blocking_connection.hpp"
+#include "flyshard/topology.hpp"
 #include "io/tls_context.hpp"
 #include "stats_recorder.hpp"
 
@@ -19,13 +21,17 @@ class Connection;
 
 struct Endpoint {
   // Out of line: Connection is a complete type only there.
-  Endpoint(std::string endpoint_name, SocketAddress address);
+  explicit Endpoint(NodeAddress node_address);
   ~Endpoint();
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
-  const std::string name;  // "host:port", for messages and stats
-  const SocketAddress socket;
+  const NodeAddress address;
+  const std::string name;  // address.to_string() (never the password), for messages and stats
+  // Sent first on every link, async or blocking (AUTH, CLIENT SETNAME, SELECT), and how many
+  // replies it gets. Set before the links start.
+  std::string handshake;
+  std::uint32_t handshake_replies = 0;
   /// TLS to this server (no context: plain TCP). Set before its first link opens.
   TlsPeer tls;
 

@@ -30,8 +30,6 @@ struct LinkSettings {
   std::chrono::milliseconds stuck_timeout;
   std::chrono::milliseconds reconnect_min;
   std::chrono::milliseconds reconnect_max;
-  std::string handshake;             // AUTH/SELECT commands sent first on every link
-  std::uint32_t handshake_replies = 0;
   /// Subscriber links: PING after this long without a byte from the server, and reopen the
   /// link when the PING is not answered within request_timeout (a half-open link would
   /// otherwise stay silent forever). 0: no keepalive.

@@ -32,7 +32,6 @@ struct Node : Endpoint {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  const NodeAddress address;
   const std::size_t shard;
   std::atomic<bool> is_primary;  // holds its shard's primary slot in the routing table now
   /// Left the topology (Sentinel no longer names it any shard's primary or replica): out of

@@ -7,8 +7,7 @@
 namespace flyshard::detail {
 
 Node::Node(NodeAddress addr, std::size_t shard_index, bool primary, std::size_t pool_size)
-    : Endpoint(addr.to_string(), resolve_address(addr.host, addr.port)),
-      address(std::move(addr)),
+    : Endpoint(std::move(addr)),
       shard(shard_index),
       is_primary(primary),
       checks(address.host, address.port),

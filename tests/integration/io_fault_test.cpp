@@ -68,8 +68,7 @@ class EngineHarness {
       : options_(o),
         log_(o.log, o.log_level),
         node_(NodeAddress{"127.0.0.1", port}, 0, true, 0) {
-    detail::LinkSettings link{o.connect_timeout, o.stuck_timeout, o.reconnect_min,
-                              o.reconnect_max,   "",              0};
+    detail::LinkSettings link{o.connect_timeout, o.stuck_timeout, o.reconnect_min, o.reconnect_max};
     engine_ = std::make_unique<detail::Engine>(options_, std::move(link), log_);
     engine_->add_node(node_, 1);
     engine_->start();
@@ -295,8 +294,8 @@ TEST(IoFaultTest, BackoffResetsOnceALinkHasWorked) {
 
 std::unique_ptr<detail::BlockingConnection> open_blocking(const FakeServer& server,
                                                          const ReplyLimits& limits = {}) {
-  auto addr = detail::resolve_address("127.0.0.1", server.port());
-  auto c = detail::BlockingConnection::open(addr, 1000ms * kSlow, {}, 0, server.address(), limits);
+  auto c = detail::BlockingConnection::open(NodeAddress{"127.0.0.1", server.port()}, 1000ms * kSlow,
+                                            {}, 0, server.address(), limits);
   if (!c.ok()) throw Error(c.error(), c.message());
   return std::move(c).value();
 }

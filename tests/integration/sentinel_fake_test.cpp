@@ -95,6 +95,7 @@ FakeScript sentinel_script(std::shared_ptr<MasterView> view, std::string passwor
           if (!password.empty() && w.back() != password) return "-WRONGPASS invalid password\r\n";
           return "+OK\r\n";
         }
+        if (w[0] == "CLIENT") return "+OK\r\n";  // SETNAME in the handshake
         if (w[0] == "SUBSCRIBE") {
           std::string out;
           for (std::size_t i = 1; i < w.size(); ++i) {

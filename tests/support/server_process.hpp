@@ -92,6 +92,13 @@ struct ServerOptions {
   std::optional<ServerTls> tls;
 };
 
+/// ServerOptions with only a label set (a server with every other default).
+inline ServerOptions labelled(std::string label) {
+  ServerOptions o;
+  o.label = std::move(label);
+  return o;
+}
+
 /// A server or sentinel process owned by this object.
 ///
 /// The process runs with `--daemonize no`, bound to 127.0.0.1, protected mode off, no

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "config_error.hpp"
 #include "flyshard/error.hpp"
 
 namespace flyshard {
@@ -18,20 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// Runs f, expects flyshard::Error(errc::config), returns its message.
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.value(), errc::config) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
+using flyshard::testing::config_error;
 
 std::string json_error(const std::string& json) {
   return config_error([&] { (void)Topology::from_json(json); });
@@ -190,7 +178,8 @@ TEST(TopologyJson, PrimaryNotAString) {
       {"name": "s1", "primary": "127.0.0.1:7001"},
       {"name": "s2", "primary": "127.0.0.1:7002"},
       {"name": "s3", "primary": 42}]})");
-  EXPECT_THAT(m, StartsWith(R"(shards[2].primary: expected "host:port", got 42)"));
+  EXPECT_THAT(m, StartsWith(R"(shards[2].primary: expected "host:port" or a redis://, rediss:// )"
+                            R"(or unix:// URI, got 42)"));
 }
 
 TEST(TopologyJson, PrimaryBadAddress) {
@@ -252,7 +241,8 @@ TEST(TopologyJson, Replicas) {
               StartsWith("shards[0].replicas: expected an array of \"host:port\", got \"h:2\""));
   EXPECT_THAT(
       json_error(R"({"shards": [{"name": "s1", "primary": "h:1", "replicas": ["h:2", 5]}]})"),
-      StartsWith("shards[0].replicas[1]: expected \"host:port\", got 5"));
+      StartsWith("shards[0].replicas[1]: expected \"host:port\" or a redis://, rediss:// or "
+                 "unix:// URI, got 5"));
   EXPECT_THAT(
       json_error(R"({"shards": [{"name": "s1", "primary": "h:1", "replicas": ["h:2", "h"]}]})"),
       StartsWith("shards[0].replicas[1]: expected \"host:port\", got \"h\" (missing port)"));
@@ -390,8 +380,8 @@ TEST(TopologyFile, ErrorsNameTheFile) {
   TempFile f(R"({"shards": [{"name": "s1", "primary": "h:1"}, {"name": "s2", "primary": "h:2"},
                            {"name": "s3", "primary": 42}]})");
   const std::string m = config_error([&] { (void)Topology::from_json_file(f.path()); });
-  EXPECT_THAT(
-      m, StartsWith(f.path().string() + R"(: shards[2].primary: expected "host:port", got 42)"));
+  EXPECT_THAT(m, StartsWith(f.path().string() +
+                            R"(: shards[2].primary: expected "host:port" or a redis://)"));
 
   TempFile dup(
       R"({"shards": [{"name": "s1", "primary": "h:1"}, {"name": "s1", "primary": "h:2"}]})");
