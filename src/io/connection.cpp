@@ -155,8 +155,9 @@ void Connection::connect_now() {
 
 void Connection::on_resolved(Result<std::vector<SocketAddress>> addresses) {
   resolving_ = nullptr;
-  if (!addresses.ok()) {
-    fail_link(addresses.message());
+  if (!addresses.ok() || addresses.value().empty()) {
+    fail_link(addresses.ok() ? "cannot resolve " + node_.address.host + ": no address"
+                             : addresses.message());
     return;
   }
   addresses_ = std::move(addresses).value();
