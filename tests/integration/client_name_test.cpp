@@ -83,16 +83,26 @@ TEST(ClientNameTest, DefaultNameAndNone) {
   server.start();
   const Topology t = Topology::from_json(R"({"shards": [{"name": "s1", "primary": ")" +
                                          server.address().to_string() + R"("}]})");
+  const std::size_t launcher = client_lines(server).size();
   {
     Client c(t);
     c.set("k", "v");
-    EXPECT_GE(named(client_lines(server), "flyshard"), 2u);  // async link + blocking
+    // The async link connects on the loop thread: wait for it as well as the blocking one.
+    EXPECT_TRUE(
+        eventually([&] { return named(client_lines(server), "flyshard") == 2; }, 3s * kSlow))
+        << server.command({"CLIENT", "LIST"}).str();
   }
   ClientOptions o;
   o.client_name = "";
   Client c(t, o);
   c.set("k", "v");
-  EXPECT_EQ(named(client_lines(server), "flyshard"), 0u)
+  // The new client's two links are there, none of them named (and the old client's closed).
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto lines = client_lines(server);
+        return lines.size() == launcher + 2 && named(lines, "flyshard") == 0;
+      },
+      3s * kSlow))
       << server.command({"CLIENT", "LIST"}).str();
   o.client_name = "has space";
   EXPECT_THROW(Client(t, o), Error);
