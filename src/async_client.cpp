@@ -4,6 +4,7 @@
 #include "flyshard/client.hpp"
 #include "gather.hpp"
 #include "io/resp.hpp"
+#include "reply_access.hpp"
 #include "routing/scatter.hpp"
 
 namespace flyshard {
@@ -82,7 +83,7 @@ void AsyncClient::get(std::string_view key, Callback<std::optional<std::string>>
     // with its own exception as the result.
     std::optional<Result<std::optional<std::string>>> out;
     try {
-      out.emplace(r.value().as_optional_string());
+      out.emplace(detail::take_optional_string(std::move(r).value()));
     } catch (const Error& e) {
       out.emplace(e.value(), e.what());
     }

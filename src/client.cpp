@@ -6,6 +6,7 @@
 #include "client_core.hpp"
 #include "command_table.hpp"
 #include "io/resp.hpp"
+#include "reply_access.hpp"
 #include "routing/scatter.hpp"
 #include "script_words.hpp"
 #include "typed_words.hpp"
@@ -78,7 +79,7 @@ Reply Client::command_routed(std::string_view routing_key, Args args) {
 }
 
 std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from) {
-  return command({"GET", key}, read_from).as_optional_string();
+  return detail::take_optional_string(command({"GET", key}, read_from));
 }
 
 std::vector<Reply> Client::command_on_all(Args args) {
@@ -113,7 +114,7 @@ Reply Client::command_on_shard(std::size_t shard, Args args) {
 }
 
 std::optional<std::string> Client::get(std::string_view key) {
-  return command({"GET", key}).as_optional_string();
+  return detail::take_optional_string(command({"GET", key}));
 }
 
 bool Client::set(std::string_view key, std::string_view value, const SetOptions& options) {

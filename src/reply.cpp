@@ -4,6 +4,7 @@
 #include <string>
 
 #include "flyshard/error.hpp"
+#include "reply_access.hpp"
 #include "reply_type_name.hpp"
 
 namespace flyshard {
@@ -94,6 +95,11 @@ std::optional<std::string> Reply::as_optional_string() const {
 long long Reply::as_integer() const {
   if (type_ == Type::integer) return integer_;
   throw_wrong_type(*this, "integer");
+}
+
+std::optional<std::string> detail::take_optional_string(Reply&& r) {
+  if (r.is_string() || r.is_status()) return std::move(ReplyAccess::text(r));
+  return r.as_optional_string();  // nil, or the error it throws
 }
 
 const Reply& Reply::throw_if_error() const {

@@ -13,6 +13,10 @@
 
 namespace flyshard {
 
+namespace detail {
+struct ReplyAccess;
+}
+
 /// One reply of the server, owned (it does not point into any buffer).
 class Reply {
  public:
@@ -81,6 +85,7 @@ class Reply {
   friend bool operator==(const Reply& a, const Reply& b) = default;
 
  private:
+  friend struct detail::ReplyAccess;  // the library moves text out of replies it owns
   Reply(Type t, std::string s) : type_(t), str_(std::move(s)) {}
 
   Type type_ = Type::nil;

@@ -31,15 +31,9 @@ char* put_decimal(char* p, std::size_t v, std::size_t len) {
   return p + len;
 }
 
-// One pass: size the buffer once, then write headers and words straight into it.
+// Writes one command at `p`, which has room for it; returns the end.
 template <typename Words>
-void append_words(std::string& out, const Words& words) {
-  const std::size_t count_len = decimal_length(words.size());
-  std::size_t bytes = 1 + count_len + 2;
-  for (const auto& w : words) bytes += 1 + decimal_length(w.size()) + 2 + w.size() + 2;
-  const std::size_t at = out.size();
-  out.resize(at + bytes);
-  char* p = out.data() + at;
+char* write_words(char* p, const Words& words, std::size_t count_len) {
   *p++ = '*';
   p = put_decimal(p, words.size(), count_len);
   *p++ = '\r';
@@ -54,15 +48,39 @@ void append_words(std::string& out, const Words& words) {
     *p++ = '\r';
     *p++ = '\n';
   }
+  return p;
+}
+
+// Size the command once, then write it: a short one (nearly every command) on the stack and
+// appended with one copy, since std::string::resize would first zero what is about to be
+// written; a long one straight into `out`.
+template <typename Words>
+void append_words(std::string& out, const Words& words) {
+  const std::size_t count_len = decimal_length(words.size());
+  std::size_t bytes = 1 + count_len + 2;
+  for (const auto& w : words) bytes += 1 + decimal_length(w.size()) + 2 + w.size() + 2;
+  constexpr std::size_t kShort = 256;
+  if (bytes <= kShort) {
+    char buf[kShort];
+    write_words(buf, words, count_len);
+    out.append(buf, bytes);
+    return;
+  }
+  const std::size_t at = out.size();
+  out.resize(at + bytes);
+  write_words(out.data() + at, words, count_len);
 }
 
 // hiredis calls these while parsing; they are C callbacks, so none of them may throw: a
 // failure (a limit, or no memory) returns nullptr, which makes hiredis stop with an error,
 // and the reason is kept in Bounds::error.
 //
-// A child is stored by value inside its parent's element vector, appended as it arrives, so
-// only the root is heap-allocated and freeObject only ever sees roots: hiredis frees nothing
-// but r->reply. A pointer to a child is only used by hiredis while that child is being
+// A child is stored by value inside its parent's element vector, appended as it arrives, and
+// the root lives in Bounds::root, so a reply costs no heap object of its own (only its text
+// past std::string's inline 15 bytes, and its arrays). freeObject only ever sees the root
+// (hiredis frees nothing but r->reply), which it resets. One root slot is enough: hiredis
+// builds the next reply only inside the next redisReaderGetReply, after next() has moved the
+// previous one out. A pointer to a child is only used by hiredis while that child is being
 // filled; the parent grows only after the child is complete, so the pointer stays valid.
 
 // Room reserved in a new array: enough for typical replies (MGET of a few hundred keys) in one
@@ -89,12 +107,16 @@ void* refuse(const redisReadTask* task, const char* why, long long value = -1,
   return nullptr;
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty() || s.size() > 18) return false;  // 18 digits always fit a long long
+// The value of a length header: 1 to 18 decimal digits (always fit a long long); -1 for
+// anything else. One pass, where checking the digits and then std::from_chars took two.
+long long digits_value(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 18) return -1;
+  long long v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
   }
-  return true;
+  return v;
 }
 
 // The header of an array hiredis has just read: the line ends at buf[pos - 2] and starts
@@ -121,12 +143,6 @@ std::string_view bulk_header(const redisReader* r) {
   return {p, static_cast<std::size_t>(static_cast<const char*>(cr) - p)};
 }
 
-long long header_value(std::string_view digits) {
-  long long v = 0;
-  std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  return v;
-}
-
 Reply* slot_for(const redisReadTask* task, Reply&& value) {
   if (task->parent != nullptr) {
     auto* parent = static_cast<Reply*>(task->parent->obj);
@@ -136,7 +152,9 @@ Reply* slot_for(const redisReadTask* task, Reply&& value) {
     elements.push_back(std::move(value));
     return &elements.back();
   }
-  return new (std::nothrow) Reply(std::move(value));
+  Reply& root = bounds_of(task).root;
+  root = std::move(value);
+  return &root;
 }
 
 void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
@@ -144,12 +162,13 @@ void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
     const ReplyLimits& limits = bounds_of(task).limits;
     if (task->type == REDIS_REPLY_STRING) {
       const std::string_view h = bulk_header(bounds_of(task).reader);
-      if (!all_digits(h) || static_cast<std::size_t>(header_value(h)) != len) {
+      const long long claimed = digits_value(h);
+      if (claimed < 0 || static_cast<std::size_t>(claimed) != len) {
         return refuse(task, "malformed bulk string header");
       }
       if (len > limits.max_bulk_length) {
-        return refuse(task, "bulk string longer than max_bulk_length",
-                      static_cast<long long>(len), limits.max_bulk_length);
+        return refuse(task, "bulk string longer than max_bulk_length", static_cast<long long>(len),
+                      limits.max_bulk_length);
       }
     } else if (len > kMaxReplyLine) {
       return refuse(task, "status or error line too long", static_cast<long long>(len),
@@ -173,10 +192,11 @@ void* create_array(const redisReadTask* task, int elements) noexcept {
   try {
     const ReplyReader::Bounds& b = bounds_of(task);
     const std::string_view h = array_header(b.reader);
-    if (!all_digits(h) || header_value(h) != elements) {
+    const long long claimed = digits_value(h);
+    if (claimed != elements) {
       // A negative count other than -1, garbage, or a count hiredis cut to an int.
-      if (all_digits(h) && header_value(h) > 0) {
-        return refuse(task, "array longer than max_array_length", header_value(h),
+      if (claimed > 0) {
+        return refuse(task, "array longer than max_array_length", claimed,
                       std::min<std::size_t>(b.limits.max_array_length, INT_MAX));
       }
       return refuse(task, "malformed array header");
@@ -210,8 +230,7 @@ void* create_nil(const redisReadTask* task) noexcept {
   try {
     // hiredis reads any header it cannot parse as nil; only "-1" is one.
     const redisReader* r = bounds_of(task).reader;
-    const std::string_view h =
-        task->type == REDIS_REPLY_ARRAY ? array_header(r) : bulk_header(r);
+    const std::string_view h = task->type == REDIS_REPLY_ARRAY ? array_header(r) : bulk_header(r);
     if (h != "-1") return refuse(task, "malformed length header");
     return slot_for(task, Reply::nil());
   } catch (...) {
@@ -219,7 +238,9 @@ void* create_nil(const redisReadTask* task) noexcept {
   }
 }
 
-void free_object(void* obj) noexcept { delete static_cast<Reply*>(obj); }
+void free_object(void* obj) noexcept {
+  *static_cast<Reply*>(obj) = Reply();
+}
 
 redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
                                              create_nil, free_object};
@@ -244,13 +265,15 @@ void append_command(std::string& out, std::span<const std::string> words) {
   append_words(out, words);
 }
 
-ReplyReader::ReplyReader(const ReplyLimits& limits) : bounds_{limits, nullptr, {}} {
+ReplyReader::ReplyReader(const ReplyLimits& limits) : bounds_{limits, nullptr, {}, {}} {
   // hiredis 0.14 reads at most 8 levels of arrays and 0 would refuse every array.
   bounds_.limits.max_depth = std::clamp(bounds_.limits.max_depth, 1u, 8u);
   reader_ = new_reader(bounds_);
 }
 
-ReplyReader::~ReplyReader() { redisReaderFree(reader_); }
+ReplyReader::~ReplyReader() {
+  redisReaderFree(reader_);
+}
 
 void ReplyReader::fail(std::string why) {
   // Poison the hiredis reader too, so that every later next() fails as well.
@@ -280,10 +303,7 @@ std::optional<Reply> ReplyReader::next() {
     check_pending();
     return std::nullopt;
   }
-  auto* root = static_cast<Reply*>(obj);
-  Reply out = std::move(*root);
-  delete root;
-  return out;
+  return std::optional<Reply>(std::move(*static_cast<Reply*>(obj)));
 }
 
 // An incomplete item waits in the buffer: refuse it now if its header already says it is too
@@ -301,8 +321,9 @@ void ReplyReader::check_pending() {
         return;
       }
       if (h == "-1") return;
-      if (!all_digits(h)) fail("malformed bulk string header");
-      const auto len = static_cast<std::size_t>(header_value(h));
+      const long long claimed = digits_value(h);
+      if (claimed < 0) fail("malformed bulk string header");
+      const auto len = static_cast<std::size_t>(claimed);
       if (len > bounds_.limits.max_bulk_length) {
         fail("bulk string longer than max_bulk_length (" + std::to_string(len) + ", limit " +
              std::to_string(bounds_.limits.max_bulk_length) + ")");

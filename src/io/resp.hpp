@@ -2,7 +2,7 @@
 // RESP2 encoding and decoding. Encoding is written by hand because it is a few lines and lets
 // the engine append straight into a connection's write buffer (redisFormatCommandArgv would
 // malloc a fresh buffer per command); decoding uses hiredis' redisReader with object
-// functions that build flyshard::Reply trees directly, so each reply is allocated once.
+// functions that build flyshard::Reply trees directly, in place (no heap object per reply).
 //
 // Bounds: nothing a server sends may make the reader allocate without bound or throw through
 // hiredis. Array lengths, bulk lengths, line lengths and nesting are checked against
@@ -50,10 +50,12 @@ class ReplyReader {
 
   /// What the object functions hiredis calls need: the limits, the reader (to read headers
   /// again) and why they refused something (hiredis itself only reports "out of memory").
+  /// `root` is where the reply being built lives (no heap object per reply).
   struct Bounds {
     ReplyLimits limits;
     redisReader* reader = nullptr;
     std::string error;
+    Reply root;
   };
 
  private:
