@@ -76,9 +76,17 @@ std::future<Reply> AsyncClient::command_routed(std::string_view routing_key, Arg
   return f;
 }
 
+// get and set hand their converting lambda to the core as it is: the core's handler holds it
+// inline, where wrapping it in a Callback<Reply> (a std::function) would allocate.
 void AsyncClient::get(std::string_view key, Callback<std::optional<std::string>> cb) {
-  command({"GET", key}, [cb = std::move(cb)](Result<Reply> r) {
+  const std::string_view words[] = {"GET", key};
+  core_->submit_command(words, [cb = std::move(cb)](Result<Reply> r) {
     if (!r.ok()) return cb(Result<std::optional<std::string>>(r.error(), r.message()));
+    Reply& reply = r.value();
+    if (reply.is_string() || reply.is_status() || reply.is_nil()) {
+      // The usual case, which cannot throw: the text moves straight into the caller's result.
+      return cb(Result<std::optional<std::string>>(detail::take_optional_string(std::move(reply))));
+    }
     // Convert first, call once: a callback that throws must not be called a second time
     // with its own exception as the result.
     std::optional<Result<std::optional<std::string>>> out;
@@ -95,7 +103,7 @@ void AsyncClient::set(std::string_view key, std::string_view value, Callback<boo
                       const SetOptions& options) {
   std::string ms;
   const auto w = detail::set_words(key, value, options, ms);
-  command(w, [cb = std::move(cb)](Result<Reply> r) {
+  core_->submit_command(w, [cb = std::move(cb)](Result<Reply> r) {
     if (!r.ok()) return cb(Result<bool>(r.error(), r.message()));
     cb(Result<bool>(!r.value().is_nil()));
   });

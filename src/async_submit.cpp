@@ -6,12 +6,11 @@
 
 namespace flyshard::detail {
 
-void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
-                        Callback<Reply> cb, std::size_t affinity) {
+Request ClientCore::make_request(Node& node, std::uint32_t replies, ReplyHandler cb,
+                                 std::size_t affinity) {
   Request r;
   r.node = &node;
   r.affinity = affinity;
-  r.payload = std::move(payload);
   r.replies = replies;
   r.start = Clock::now();
   r.deadline = r.start + options_.request_timeout;
@@ -22,10 +21,17 @@ void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies,
     r.fail_message = node.name + ": more than " + std::to_string(options_.max_pending_per_node) +
                      " requests pending";
   }
+  return r;
+}
+
+void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies, ReplyHandler cb,
+                        std::size_t affinity) {
+  Request r = make_request(node, replies, std::move(cb), affinity);
+  r.payload = std::move(payload);
   engine_->submit(std::move(r));
 }
 
-void ClientCore::submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
+void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHandler cb,
                                 std::optional<ReadFrom> read_from,
                                 std::optional<std::string_view> routing_key) {
   Parked p;
@@ -54,7 +60,6 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
                  std::move(cb));
     return;
   }
-  append_command(p.payload, words);
   const bool write = !read;
   const std::size_t target = shard.value_or(0);
   // A write to a shard with parked writes parks behind them, even when the primary is back:
@@ -65,7 +70,8 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
       behind ? nullptr
              : router_->pick(*table, target, write, read_from.value_or(router_->read_from()));
   if (node != nullptr) {
-    submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);
+    // Encoded by the engine: into the link's write buffer when it can take it at once.
+    engine_->submit_command(make_request(*node, 1, std::move(cb), p.affinity), words);
     return;
   }
   if (!write || options_.wait_for_promotion.count() <= 0) {
@@ -73,6 +79,7 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
                  std::move(cb));
     return;
   }
+  append_command(p.payload, words);
   p.shard = target;
   p.cb = std::move(cb);
   p.until = Clock::now() + options_.wait_for_promotion;
@@ -114,7 +121,7 @@ void ClientCore::retry_parked(Clock::time_point now) {
   }
 }
 
-void ClientCore::submit_error(errc code, std::string message, Callback<Reply> cb) {
+void ClientCore::submit_error(errc code, std::string message, ReplyHandler cb) {
   Request r;
   r.fail_with = code;
   r.fail_message = std::move(message);

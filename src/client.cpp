@@ -19,10 +19,24 @@ using detail::words_with;
 
 namespace {
 
-std::string encode(Args args) {
-  std::string out;
-  append_command(out, args.span());
-  return out;
+// A command's bytes for one blocking call, on the stack when short (nearly every command):
+// they are needed only until execute() returns, so a string per call would be an allocation
+// for nothing. Not copyable: the view may point into the object itself.
+class Encoded {
+ public:
+  explicit Encoded(const Args& args) : bytes_(detail::encode_command(args.span(), small_, big_)) {}
+  Encoded(const Encoded&) = delete;
+  Encoded& operator=(const Encoded&) = delete;
+  operator std::string_view() const noexcept { return bytes_; }  // NOLINT
+
+ private:
+  char small_[256];
+  std::string big_;
+  std::string_view bytes_;
+};
+
+Encoded encode(const Args& args) {
+  return Encoded(args);
 }
 
 std::string to_text(long long v) { return std::to_string(v); }
@@ -85,7 +99,7 @@ std::optional<std::string> Client::get(std::string_view key, ReadFrom read_from)
 std::vector<Reply> Client::command_on_all(Args args) {
   const bool known = core_->check_for_shard(args.span()) != nullptr;
   std::vector<detail::BlockingJob> jobs(core_->router().shard_count());
-  const std::string payload = encode(args);
+  const std::string payload(std::string_view(encode(args)));
   const auto wait_until = core_->promotion_deadline();  // one wait for the whole call
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     jobs[i].node = &core_->node_for_shard(i, true, wait_until);

@@ -101,16 +101,16 @@ class ClientCore {
   /// Async: hands the request to the loop. `cb` runs once on the loop thread. Requests with
   /// the same affinity use the same connection of the node, so one caller's commands on one
   /// key stay in order even with several connections per node.
-  void submit(Node& node, std::string payload, std::uint32_t replies, Callback<Reply> cb,
+  void submit(Node& node, std::string payload, std::uint32_t replies, ReplyHandler cb,
               std::size_t affinity = kAnyConnection);
   /// Async: routes and submits one command. A write to a shard with no usable primary waits
   /// (parked on the loop) up to wait_for_promotion, like a blocking write does.
   /// With `routing_key`, routed by it as route_by() does.
-  void submit_command(std::span<const std::string_view> words, Callback<Reply> cb,
+  void submit_command(std::span<const std::string_view> words, ReplyHandler cb,
                       std::optional<ReadFrom> read_from = {},
                       std::optional<std::string_view> routing_key = std::nullopt);
   /// Async: completes `cb` with an error on the loop thread (never inside this call).
-  void submit_error(errc code, std::string message, Callback<Reply> cb);
+  void submit_error(errc code, std::string message, ReplyHandler cb);
 
   /// Blocking, on the caller's thread: sends `payload`, returns its last reply (an error
   /// reply becomes errc::server_error).
@@ -160,10 +160,12 @@ class ClientCore {
     std::size_t shard;
     std::size_t affinity;
     std::string payload;
-    Callback<Reply> cb;
+    ReplyHandler cb;
     Clock::time_point until;
   };
   void retry_parked(Clock::time_point now);
+  /// A request to `node` with its deadline and the pending bound checked (no payload yet).
+  Request make_request(Node& node, std::uint32_t replies, ReplyHandler cb, std::size_t affinity);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
   /// The node at `address` (as Sentinel announces it), created (or brought back from
   /// retirement) if need be.

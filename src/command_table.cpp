@@ -335,12 +335,13 @@ char upper(char c) noexcept {
 // An open-addressing hash index over kTable, built at compile time: a lookup hashes the name
 // once and compares it with one entry or two, where a binary search over the ~400 sorted names
 // made nine string comparisons (the largest single cost of routing a GET).
+constexpr std::uint32_t kHashBasis = 2166136261u;  // FNV-1a
+constexpr std::uint32_t hash_step(std::uint32_t h, char c) noexcept {
+  return (h ^ static_cast<unsigned char>(c)) * 16777619u;
+}
 constexpr std::uint32_t name_hash(std::string_view s) noexcept {
-  std::uint32_t h = 2166136261u;  // FNV-1a
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
+  std::uint32_t h = kHashBasis;
+  for (char c : s) h = hash_step(h, c);
   return h;
 }
 
@@ -360,12 +361,26 @@ constexpr std::array<std::uint16_t, kIndexSize> build_index() {
 }
 constexpr auto kIndex = build_index();
 
-const CommandInfo* find_upper(std::string_view key) noexcept {
-  for (std::size_t h = name_hash(key) & (kIndexSize - 1);; h = (h + 1) & (kIndexSize - 1)) {
+// Names are short: a byte loop beats a call to memcmp.
+bool same_name(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// `hash` is name_hash(key).
+const CommandInfo* find_hashed(std::string_view key, std::uint32_t hash) noexcept {
+  for (std::size_t h = hash & (kIndexSize - 1);; h = (h + 1) & (kIndexSize - 1)) {
     const std::uint16_t i = kIndex[h];
     if (i == kNoEntry) return nullptr;
-    if (kTable[i].name == key) return &kTable[i];
+    if (same_name(kTable[i].name, key)) return &kTable[i];
   }
+}
+
+const CommandInfo* find_upper(std::string_view key) noexcept {
+  return find_hashed(key, name_hash(key));
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -423,9 +438,14 @@ StreamOptions stream_options(std::span<const std::string_view> words) noexcept {
 const CommandInfo* find_command(std::string_view name) noexcept {
   char buf[kMaxName];
   if (name.size() >= sizeof buf) return nullptr;
-  // ASCII only (command names are): cheaper than the locale-aware std::toupper.
-  for (std::size_t i = 0; i < name.size(); ++i) buf[i] = upper(name[i]);
-  return find_upper(std::string_view(buf, name.size()));
+  // ASCII only (command names are): cheaper than the locale-aware std::toupper. Hashed on the
+  // way, in the same pass.
+  std::uint32_t hash = kHashBasis;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    buf[i] = upper(name[i]);
+    hash = hash_step(hash, buf[i]);
+  }
+  return find_hashed(std::string_view(buf, name.size()), hash);
 }
 
 const CommandInfo* lookup_command(std::span<const std::string_view> words) noexcept {

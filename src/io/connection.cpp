@@ -279,11 +279,7 @@ void Connection::enqueue(Request&& request) {
   switch (state_) {
     case State::ready:
       out_.append(request.payload);
-      in_flight_.push_back(std::move(request));
-      if (!dirty_) {
-        dirty_ = true;
-        engine_.mark_dirty(this);
-      }
+      track(std::move(request));
       return;
     case State::connecting:
       waiting_.push_back(std::move(request));
@@ -303,6 +299,19 @@ void Connection::enqueue(Request&& request) {
     case State::closed:
       engine_.complete(request, Result<Reply>(errc::shutting_down, "client is shutting down"));
       return;
+  }
+}
+
+void Connection::enqueue_command(Request&& request, std::span<const std::string_view> words) {
+  append_command(out_, words);
+  track(std::move(request));
+}
+
+void Connection::track(Request&& request) {
+  in_flight_.push_back(std::move(request));
+  if (!dirty_) {
+    dirty_ = true;
+    engine_.mark_dirty(this);
   }
 }
 
@@ -514,14 +523,17 @@ void Connection::fail_link(const std::string& why, errc code) {
 void Connection::fail_all(errc code, const std::string& why) {
   // Move the queues out first: a callback may submit again, which only queues (the engine
   // drains its queue later), but keep this loop independent of that anyway.
-  std::deque<Request> in_flight;
+  RingQueue<Request> in_flight;
   in_flight.swap(in_flight_);
-  std::deque<Request> waiting;
+  RingQueue<Request> waiting;
   waiting.swap(waiting_);
-  for (auto& r : in_flight) {
+  for (std::size_t i = 0; i < in_flight.size(); ++i) {
+    Request& r = in_flight[i];
     if (r.callback && !r.done) engine_.complete(r, Result<Reply>(code, why));
   }
-  for (auto& r : waiting) engine_.complete(r, Result<Reply>(code, why));
+  for (std::size_t i = 0; i < waiting.size(); ++i) {
+    engine_.complete(waiting[i], Result<Reply>(code, why));
+  }
 }
 
 std::chrono::milliseconds Connection::backoff_delay() {
@@ -551,7 +563,8 @@ void Connection::sweep(Clock::time_point now) {
     waiting_.pop_front();
   }
   const std::size_t while_connecting = expired.size();
-  for (auto& r : in_flight_) {
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    Request& r = in_flight_[i];
     if (r.done || !r.callback) continue;
     if (r.deadline > now) break;
     // It stays in line (marked done, without its callback) so that its late reply, when it

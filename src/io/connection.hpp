@@ -7,13 +7,15 @@
 #include <uv.h>
 
 #include <chrono>
-#include <deque>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "io/request.hpp"
 #include "io/resolver.hpp"
 #include "io/resp.hpp"
+#include "io/ring_queue.hpp"
 #include "io/tls_session.hpp"
 
 namespace flyshard::detail {
@@ -35,6 +37,9 @@ class Connection {
   /// Takes a request: written at the end of this loop turn, queued while connecting, failed
   /// at once (connection_lost) while backing off after a failure.
   void enqueue(Request&& request);
+  /// enqueue() for a ready() link and a request without payload: `words` are encoded straight
+  /// into the write buffer (no payload string per request).
+  void enqueue_command(Request&& request, std::span<const std::string_view> words);
   /// Connected: enqueue() only buffers (it never completes a request inline).
   bool ready() const noexcept { return state_ == State::ready; }
   /// Writes what enqueue() gathered, in one write.
@@ -78,6 +83,8 @@ class Connection {
   void fail_protocol(const std::string& why);
   void fail_all(errc code, const std::string& why);
   std::chrono::milliseconds backoff_delay();
+  /// A request whose bytes are in out_: in line for its reply, and the link due a flush.
+  void track(Request&& request);
 
   Engine& engine_;
   Endpoint& node_;
@@ -93,8 +100,8 @@ class Connection {
   bool writing_ = false;     // a uv_write is in flight
   bool dirty_ = false;       // registered with the engine for this turn's flush
   std::string out_;          // bytes gathered for the next write
-  std::deque<Request> waiting_;   // taken while connecting, not yet written
-  std::deque<Request> in_flight_; // written (or in out_), reply not yet read
+  RingQueue<Request> waiting_;    // taken while connecting, not yet written
+  RingQueue<Request> in_flight_;  // written (or in out_), reply not yet read
   ReplyReader reader_;
   std::function<void(Reply&)> on_push_;  // set: subscriber mode
   std::function<void()> on_ready_;

@@ -5,6 +5,7 @@
 #include "io/callback_guard.hpp"
 #include "io/connection.hpp"
 #include "io/endpoint.hpp"
+#include "io/resp.hpp"
 
 namespace flyshard::detail {
 
@@ -75,21 +76,37 @@ void Engine::stop() {
   if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
 }
 
-void Engine::submit(Request request) {
+Connection* Engine::ready_link(const Request& request) {
   // On the loop thread (a callback sending the next request), a connected link takes the
   // request directly: no queue, no wake-up. It only buffers, so the callback still cannot
   // run inside this call; the bytes leave when the check handle flushes this iteration.
-  if (request.node != nullptr && request.fail_with == errc{} && on_loop_thread()) {
-    Endpoint& node = *request.node;
-    const std::size_t n = node.connections.size();
-    const std::size_t i =
-        request.affinity == kAnyConnection ? node.next_connection++ : request.affinity;
-    Connection& c = *node.connections[i % n];
-    if (c.ready()) {
-      c.enqueue(std::move(request));
-      return;
-    }
+  if (request.node == nullptr || request.fail_with != errc{} || !on_loop_thread()) return nullptr;
+  Endpoint& node = *request.node;
+  const std::size_t n = node.connections.size();
+  const std::size_t i =
+      request.affinity == kAnyConnection ? node.next_connection++ : request.affinity;
+  Connection& c = *node.connections[i % n];
+  return c.ready() ? &c : nullptr;
+}
+
+void Engine::submit_command(Request&& request, std::span<const std::string_view> words) {
+  if (Connection* c = ready_link(request)) {
+    c->enqueue_command(std::move(request), words);
+    return;
   }
+  append_command(request.payload, words);
+  hand_over(std::move(request));
+}
+
+void Engine::submit(Request request) {
+  if (Connection* c = ready_link(request)) {
+    c->enqueue(std::move(request));
+    return;
+  }
+  hand_over(std::move(request));
+}
+
+void Engine::hand_over(Request&& request) {
   {
     std::lock_guard lock(mu_);
     if (!stopped_) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -57,6 +58,9 @@ class Engine {
   /// Hands a request to the loop (any thread). Its callback runs on the loop thread, never
   /// inside this call, except after stop() when it runs at once with errc::shutting_down.
   void submit(Request request);
+  /// submit() for a request without payload: `words` are encoded straight into a connected
+  /// link's write buffer when this runs on the loop thread, into the payload otherwise.
+  void submit_command(Request&& request, std::span<const std::string_view> words);
   /// Runs `fn` on the loop thread (any thread). Dropped after stop().
   void post(std::function<void()> fn);
 
@@ -103,6 +107,10 @@ class Engine {
   static void on_sweep(uv_timer_t* handle);
   static void on_check(uv_check_t* handle);
   void drain_queue();
+  /// On the loop thread, the connected link a request may be handed to at once; else nullptr.
+  Connection* ready_link(const Request& request);
+  /// The rest of submit(): through the queue to the loop (or failed after stop()).
+  void hand_over(Request&& request);
   void flush_dirty();
   void shutdown_on_loop();
   void run();

@@ -3,11 +3,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
+#include "io/reply_handler.hpp"
 
 namespace flyshard::detail {
 
@@ -23,7 +23,7 @@ struct Request {
   std::size_t affinity = kAnyConnection;  // same value, same connection (keeps key order)
   Clock::time_point start{};     // when the caller made the request
   Clock::time_point deadline{};  // start + request_timeout
-  std::function<void(Result<Reply>)> callback;  // empty for internal requests (handshake)
+  ReplyHandler callback;         // empty for internal requests (handshake)
   errc fail_with{};              // set: complete with this error without sending
   std::string fail_message;
   bool done = false;             // completed (e.g. timed out) while its reply is still due

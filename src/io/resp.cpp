@@ -55,10 +55,16 @@ char* write_words(char* p, const Words& words, std::size_t count_len) {
 // appended with one copy, since std::string::resize would first zero what is about to be
 // written; a long one straight into `out`.
 template <typename Words>
-void append_words(std::string& out, const Words& words) {
-  const std::size_t count_len = decimal_length(words.size());
+std::size_t command_length(const Words& words, std::size_t count_len) {
   std::size_t bytes = 1 + count_len + 2;
   for (const auto& w : words) bytes += 1 + decimal_length(w.size()) + 2 + w.size() + 2;
+  return bytes;
+}
+
+template <typename Words>
+void append_words(std::string& out, const Words& words) {
+  const std::size_t count_len = decimal_length(words.size());
+  const std::size_t bytes = command_length(words, count_len);
   constexpr std::size_t kShort = 256;
   if (bytes <= kShort) {
     char buf[kShort];
@@ -263,6 +269,18 @@ void append_command(std::string& out, std::span<const std::string_view> words) {
 }
 void append_command(std::string& out, std::span<const std::string> words) {
   append_words(out, words);
+}
+std::string_view encode_command(std::span<const std::string_view> words, std::span<char> small,
+                                std::string& big) {
+  const std::size_t count_len = decimal_length(words.size());
+  const std::size_t bytes = command_length(words, count_len);
+  if (bytes <= small.size()) {
+    write_words(small.data(), words, count_len);
+    return {small.data(), bytes};
+  }
+  big.clear();
+  append_words(big, words);
+  return big;
 }
 
 ReplyReader::ReplyReader(const ReplyLimits& limits) : bounds_{limits, nullptr, {}, {}} {

@@ -26,6 +26,9 @@ namespace flyshard::detail {
 /// Appends one command in RESP2 (an array of bulk strings) to `out`.
 void append_command(std::string& out, std::span<const std::string_view> words);
 void append_command(std::string& out, std::span<const std::string> words);
+/// One command's bytes: written into `small` when they fit, else into `big` (cleared first).
+std::string_view encode_command(std::span<const std::string_view> words, std::span<char> small,
+                                std::string& big);
 
 /// Longest simple string, error or integer line (fixed: servers send short ones, and hiredis
 /// rescans a line from its start on every read until the line ends).
