@@ -10,16 +10,17 @@
 #include <new>
 
 #include "flyshard/error.hpp"
+#include "reply_access.hpp"
 
 namespace flyshard::detail {
 namespace {
 
+// Word counts and lengths are nearly always under 100: those take no loop.
 std::size_t decimal_length(std::size_t v) {
-  std::size_t n = 1;
-  while (v >= 10) {
-    v /= 10;
-    ++n;
-  }
+  if (v < 10) return 1;
+  if (v < 100) return 2;
+  std::size_t n = 3;
+  for (v /= 1000; v > 0; v /= 10) ++n;
   return n;
 }
 
@@ -31,18 +32,28 @@ char* put_decimal(char* p, std::size_t v, std::size_t len) {
   return p + len;
 }
 
-// Writes one command at `p`, which has room for it; returns the end.
-template <typename Words>
-char* write_words(char* p, const Words& words, std::size_t count_len) {
-  *p++ = '*';
-  p = put_decimal(p, words.size(), count_len);
+// "<type><n>\r\n", the header of an array or a bulk string.
+char* put_header(char* p, char type, std::size_t n) {
+  *p++ = type;
+  if (n < 10) {
+    *p++ = static_cast<char>('0' + n);
+  } else if (n < 100) {
+    *p++ = static_cast<char>('0' + n / 10);
+    *p++ = static_cast<char>('0' + n % 10);
+  } else {
+    p = put_decimal(p, n, decimal_length(n));
+  }
   *p++ = '\r';
   *p++ = '\n';
+  return p;
+}
+
+// Writes one command at `p`, which has room for it; returns the end.
+template <typename Words>
+char* write_words(char* p, const Words& words) {
+  p = put_header(p, '*', words.size());
   for (const auto& w : words) {
-    *p++ = '$';
-    p = put_decimal(p, w.size(), decimal_length(w.size()));
-    *p++ = '\r';
-    *p++ = '\n';
+    p = put_header(p, '$', w.size());
     if (!w.empty()) std::memcpy(p, w.data(), w.size());
     p += w.size();
     *p++ = '\r';
@@ -55,26 +66,25 @@ char* write_words(char* p, const Words& words, std::size_t count_len) {
 // appended with one copy, since std::string::resize would first zero what is about to be
 // written; a long one straight into `out`.
 template <typename Words>
-std::size_t command_length(const Words& words, std::size_t count_len) {
-  std::size_t bytes = 1 + count_len + 2;
+std::size_t command_length(const Words& words) {
+  std::size_t bytes = 1 + decimal_length(words.size()) + 2;
   for (const auto& w : words) bytes += 1 + decimal_length(w.size()) + 2 + w.size() + 2;
   return bytes;
 }
 
 template <typename Words>
 void append_words(std::string& out, const Words& words) {
-  const std::size_t count_len = decimal_length(words.size());
-  const std::size_t bytes = command_length(words, count_len);
+  const std::size_t bytes = command_length(words);
   constexpr std::size_t kShort = 256;
   if (bytes <= kShort) {
     char buf[kShort];
-    write_words(buf, words, count_len);
+    write_words(buf, words);
     out.append(buf, bytes);
     return;
   }
   const std::size_t at = out.size();
   out.resize(at + bytes);
-  write_words(out.data() + at, words, count_len);
+  write_words(out.data() + at, words);
 }
 
 // hiredis calls these while parsing; they are C callbacks, so none of them may throw: a
@@ -180,15 +190,16 @@ void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
       return refuse(task, "status or error line too long", static_cast<long long>(len),
                     kMaxReplyLine);
     }
-    std::string s(str, len);
-    switch (task->type) {
-      case REDIS_REPLY_ERROR:
-        return slot_for(task, Reply::error(std::move(s)));
-      case REDIS_REPLY_STATUS:
-        return slot_for(task, Reply::status(std::move(s)));
-      default:
-        return slot_for(task, Reply::string(std::move(s)));
+    const Reply::Type type = task->type == REDIS_REPLY_ERROR    ? Reply::Type::error
+                             : task->type == REDIS_REPLY_STATUS ? Reply::Type::status
+                                                                : Reply::Type::string;
+    if (task->parent == nullptr) {
+      // A reply that is one string (GET): its text is built in the root slot itself.
+      Reply& root = bounds_of(task).root;
+      ReplyAccess::assign_text(root, type, str, len);
+      return &root;
     }
+    return slot_for(task, ReplyAccess::text_reply(type, str, len));
   } catch (...) {
     return refuse(task, "out of memory building a reply");
   }
@@ -272,10 +283,9 @@ void append_command(std::string& out, std::span<const std::string> words) {
 }
 std::string_view encode_command(std::span<const std::string_view> words, std::span<char> small,
                                 std::string& big) {
-  const std::size_t count_len = decimal_length(words.size());
-  const std::size_t bytes = command_length(words, count_len);
+  const std::size_t bytes = command_length(words);
   if (bytes <= small.size()) {
-    write_words(small.data(), words, count_len);
+    write_words(small.data(), words);
     return {small.data(), bytes};
   }
   big.clear();
