@@ -22,6 +22,11 @@ struct TcpLink {
   uv_connect_t connect{};
   Connection* owner = nullptr;  // nulled when the connection lets go of this link
   char buffer[64 * 1024];
+  // The one write libuv may have in flight (Connection::writing_) and its bytes: kept with the
+  // link, which outlives the write's callback, and reused, so a full socket costs no
+  // allocation per write.
+  uv_write_t write{};
+  std::string writing;
 };
 
 // One name resolution on libuv's thread pool. The connection lets go of it (owner = nullptr)
@@ -35,12 +40,6 @@ struct ResolveJob {
 };
 
 namespace {
-
-struct WriteOp {
-  uv_write_t req{};
-  std::string data;
-  TcpLink* link = nullptr;
-};
 
 std::string uv_message(int status) { return uv_strerror(status); }
 
@@ -80,9 +79,7 @@ struct LinkCallbacks {
     });
   }
   static void on_write(uv_write_t* req, int status) {
-    auto* op = static_cast<WriteOp*>(req->data);
-    Connection* owner = op->link->owner;
-    delete op;
+    Connection* owner = static_cast<TcpLink*>(req->data)->owner;
     if (owner != nullptr) guarded(owner, "on_write", [&] { owner->on_write_done(status); });
   }
   static void on_close(uv_handle_t* handle) noexcept { delete static_cast<TcpLink*>(handle->data); }
@@ -351,7 +348,9 @@ void Connection::fail_tls() {
 
 void Connection::send_tls_output() {
   tls_->take_output(tls_wire_);
-  if (!tls_wire_.empty()) write_wire(tls_wire_);
+  // The link has one write in flight at most (its buffer is reused): with one out, these
+  // bytes wait in tls_wire_ and go when it completes (on_write_done).
+  if (!tls_wire_.empty() && !writing_) write_wire(tls_wire_);
 }
 
 void Connection::on_tls_data(const char* data, std::size_t size) {
@@ -374,8 +373,8 @@ void Connection::on_tls_data(const char* data, std::size_t size) {
 
 void Connection::write_wire(std::string& bytes) {
   // Try the socket directly first: it almost always takes the whole batch, and uv_write would
-  // arm write-readiness (an epoll_ctl) and allocate a request for every flush. With a write
-  // still queued uv_try_write declines, so bytes never overtake earlier ones.
+  // arm write-readiness (an epoll_ctl) for every flush. With a write still queued
+  // uv_try_write declines, so bytes never overtake earlier ones.
   auto* stream = reinterpret_cast<uv_stream_t*>(&link_->tcp);
   uv_buf_t direct = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
   const int n = uv_try_write(stream, &direct, 1);
@@ -387,18 +386,17 @@ void Connection::write_wire(std::string& bytes) {
     fail_write(n);
     return;
   }
-  // The socket is full: hand the rest to libuv, which writes it when the socket drains.
-  auto* op = new WriteOp;
-  const std::size_t written = n > 0 ? static_cast<std::size_t>(n) : 0;
-  op->data.assign(bytes, written, std::string::npos);
+  // The socket is full: hand the rest to libuv, which writes it when the socket drains. The
+  // buffers swap, so `bytes` gathers the next batch in the link's old one (no copy, no new).
+  TcpLink& link = *link_;
+  link.writing.swap(bytes);
   bytes.clear();
-  op->link = link_;
-  op->req.data = op;
-  uv_buf_t buf = uv_buf_init(op->data.data(), static_cast<unsigned>(op->data.size()));
+  if (n > 0) link.writing.erase(0, static_cast<std::size_t>(n));
+  link.write.data = &link;
+  uv_buf_t buf = uv_buf_init(link.writing.data(), static_cast<unsigned>(link.writing.size()));
   writing_ = true;
-  int rc = uv_write(&op->req, stream, &buf, 1, LinkCallbacks::on_write);
+  int rc = uv_write(&link.write, stream, &buf, 1, LinkCallbacks::on_write);
   if (rc != 0) {
-    delete op;
     writing_ = false;
     fail_link("write: " + uv_message(rc));
   }
@@ -410,6 +408,7 @@ void Connection::on_write_done(int status) {
     if (status != UV_ECANCELED) fail_write(status);
     return;
   }
+  if (tls_ && !tls_wire_.empty()) write_wire(tls_wire_);  // TLS records that waited
   if (!out_.empty()) flush();
 }
 
