@@ -29,6 +29,10 @@ enum class errc {
                       ///< (command_on_shard)
   watch_conflict,     ///< Client::watch_transaction: a WATCHed key changed before EXEC on
                       ///< every attempt
+  migrating,          ///< online resharding: the key is frozen for the cutover, or the client
+                      ///< has not confirmed the newest topology epoch within its lease (or the
+                      ///< guard refused its epoch) and could not within the request timeout.
+                      ///< Nothing was written; retry.
 };
 
 /// The category of flyshard::errc; name() is "flyshard".
@@ -38,7 +42,7 @@ const std::error_category& error_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
 /// True for errors that a retry may cure (timeout, connection_lost, shard_unavailable,
-/// overloaded, watch_conflict). A retry of a non-idempotent write may apply it twice.
+/// overloaded, watch_conflict, migrating). A retry of a non-idempotent write may apply it twice.
 bool is_retriable(errc e) noexcept;
 
 /// True for errors of the transport (timeout, connection_lost, shard_unavailable).

@@ -5,6 +5,19 @@
 // at a time, on every primary, before the next phase starts; a client routes by the record
 // with the highest epoch it has seen and never by an older one.
 //
+// The client side (reshard-client branch) keeps these rules, which the migrator relies on:
+// - A shard is its name: a key moves iff the target's shard for it has another *name* than
+//   the layout's (reshard/layout_pair.hpp); the two lists may differ in order and length.
+// - Guarded writes (reshard/guard_script.hpp) SADD only the command's keys that move to
+//   "flyshard:dirty:<migration id>" on the source primary; the guard's call is
+//   KEYS = [record, dirty set, moving keys..., other keys...],
+//   ARGV = [client epoch, "strict"|"lease", number of moving keys, command words...]
+//   (one ARGV more than first agreed: the count, so that a strict-mode write of keys that do
+//   not move is guarded without making them dirty). Strict refusal: "FLYSHARDSTALE <epoch>".
+// - A client's lease counts from the *start* of its last record read that at least one
+//   primary answered; "flyshard:client:<id>" = that epoch, PX lease_ms, set on every primary
+//   of layout and target each health round.
+//
 // Keys under "flyshard:" are the library's own: the migrator never copies them and placement
 // checks skip them.
 

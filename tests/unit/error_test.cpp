@@ -11,7 +11,8 @@ namespace {
 
 constexpr errc kAll[] = {errc::timeout,        errc::connection_lost, errc::shard_unavailable,
                          errc::overloaded,     errc::cross_shard,     errc::server_error,
-                         errc::protocol_error, errc::config,          errc::shutting_down};
+                         errc::protocol_error, errc::config,          errc::shutting_down,
+                         errc::migrating};
 
 TEST(ErrorTest, CategoryName) {
   EXPECT_STREQ(error_category().name(), "flyshard");
@@ -71,7 +72,7 @@ TEST(ErrorTest, RetriableAndTransport) {
   for (errc e : kAll) {
     const bool transport =
         e == errc::timeout || e == errc::connection_lost || e == errc::shard_unavailable;
-    const bool retriable = transport || e == errc::overloaded;
+    const bool retriable = transport || e == errc::overloaded || e == errc::migrating;
     EXPECT_EQ(is_transport(e), transport) << static_cast<int>(e);
     EXPECT_EQ(is_retriable(e), retriable) << static_cast<int>(e);
   }
