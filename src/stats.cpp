@@ -246,6 +246,17 @@ std::string to_prometheus(const ClientStats& stats, std::string_view prefix_in) 
     }
   }
 
+  // Only once there is a record (online resharding): a client without one exports no
+  // sample that says nothing.
+  if (stats.topology_epoch != 0 || stats.topology_changes != 0) {
+    const std::string changes = prefix + "_topology_changes_total";
+    append_header(out, changes, "counter", "Times the client swapped to a newer topology record.");
+    out += changes + " " + std::to_string(stats.topology_changes) + "\n";
+    const std::string epoch = prefix + "_topology_epoch";
+    append_header(out, epoch, "gauge", "Epoch of the topology record routed by.");
+    out += epoch + " " + std::to_string(stats.topology_epoch) + "\n";
+  }
+
   const std::string in_flight = prefix + "_in_flight";
   append_header(out, in_flight, "gauge", "Requests queued or sent to the node, not yet completed.");
   for (const NodeStats& n : stats.nodes) append_sample(out, in_flight, n, n.in_flight);

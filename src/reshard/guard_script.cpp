@@ -38,17 +38,18 @@ std::vector<std::string_view> guard_words(std::span<const std::string_view> comm
                                           const GuardCall& call, bool eval,
                                           std::vector<std::string>& scratch) {
   scratch.clear();
-  scratch.reserve(3);  // no reallocation: the views below point into it
+  scratch.reserve(4);  // no reallocation: the views below point into it
   scratch.push_back(std::to_string(2 + call.moving.size() + call.others.size()));
   scratch.push_back(std::to_string(call.epoch));
   scratch.push_back(std::to_string(call.moving.size()));
+  scratch.emplace_back(call.dirty_key);  // the call's record view may go before the words
   std::vector<std::string_view> w;
   w.reserve(9 + call.moving.size() + call.others.size() + command.size());
   w.push_back(eval ? "EVAL" : "EVALSHA");
   w.push_back(eval ? guard_script_source() : std::string_view(guard_script_sha1()));
   w.push_back(scratch[0]);
   w.push_back(kRecordKey);
-  w.push_back(call.dirty_key);
+  w.push_back(scratch[3]);
   w.insert(w.end(), call.moving.begin(), call.moving.end());
   w.insert(w.end(), call.others.begin(), call.others.end());
   w.push_back(scratch[1]);

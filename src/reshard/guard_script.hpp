@@ -39,7 +39,7 @@ struct GuardCall {
 };
 
 /// The words of EVALSHA (or EVAL when `eval`) running `command` through the guard. The views
-/// point into `command`, `call` and `scratch`, which must outlive the result.
+/// point into `command`, the keys `call` names, and `scratch`, which must outlive the result.
 std::vector<std::string_view> guard_words(std::span<const std::string_view> command,
                                           const GuardCall& call, bool eval,
                                           std::vector<std::string>& scratch);

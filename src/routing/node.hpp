@@ -31,7 +31,8 @@ struct Node : Endpoint {
   Node& operator=(const Node&) = delete;
 
   const NodeAddress address;
-  const std::size_t shard;
+  /// Its shard's index in the routing table (a layout change may renumber shards).
+  std::atomic<std::size_t> shard;
   std::atomic<bool> is_primary;  // holds its shard's primary slot in the routing table now
   /// Left the topology (Sentinel no longer names it any shard's primary or replica): out of
   /// the routing table, not checked, not in stats, its async links parked (closed). The
@@ -43,9 +44,9 @@ struct Node : Endpoint {
 
   // Loop thread only.
   std::unordered_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>> channels;
-  bool check_in_flight = false;             // an active health check is out
-  std::optional<ReplicationInfo> last_info; // what the last check said
-  ReplicaLagTracker lag;                    // replicas: is replication keeping up?
+  bool check_in_flight = false;                   // an active health check is out
+  std::optional<ReplicationInfo> last_info;       // what the last check said
+  ReplicaLagTracker lag;                          // replicas: is replication keeping up?
   std::optional<long long> promoted_from_offset;  // promoted replica not yet re-pointed to
 
   BlockingPool pool;
