@@ -35,6 +35,7 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
   std::optional<std::chrono::milliseconds> blocks;
   std::shared_ptr<const RoutingTable> table;
   std::vector<std::string_view> keys;
+  bool script = false;
   try {
     Routing c =
         routing_key ? classify(words, Use::routed, *routing_key) : classify(words, Use::command);
@@ -44,6 +45,7 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
     blocks = c.blocks;
     table = std::move(c.table);
     keys = std::move(c.keys);
+    script = c.script;
   } catch (const Error& e) {
     submit_error(e.value(), e.what(), std::move(cb));
     return;
@@ -67,7 +69,7 @@ void ClientCore::submit_command(std::span<const std::string_view> words, Callbac
       if (write && !lease_valid(*table)) {
         throw Error(errc::migrating, "topology record not read within the lease: retry");
       }
-      f = fence_for(*table, keys, read);
+      f = fence_for(*table, keys, read, script);
       if (f.kind == FenceKind::frozen) {
         throw Error(errc::migrating, "key frozen for the cutover of topology epoch " +
                                          std::to_string(table->reshard->epoch) + ": retry");

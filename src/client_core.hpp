@@ -76,6 +76,7 @@ class ClientCore {
     /// Set when the table routed by holds a topology record (online resharding).
     std::shared_ptr<const RoutingTable> table;
     std::vector<std::string_view> keys;  // the command's keys, when `table` is set
+    bool script = false;                 // EVAL/EVALSHA, when `table` is set
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
@@ -158,8 +159,11 @@ class ClientCore {
   };
   /// Throws cross_shard when the keys mix moving and staying keys, or moving keys bound for
   /// two target shards, during a migration.
-  Fence fence_for(const RoutingTable& table, std::span<const std::string_view> keys,
-                  bool read) const;
+  /// `script`: EVAL/EVALSHA, which the guard cannot wrap (a script may not call EVAL): on
+  /// moving keys it is refused retriably (errc::migrating) until the flip; under strict
+  /// fencing on other keys it runs unguarded (not fenced yet).
+  Fence fence_for(const RoutingTable& table, std::span<const std::string_view> keys, bool read,
+                  bool script = false) const;
   /// Lease fencing: has the client read the record within its lease? (any thread; one clock
   /// read). Always true without a record or under strict fencing.
   bool lease_valid(const RoutingTable& table) const noexcept;
@@ -202,6 +206,7 @@ class ClientCore {
     bool read = false;
     std::optional<std::chrono::milliseconds> blocks;
     std::vector<std::string_view> keys;  // filled only when `table` holds a topology record
+    bool script = false;                 // EVAL/EVALSHA (the same)
   };
   Routing classify(std::span<const std::string_view> words, Use use,
                    std::string_view routing_key = {}) const;

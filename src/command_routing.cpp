@@ -97,6 +97,7 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
     return r;
   // A topology record: the callers need the keys to tell moving ones (write_fence.cpp).
   r.keys = command_keys(words, r.info);
+  r.script = r.info != nullptr && (r.info->name == "EVAL" || r.info->name == "EVALSHA");
   if (use == Use::routed && std::find(r.keys.begin(), r.keys.end(), routing_key) == r.keys.end())
     r.keys.push_back(routing_key);
   if (use == Use::batch) {
@@ -106,7 +107,7 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
       want_record();
       throw Error(errc::migrating, "topology record not read within the lease: retry");
     }
-    const Fence f = fence_for(*r.table, r.keys, r.read);
+    const Fence f = fence_for(*r.table, r.keys, r.read, r.script);
     if (f.kind == FenceKind::frozen || !f.moving.empty()) {
       want_record();
       throw Error(errc::migrating, command_name(words, r.info) +
@@ -196,6 +197,7 @@ ClientCore::Route ClientCore::route_until(std::span<const std::string_view> word
   if (c.table->reshard) [[unlikely]] {
     r.table = std::move(c.table);
     r.keys = std::move(c.keys);
+    r.script = c.script;
   }
   return r;
 }
@@ -218,6 +220,7 @@ ClientCore::Route ClientCore::route_by(std::string_view routing_key,
   if (c.table->reshard) [[unlikely]] {
     r.table = std::move(c.table);
     r.keys = std::move(c.keys);
+    r.script = c.script;
   }
   return r;
 }

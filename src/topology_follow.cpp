@@ -239,6 +239,11 @@ bool ClientCore::lease_valid(const RoutingTable& table) const noexcept {
 }
 
 bool ClientCore::wait_for_record(Clock::time_point until, const std::function<bool()>& done) {
+  if (engine_->on_loop_thread()) {
+    // A blocking call from a callback: the reads it would wait for run on this very thread.
+    want_record();
+    return done();
+  }
   std::unique_lock lock(record_mu_);
   for (;;) {
     // One more read each time round: a read already out may have begun before the caller's

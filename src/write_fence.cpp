@@ -34,6 +34,12 @@ ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
   }
   if (moving != 0 && v.frozen()) {
     f.kind = FenceKind::frozen;
+  } else if (script && moving != 0 && !read) {
+    throw Error(errc::migrating,
+                "a script on keys that move waits for the migration's flip "
+                "(the guard cannot wrap a script): retry");
+  } else if (script) {
+    // Strict fencing does not cover scripts yet: the guard cannot call EVAL.
   } else if (moving != 0 && !read) {
     f.kind = FenceKind::guard;
     f.moving.assign(keys.begin(), keys.end());
@@ -60,7 +66,7 @@ std::vector<std::string_view> ClientCore::pipeline_words(const Route& route,
     want_record();
     throw Error(errc::migrating, "topology record not read within the lease: retry");
   }
-  const Fence f = fence_for(t, route.keys, route.read);
+  const Fence f = fence_for(t, route.keys, route.read, route.script);
   if (f.kind == FenceKind::frozen) {
     want_record();
     throw Error(errc::migrating, "key frozen for the cutover of topology epoch " +
@@ -108,7 +114,7 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
       }
       continue;
     }
-    const Fence f = fence_for(t, route.keys, route.read);
+    const Fence f = fence_for(t, route.keys, route.read, route.script);
     if (f.kind == FenceKind::frozen) {
       if (!wait_for_record(until, [&] { return topology_epoch() > epoch; })) {
         return migrating_error("key frozen for the cutover of topology epoch " +

@@ -15,7 +15,7 @@
 namespace flyshard::detail {
 
 struct ReshardView {
-  ReshardView(const TopologyRecord& r)
+  explicit ReshardView(const TopologyRecord& r)
       : epoch(r.epoch),
         state(r.state),
         fencing(r.fencing),

@@ -236,6 +236,42 @@ TEST_F(ReshardClientTest, PreparingWritesMovingKeysThroughTheGuardIntoTheDirtySe
   }
 }
 
+TEST_F(ReshardClientTest, ScriptsAndTheAsyncFaceDuringAMigration) {
+  testing::write_record(primaries_a(), migrating(2, MigrationState::preparing));
+  Client c(layout_a(), fast_poll());
+  ASSERT_EQ(c.epoch(), 2u);
+  const Topology a = layout_a(), b = layout_b();
+  LayoutPair p(a, &b);
+  const std::string mk = moving_key(), sk = staying_key();
+  const std::string script = "return redis.call('SET', KEYS[1], ARGV[1])";
+  // A script cannot run inside the guard: on a moving key it is refused, retriably.
+  try {
+    c.eval(script, {mk}, {"x"});
+    FAIL() << "a script wrote a moving key during preparing";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::migrating) << e.what();
+  }
+  c.eval(script, {sk}, {"y"});
+  EXPECT_EQ(c.get(sk), "y");
+  // The async face guards as the blocking one does.
+  c.async().command({"SET", mk, "async"}).get();
+  EXPECT_EQ(cluster_->primary(p.shard_for(mk)).command({"GET", mk}).str(), "async");
+  EXPECT_EQ(
+      cluster_->primary(p.shard_for(mk)).command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(),
+      1);
+  // In the cutover it does not wait: a moving key fails at once, retriably.
+  testing::write_record(primaries_a(), migrating(3, MigrationState::cutover));
+  ASSERT_TRUE(eventually([&] { return c.epoch() == 3; }, 5s));
+  try {
+    c.async().command({"SET", mk, "frozen"}).get();
+    FAIL() << "an async write of a frozen key went out";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::migrating) << e.what();
+  }
+  c.async().command({"SET", sk, "fine"}).get();
+  EXPECT_EQ(c.get(sk), "fine");
+}
+
 TEST_F(ReshardClientTest, StrictFencingRefusesAStaleEpochThenTheClientRereadsAndWrites) {
   testing::write_record(primaries_a(), stable(2, layout_a(), Fencing::strict));
   Client c(layout_a(), no_poll());
