@@ -137,15 +137,6 @@ void ClientCore::apply_record(const TopologyRecord& record) {
       after->shards[i].primary->shard.store(i);
       for (Node* r : after->shards[i].replicas) r->shard.store(i);
     }
-    // Nodes of shards the layout dropped: out of checks, stats and links.
-    const std::vector<Node*> routed = router_->nodes();
-    for (const ShardRoute& s : before->shards) {
-      std::vector<Node*> members = s.replicas;
-      members.push_back(s.primary);
-      for (Node* n : members) {
-        if (std::find(routed.begin(), routed.end(), n) == routed.end()) retire_node(*n);
-      }
-    }
     // Channels whose shard changed follow their shard's primary.
     for (const ShardRoute& s : before->shards) {
       std::vector<std::string> names;
@@ -155,6 +146,18 @@ void ClientCore::apply_record(const TopologyRecord& record) {
       for (const std::string& ch : names) {
         Node* to = after->shards[after->shard_for(ch)].primary;
         if (to != s.primary) move_channel(*engine_, *s.primary, *to, ch);
+      }
+    }
+    // Nodes of shards the layout dropped: out of checks, stats and links.
+    const std::vector<Node*> routed = router_->nodes();
+    for (const ShardRoute& s : before->shards) {
+      std::vector<Node*> members = s.replicas;
+      members.push_back(s.primary);
+      for (Node* n : members) {
+        if (std::find(routed.begin(), routed.end(), n) != routed.end() || n->retired.load())
+          continue;
+        n->channels.erase(std::string(kRecordChannel));  // its hint says nothing to us now
+        retire_node(*n);
       }
     }
     for (Node* n : routed) health_->check_now(*n);
@@ -168,12 +171,10 @@ void ClientCore::apply_record(const TopologyRecord& record) {
 }
 
 void ClientCore::record_tick(Clock::time_point now) {
-  if (record_round_out_) return;
+  if (record_round_out_ || options_.health_interval.count() <= 0) return;
   const bool wanted = record_wanted_.exchange(false, std::memory_order_relaxed);
   if (!wanted && now < next_record_round_) return;
-  const auto interval = options_.health_interval.count() > 0 ? options_.health_interval
-                                                             : std::chrono::milliseconds(1000);
-  next_record_round_ = now + interval;
+  next_record_round_ = now + options_.health_interval;
   const auto table = router_->table();
   struct Round {
     Clock::time_point start;

@@ -9,7 +9,8 @@
 namespace flyshard::detail {
 
 ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
-                                        std::span<const std::string_view> keys, bool read) const {
+                                        std::span<const std::string_view> keys, bool read,
+                                        bool script) const {
   Fence f;
   const ReshardView& v = *table.reshard;
   const bool strict_write = !read && v.fencing == Fencing::strict;

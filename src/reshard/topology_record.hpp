@@ -15,8 +15,19 @@
 //   (one ARGV more than first agreed: the count, so that a strict-mode write of keys that do
 //   not move is guarded without making them dirty). Strict refusal: "FLYSHARDSTALE <epoch>".
 // - A client's lease counts from the *start* of its last record read that at least one
-//   primary answered; "flyshard:client:<id>" = that epoch, PX lease_ms, set on every primary
-//   of layout and target each health round.
+//   primary answered; "flyshard:client:<id>" = that epoch, PX lease_ms, set each health round
+//   on every primary of the client's *layout* (not the target's: the migrator finds every
+//   client on the source primaries).
+// - Clients read the record from the primaries of the layout they route by (not the
+//   target's): the flip to B must be written on every primary of A too (A and B), and a
+//   record after the flip on every primary of B. Each round also SCRIPT LOADs the guard on
+//   those primaries (pipelines send EVALSHA without the EVAL fallback).
+// - What clients do not guard (yet): transactions (MULTI/EXEC) and scripts (EVAL/EVALSHA)
+//   that touch moving keys are refused with errc::migrating from preparing to the flip, so
+//   no such write reaches a source unrecorded; under strict fencing scripts and transactions
+//   on keys that do not move run unguarded.
+// - cutover: requests on moving keys wait for a record with a higher epoch (bounded by the
+//   request timeout). During the cutover no client writes a moving key.
 //
 // Keys under "flyshard:" are the library's own: the migrator never copies them and placement
 // checks skip them.
