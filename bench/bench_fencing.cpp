@@ -38,6 +38,9 @@ in the same run.
   --seconds S   measured time per variant and round (default 1)
   --rounds N    rounds (default 5); each figure is the median
   --pin         pin this process (and so the servers it starts) to CPU 0
+  --sets N      instead of timing: N SETs per chosen variant, no figures (for
+                valgrind --tool=callgrind: instructions per SET = the slope between two N)
+  --variant V   with --sets: only none, lease or strict
 )";
 
 double sets_per_second(flyshard::Client& c, double seconds) {
@@ -68,6 +71,8 @@ int main(int argc, char** argv) {
   double seconds = 1;
   std::uint64_t rounds = 5;
   bool pin = false;
+  std::uint64_t sets = 0;
+  std::string only;
   flyshard::bench::CommandLine cl("bench_fencing", kUsage, argc, argv);
   while (cl.next()) {
     if (cl.flag() == "--seconds")
@@ -76,6 +81,10 @@ int main(int argc, char** argv) {
       rounds = cl.count(1, 1000);
     else if (cl.flag() == "--pin")
       pin = true;
+    else if (cl.flag() == "--sets")
+      sets = cl.count(1, 100'000'000);
+    else if (cl.flag() == "--variant")
+      only = cl.value();
     else
       cl.unknown();
   }
@@ -104,6 +113,14 @@ int main(int argc, char** argv) {
       }
       clients.push_back(std::make_unique<flyshard::Client>(one));
       if (clients.back()->epoch() != (v > 0 ? 1u : 0u)) throw std::runtime_error("record not read");
+    }
+    if (sets > 0) {
+      const std::string value(32, 'v');
+      for (std::size_t v = 0; v < 3; ++v) {
+        if (!only.empty() && only != names[v]) continue;
+        for (std::uint64_t i = 0; i < sets; ++i) clients[v]->set("bench:fencing", value);
+      }
+      return 0;
     }
     std::vector<double> rate[3];
     for (auto& c : clients) sets_per_second(*c, 0.2);  // warm-up

@@ -71,7 +71,8 @@ Client::~Client() = default;  // the core's deleter handles a destruction on the
 Reply Client::command(Args args) {
   auto route = core_->route_with_key(args.span(), std::nullopt, true);
   if (route.table) [[unlikely]] {  // a topology record: guard, wait or fence as it says
-    return value_or_throw(core_->run_fenced(args.span(), std::nullopt, std::nullopt));
+    return value_or_throw(
+        core_->run_fenced(args.span(), std::nullopt, std::nullopt, std::move(route)));
   }
   // A pooled blocking connection is exclusive for the call, so BLPOP & co. stall nobody.
   return value_or_throw(
@@ -81,7 +82,8 @@ Reply Client::command(Args args) {
 Reply Client::command(Args args, ReadFrom read_from) {
   auto route = core_->route_with_key(args.span(), read_from, true);
   if (route.table) [[unlikely]] {
-    return value_or_throw(core_->run_fenced(args.span(), read_from, std::nullopt));
+    return value_or_throw(
+        core_->run_fenced(args.span(), read_from, std::nullopt, std::move(route)));
   }
   return value_or_throw(
       core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
@@ -90,7 +92,8 @@ Reply Client::command(Args args, ReadFrom read_from) {
 Reply Client::command_routed(std::string_view routing_key, Args args) {
   auto route = core_->route_by(routing_key, args.span(), std::nullopt, true);
   if (route.table) [[unlikely]] {
-    return value_or_throw(core_->run_fenced(args.span(), std::nullopt, routing_key));
+    return value_or_throw(
+        core_->run_fenced(args.span(), std::nullopt, routing_key, std::move(route)));
   }
   return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read && !route.blocks,
                                        route.blocks, route.known));

@@ -181,10 +181,12 @@ class ClientCore {
   /// while a migration runs, for strict-fenced writes, and for writes with an expired lease.
   bool one_by_one(bool write) const;
   /// Blocking: runs one command by `route`, through the guard or after waiting for the cutover
-  /// as the record says. `words` are the caller's.
+  /// as the record says. `words` are the caller's; `routed`: its route, when the caller
+  /// has one already (routed again after a wait).
   Result<Reply> run_fenced(std::span<const std::string_view> words,
                            std::optional<ReadFrom> read_from,
-                           std::optional<std::string_view> routing_key);
+                           std::optional<std::string_view> routing_key,
+                           std::optional<Route> routed = std::nullopt);
 
   /// The outcome of a request to `node` (any thread): passive health.
   /// `message`: the server's error text for errc::server_error (READONLY, LOADING and

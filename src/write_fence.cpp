@@ -90,13 +90,16 @@ Result<Reply> migrating_error(std::string message) {
 
 Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
                                      std::optional<ReadFrom> read_from,
-                                     std::optional<std::string_view> routing_key) {
+                                     std::optional<std::string_view> routing_key,
+                                     std::optional<Route> routed) {
   const auto until = Clock::now() + options_.request_timeout;
   std::string payload;
   std::vector<std::string> scratch;
   for (;;) {
-    Route route = routing_key ? route_by(*routing_key, words, read_from, true)
-                              : route_with_key(words, read_from, true);
+    Route route = routed        ? std::move(*routed)
+                  : routing_key ? route_by(*routing_key, words, read_from, true)
+                                : route_with_key(words, read_from, true);
+    routed.reset();
     payload.clear();
     if (!route.table) {  // the record went away (cannot happen today: epochs only grow)
       append_command(payload, words);
