@@ -249,6 +249,9 @@ class ClientCore {
   /// Router entries for `layout`'s shards, nodes found or created (loop thread or ctor).
   std::vector<Router::ShardInit> shard_inits(const Topology& layout);
 
+  /// A node at `a` with the data nodes' TLS settings.
+  std::unique_ptr<Node> make_node(const NodeAddress& a, std::size_t shard, bool primary) const;
+
   Topology topology_;
   ClientOptions options_;
   Logger log_;
@@ -261,6 +264,7 @@ class ClientCore {
   std::unique_ptr<Router> router_;
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;
+  std::shared_ptr<const TlsContext> tls_;  // the data nodes' TLS; null: plain TCP
   // Before engine_: its sentinel nodes own connections the engine runs.
   std::unique_ptr<SentinelWatcher> sentinel_;
   std::unique_ptr<Engine> engine_;

@@ -61,9 +61,10 @@ std::optional<TopologyRecord> ClientCore::read_record_at_start() {
   bool answered = false;
   for (const ShardSpec& s : topology_.shards) {
     try {
-      auto opened = BlockingConnection::open(
-          resolve_address(s.primary.host, s.primary.port), options_.connect_timeout, handshake_,
-          handshake_replies_, s.primary.to_string(), options_.reply_limits);
+      auto opened = BlockingConnection::open(resolve_address(s.primary.host, s.primary.port),
+                                             options_.connect_timeout, handshake_,
+                                             handshake_replies_, s.primary.to_string(),
+                                             options_.reply_limits, tls_peer(tls_, s.primary.host));
       if (!opened.ok()) continue;
       std::vector<Reply> out;
       std::string message;
