@@ -1,3 +1,4 @@
+#include <cctype>
 #include <memory>
 
 #include "client_core.hpp"
@@ -16,12 +17,19 @@ namespace {
 
 void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
               Callback<MultiKeyReply> cb) {
-  auto g = make_gather(plan->parts.size(), [plan, cb = std::move(cb)](std::vector<Result<Reply>>& r) {
-    cb(detail::merge_parts(*plan, r));
-  });
+  auto g =
+      make_gather(plan->parts.size(), [plan, cb = std::move(cb)](std::vector<Result<Reply>>& r) {
+        cb(detail::merge_parts(*plan, r));
+      });
   const bool write = plan->kind != detail::MergeKind::values;
   for (std::size_t i = 0; i < plan->parts.size(); ++i) {
     auto done = std::remove_reference_t<decltype(*g)>::slot(g, i);
+    if (!plan->parts[i].words.empty()) {  // key by key (a migration runs): as command() does
+      const std::vector<std::string_view> w(plan->parts[i].words.begin(),
+                                            plan->parts[i].words.end());
+      core.submit_command(w, std::move(done));
+      continue;
+    }
     detail::Node* node;
     try {
       node = &core.node_for_shard(plan->parts[i].shard, write, false);
@@ -114,8 +122,15 @@ void AsyncClient::multi_key(std::string_view name, const std::vector<std::string
   std::shared_ptr<detail::SplitPlan> plan;
   try {
     if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
+    const std::string upper_name = [&] {
+      std::string u(name);
+      for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return u;
+    }();
     plan = std::make_shared<detail::SplitPlan>(
-        detail::split_keys(name, keys, *core_->router().placement()));
+        core_->one_by_one(upper_name == "DEL" || upper_name == "UNLINK")
+            ? detail::split_keys_one_by_one(name, keys)
+            : detail::split_keys(name, keys, *core_->router().placement()));
   } catch (const Error& e) {
     core_->submit_error(e.value(), e.what(), [cb = std::move(cb)](Result<Reply> r) {
       cb(Result<MultiKeyReply>(r.error(), r.message()));
@@ -135,7 +150,8 @@ void AsyncClient::mset(const std::vector<std::pair<std::string, std::string>>& p
   }
   run_plan(*core_,
            std::make_shared<detail::SplitPlan>(
-               detail::split_pairs(pairs, *core_->router().placement())),
+               core_->one_by_one(true) ? detail::split_pairs_one_by_one(pairs)
+                                       : detail::split_pairs(pairs, *core_->router().placement())),
            std::move(cb));
 }
 

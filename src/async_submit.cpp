@@ -3,6 +3,7 @@
 #include "client_core.hpp"
 
 #include "io/resp.hpp"
+#include "reshard/guard_script.hpp"
 
 namespace flyshard::detail {
 
@@ -39,14 +40,18 @@ void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHa
   bool read = false;
   std::optional<std::chrono::milliseconds> blocks;
   std::shared_ptr<const RoutingTable> table;
+  std::vector<std::string_view> keys;
+  bool script = false;
   try {
-    Routing c = routing_key ? classify(words, Use::routed, *routing_key)
-                            : classify(words, Use::command);
+    Routing c =
+        routing_key ? classify(words, Use::routed, *routing_key) : classify(words, Use::command);
     shard = c.shard;
     p.affinity = c.affinity;
     read = c.read;
     blocks = c.blocks;
     table = std::move(c.table);
+    keys = std::move(c.keys);
+    script = c.script;
   } catch (const Error& e) {
     submit_error(e.value(), e.what(), std::move(cb));
     return;
@@ -61,17 +66,72 @@ void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHa
     return;
   }
   const bool write = !read;
+  // Stable layout: the engine encodes the words straight into the link's buffer. During a
+  // migration the payload is built here (a write of a moving key becomes the guard's EVALSHA).
+  bool encoded = false;
+  if (table->reshard) [[unlikely]] {
+    encoded = true;
+    // Online resharding. The async face does not wait: what a blocking call would wait for
+    // (a fresh read of the record, the end of a cutover) fails at once with errc::migrating,
+    // retriable, and the record is read again meanwhile.
+    Fence f;
+    try {
+      if (write && !lease_valid(*table)) {
+        throw Error(errc::migrating, "topology record not read within the lease: retry");
+      }
+      f = fence_for(*table, keys, read, script);
+      if (f.kind == FenceKind::frozen) {
+        throw Error(errc::migrating, "key frozen for the cutover of topology epoch " +
+                                         std::to_string(table->reshard->epoch) + ": retry");
+      }
+    } catch (const Error& e) {
+      if (e.value() == errc::migrating) want_record();
+      submit_error(e.value(), e.what(), std::move(cb));
+      return;
+    }
+    if (f.kind == FenceKind::guard) {
+      const GuardCall call{table->reshard->epoch, table->reshard->fencing,
+                           table->reshard->dirty_key, f.moving, f.others};
+      std::vector<std::string> scratch;
+      append_command(p.payload, guard_words(words, call, false, scratch));
+      auto eval = std::make_shared<std::string>();
+      append_command(*eval, guard_words(words, call, true, scratch));
+      const std::size_t shard_now = shard.value_or(0);
+      const std::size_t affinity = p.affinity;
+      cb = [this, eval, shard_now, affinity, cb = std::move(cb)](Result<Reply> r) mutable {
+        if (!r.ok() && r.error() == errc::server_error && is_noscript(r.message())) {
+          // The node lost the script (a restart) since the last round loaded it.
+          if (Node* n = router_->pick(shard_now, true, ReadFrom::primary)) {
+            submit(*n, std::move(*eval), 1, std::move(cb), affinity);
+            return;
+          }
+        }
+        if (!r.ok() && r.error() == errc::server_error && stale_epoch(r.message())) {
+          want_record();
+          r = Result<Reply>(errc::migrating, "the guard refused this client's topology epoch (" +
+                                                 r.message() + "): retry");
+        }
+        cb(std::move(r));
+      };
+    } else {
+      append_command(p.payload, words);
+    }
+  }
   const std::size_t target = shard.value_or(0);
   // A write to a shard with parked writes parks behind them, even when the primary is back:
   // sent at once it would overtake them (the sweep sends them a tick later), and the older
   // value would overwrite the newer one.
   const bool behind = write && parked_count_[target].load(std::memory_order_acquire) > 0;
-  Node* node =
-      behind ? nullptr
-             : router_->pick(*table, target, write, read_from.value_or(router_->read_from()));
+  Node* node = behind
+                   ? nullptr
+                   : router_->pick(*table, target, write, read_from.value_or(router_->read_from()));
   if (node != nullptr) {
-    // Encoded by the engine: into the link's write buffer when it can take it at once.
-    engine_->submit_command(make_request(*node, 1, std::move(cb), p.affinity), words);
+    if (encoded) {
+      submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);
+    } else {
+      // Encoded by the engine: into the link's write buffer when it can take it at once.
+      engine_->submit_command(make_request(*node, 1, std::move(cb), p.affinity), words);
+    }
     return;
   }
   if (!write || options_.wait_for_promotion.count() <= 0) {
@@ -79,8 +139,9 @@ void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHa
                  std::move(cb));
     return;
   }
-  append_command(p.payload, words);
+  if (!encoded) append_command(p.payload, words);
   p.shard = target;
+  p.table_epoch = table->epoch;
   p.cb = std::move(cb);
   p.until = Clock::now() + options_.wait_for_promotion;
   parked_count_[target].fetch_add(1, std::memory_order_acq_rel);
@@ -99,6 +160,13 @@ void ClientCore::retry_parked(Clock::time_point now) {
   // cannot strand the others, whose callbacks must still run exactly once.
   for (auto& p : waiting) {
     try {
+      if (p.table_epoch < layout_since_ || p.shard >= held.size()) {
+        // Routed by a layout that is gone: its shard may not own the key any more.
+        submit_error(errc::migrating, "the topology changed while the write waited: retry",
+                     std::move(p.cb));
+        parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
+        continue;
+      }
       Node* node = held[p.shard] ? nullptr : router_->pick(p.shard, true, ReadFrom::primary);
       if (node != nullptr) {
         submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);

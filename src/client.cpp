@@ -1,5 +1,7 @@
 #include "flyshard/client.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 
@@ -39,7 +41,9 @@ Encoded encode(const Args& args) {
   return Encoded(args);
 }
 
-std::string to_text(long long v) { return std::to_string(v); }
+std::string to_text(long long v) {
+  return std::to_string(v);
+}
 
 std::string to_text(double v) {
   char buf[64];
@@ -75,6 +79,10 @@ Client::~Client() = default;  // the core's deleter handles a destruction on the
 
 Reply Client::command(Args args) {
   auto route = core_->route_with_key(args.span(), std::nullopt, true);
+  if (route.table) [[unlikely]] {  // a topology record: guard, wait or fence as it says
+    return value_or_throw(
+        core_->run_fenced(args.span(), std::nullopt, std::nullopt, std::move(route)));
+  }
   // A pooled blocking connection is exclusive for the call, so BLPOP & co. stall nobody.
   return value_or_throw(
       core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
@@ -82,12 +90,20 @@ Reply Client::command(Args args) {
 
 Reply Client::command(Args args, ReadFrom read_from) {
   auto route = core_->route_with_key(args.span(), read_from, true);
+  if (route.table) [[unlikely]] {
+    return value_or_throw(
+        core_->run_fenced(args.span(), read_from, std::nullopt, std::move(route)));
+  }
   return value_or_throw(
       core_->execute(*route.node, encode(args), 1, route.read && !route.blocks, route.blocks));
 }
 
 Reply Client::command_routed(std::string_view routing_key, Args args) {
   auto route = core_->route_by(routing_key, args.span(), std::nullopt, true);
+  if (route.table) [[unlikely]] {
+    return value_or_throw(
+        core_->run_fenced(args.span(), std::nullopt, routing_key, std::move(route)));
+  }
   return value_or_throw(core_->execute(*route.node, encode(args), 1, route.read && !route.blocks,
                                        route.blocks, route.known));
 }
@@ -152,7 +168,9 @@ double Client::incrbyfloat(std::string_view key, double by) {
 long long Client::append(std::string_view key, std::string_view value) {
   return command({"APPEND", key, value}).as_integer();
 }
-long long Client::strlen(std::string_view key) { return command({"STRLEN", key}).as_integer(); }
+long long Client::strlen(std::string_view key) {
+  return command({"STRLEN", key}).as_integer();
+}
 std::optional<std::string> Client::getdel(std::string_view key) {
   return command({"GETDEL", key}).as_optional_string();
 }
@@ -170,7 +188,9 @@ std::optional<std::chrono::milliseconds> Client::pttl(std::string_view key) {
   if (v < 0) return std::nullopt;
   return std::chrono::milliseconds(v);
 }
-bool Client::persist(std::string_view key) { return command({"PERSIST", key}).as_integer() == 1; }
+bool Client::persist(std::string_view key) {
+  return command({"PERSIST", key}).as_integer() == 1;
+}
 
 long long Client::hset(std::string_view key,
                        const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -198,7 +218,9 @@ long long Client::hincrby(std::string_view key, std::string_view field, long lon
   std::string n = to_text(by);
   return command({"HINCRBY", key, field, n}).as_integer();
 }
-long long Client::hlen(std::string_view key) { return command({"HLEN", key}).as_integer(); }
+long long Client::hlen(std::string_view key) {
+  return command({"HLEN", key}).as_integer();
+}
 
 long long Client::lpush(std::string_view key, const std::vector<std::string>& values) {
   return command(words_with("LPUSH", key, values)).as_integer();
@@ -216,7 +238,9 @@ std::vector<std::string> Client::lrange(std::string_view key, long long start, l
   std::string a = to_text(start), b = to_text(stop);
   return strings_of(command({"LRANGE", key, a, b}));
 }
-long long Client::llen(std::string_view key) { return command({"LLEN", key}).as_integer(); }
+long long Client::llen(std::string_view key) {
+  return command({"LLEN", key}).as_integer();
+}
 
 long long Client::sadd(std::string_view key, const std::vector<std::string>& members) {
   return command(words_with("SADD", key, members)).as_integer();
@@ -230,7 +254,9 @@ bool Client::sismember(std::string_view key, std::string_view member) {
 std::vector<std::string> Client::smembers(std::string_view key) {
   return strings_of(command({"SMEMBERS", key}));
 }
-long long Client::scard(std::string_view key) { return command({"SCARD", key}).as_integer(); }
+long long Client::scard(std::string_view key) {
+  return command({"SCARD", key}).as_integer();
+}
 
 long long Client::zadd(std::string_view key,
                        const std::vector<std::pair<double, std::string>>& members) {
@@ -254,7 +280,9 @@ double Client::zincrby(std::string_view key, double by, std::string_view member)
   std::string n = to_text(by);
   return parse_double(command({"ZINCRBY", key, n, member}));
 }
-long long Client::zcard(std::string_view key) { return command({"ZCARD", key}).as_integer(); }
+long long Client::zcard(std::string_view key) {
+  return command({"ZCARD", key}).as_integer();
+}
 
 namespace {
 
@@ -262,6 +290,18 @@ namespace {
 MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) {
   const bool write = plan.kind != detail::MergeKind::values;
   std::vector<Result<Reply>> results(plan.parts.size(), Result<Reply>(errc::shutting_down, ""));
+  if (!plan.parts.empty() && !plan.parts[0].words.empty()) {
+    // Key by key (a migration runs): each is routed, guarded or held like command().
+    for (std::size_t i = 0; i < plan.parts.size(); ++i) {
+      const std::vector<std::string_view> w(plan.parts[i].words.begin(), plan.parts[i].words.end());
+      try {
+        results[i] = core.run_fenced(w, std::nullopt, std::nullopt);
+      } catch (const Error& e) {
+        results[i] = Result<Reply>(e.value(), e.what());
+      }
+    }
+    return detail::merge_parts(plan, results);
+  }
   std::vector<detail::BlockingJob> jobs;
   std::vector<std::size_t> part_of_job;
   // One wait for promoted primaries for the whole call, not one per shard in turn.
@@ -298,6 +338,17 @@ MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) 
   return detail::merge_parts(plan, results);
 }
 
+// DEL and UNLINK write; MGET, EXISTS and TOUCH do not change values.
+bool splits_a_write(std::string_view name) {
+  auto is = [&](std::string_view w) {
+    return name.size() == w.size() &&
+           std::equal(name.begin(), name.end(), w.begin(), [](char a, char b) {
+             return std::toupper(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  return is("DEL") || is("UNLINK");
+}
+
 MultiKeyReply or_throw(MultiKeyReply r) {
   if (!r.ok()) {
     for (const auto& e : r.key_errors) {
@@ -312,11 +363,17 @@ MultiKeyReply or_throw(MultiKeyReply r) {
 MultiKeyReply Client::multi_key_partial(std::string_view name,
                                         const std::vector<std::string>& keys) {
   if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
+  if (core_->one_by_one(splits_a_write(name))) [[unlikely]] {
+    return run_plan(*core_, detail::split_keys_one_by_one(name, keys));
+  }
   return run_plan(*core_, detail::split_keys(name, keys, *core_->router().placement()));
 }
 
 MultiKeyReply Client::mset_partial(const std::vector<std::pair<std::string, std::string>>& pairs) {
   if (pairs.empty()) throw Error(errc::config, "MSET: no keys");
+  if (core_->one_by_one(true)) [[unlikely]] {
+    return run_plan(*core_, detail::split_pairs_one_by_one(pairs));
+  }
   return run_plan(*core_, detail::split_pairs(pairs, *core_->router().placement()));
 }
 
@@ -376,14 +433,28 @@ long long Client::publish(std::string_view channel, std::string_view message) {
       .as_integer();
 }
 
-std::size_t Client::shard_for(std::string_view key) const { return core_->router().shard_for(key); }
+std::size_t Client::shard_for(std::string_view key) const {
+  return core_->router().shard_for(key);
+}
 
 NodeAddress Client::node_for(std::string_view key, bool write) const {
   return core_->node_for_shard(core_->router().shard_for(key), write, false).address;
 }
 
-const Topology& Client::topology() const noexcept { return core_->topology(); }
+const Topology& Client::topology() const noexcept {
+  return core_->topology();
+}
 
-ClientStats Client::stats() const { return core_->stats(); }
+std::uint64_t Client::epoch() const noexcept {
+  return core_->topology_epoch();
+}
+
+Topology Client::layout() const {
+  return core_->current_layout();
+}
+
+ClientStats Client::stats() const {
+  return core_->stats();
+}
 
 }  // namespace flyshard

@@ -61,18 +61,24 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   if (topology_.sentinel) {
     std::vector<std::string> names;
     for (const auto& sh : topology_.shards) names.push_back(sh.name);
+    // The watcher numbers shards as the file lists them; the routing table numbers them as
+    // the layout in use does (a topology record may add, drop or reorder shards).
+    auto routed = [this, names](std::size_t i) { return router_->shard_by_name(names[i]); };
+    constexpr std::size_t kGone = static_cast<std::size_t>(-1);
     SentinelWatcher::Hooks hooks;
-    hooks.promote = [this](std::size_t shard, const NodeAddress& a, const char* why) {
-      on_switch_master(shard, a, why);
+    hooks.promote = [this, routed](std::size_t i, const NodeAddress& a, const char* why) {
+      if (const std::size_t shard = routed(i); shard != kGone) on_switch_master(shard, a, why);
     };
-    hooks.replica_added = [this](std::size_t shard, const NodeAddress& a) {
+    hooks.replica_added = [this, routed](std::size_t i, const NodeAddress& a) {
+      const std::size_t shard = routed(i);
+      if (shard == kGone) return;
       if (Node* n = node_at(a, shard)) {
         router_->add_replica(shard, n);
         health_->check_now(*n);
       }
     };
-    hooks.replicas = [this](std::size_t shard, const std::vector<NodeAddress>& named) {
-      sync_replicas(shard, named);
+    hooks.replicas = [this, routed](std::size_t i, const std::vector<NodeAddress>& named) {
+      if (const std::size_t shard = routed(i); shard != kGone) sync_replicas(shard, named);
     };
     hooks.hint = [this](const NodeAddress& a) {
       std::lock_guard lock(nodes_mu_);
@@ -101,35 +107,46 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
     }
   }
 
-  // One Node per distinct address.
-  std::map<NodeAddress, Node*> by_address;
-  auto node_for = [&](const NodeAddress& a, std::size_t shard, bool primary) {
-    auto it = by_address.find(a);
-    if (it != by_address.end()) return it->second;
-    nodes_.push_back(make_node(a, shard, primary));
-    by_address[a] = nodes_.back().get();
-    return nodes_.back().get();
-  };
-  std::vector<Router::ShardInit> routes;
-  for (std::size_t i = 0; i < topology_.shards.size(); ++i) {
-    const ShardSpec& s = topology_.shards[i];
-    Router::ShardInit r{s.name, s.weight, node_for(s.primary, i, true), {}};
-    for (const auto& rep : s.replicas) r.replicas.push_back(node_for(rep, i, false));
-    routes.push_back(std::move(r));
+  // A topology record on the primaries (online resharding) wins over the file's layout.
+  client_id_ = random_client_id();
+  // Without health checks nothing but the caller's own commands reaches the nodes: the record
+  // is not followed either (its poll runs on the health round).
+  std::optional<TopologyRecord> record;
+  if (options_.health_interval.count() > 0) record = read_record_at_start();
+  if (record && topology_.sentinel) {
+    // Where the sentinels say a shard's nodes are now beats where the record said they were.
+    for (ShardSpec& s : record->layout.shards) {
+      for (const ShardSpec& known : topology_.shards) {
+        if (known.name == s.name) {
+          s.primary = known.primary;
+          s.replicas = known.replicas;
+        }
+      }
+    }
   }
+  const Topology& layout = record ? record->layout : topology_;
+  if (layout.shards.size() > kMaxShards) {
+    throw Error(errc::config, "more than " + std::to_string(kMaxShards) + " shards");
+  }
+  // One Node per distinct address.
+  auto routes = shard_inits(layout);
   const FailurePolicy policy = topology_.failure_policy.value_or(options_.failure_policy);
-  router_ = std::make_unique<Router>(topology_.make_distribution(), std::move(routes),
-                                     options_.read_from, policy, topology_.distribution_options);
-  parked_count_ = std::make_unique<std::atomic<std::size_t>[]>(topology_.shards.size());
+  router_ = std::make_unique<Router>(layout.make_distribution(), std::move(routes),
+                                     options_.read_from, policy, layout.distribution_options);
+  if (record) {
+    router_->set_reshard(std::make_shared<const ReshardView>(*record));
+    log_.log(LogLevel::info, "topology epoch " + std::to_string(record->epoch) + " (" +
+                                 std::string(to_string(record->state)) + ") from the primaries");
+  }
+  parked_count_ = std::make_unique<std::atomic<std::size_t>[]>(kMaxShards);
 
   LinkSettings link{options_.connect_timeout, options_.stuck_timeout, options_.reconnect_min,
                     options_.reconnect_max, options_.health_interval};
   engine_ = std::make_unique<Engine>(options_, std::move(link), log_);
   for (auto& n : nodes_) engine_->add_node(*n, options_.connections_per_node);
-  engine_->set_result_hook(
-      [this](Endpoint& n, errc e, std::string_view message) {
-        on_result(static_cast<Node&>(n), e, message);  // every endpoint of this engine is a Node
-      });
+  engine_->set_result_hook([this](Endpoint& n, errc e, std::string_view message) {
+    on_result(static_cast<Node&>(n), e, message);  // every endpoint of this engine is a Node
+  });
   engine_->set_connect_failure_hook(
       [this](Endpoint& n) { on_connect_failure(static_cast<Node&>(n)); });
   engine_->set_reconnect_hook([this](Endpoint& n) {
@@ -142,11 +159,13 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
       });
   engine_->set_sweep_hook([this](Clock::time_point now) {
     retry_parked(now);
+    record_tick(now);
     if (sentinel_) sentinel_->poll(now);
   });
   engine_->set_shutdown_hook([this] {
     health_->stop();
-    for (auto& p : parked_) submit_error(errc::shutting_down, "client is shutting down", std::move(p.cb));
+    for (auto& p : parked_)
+      submit_error(errc::shutting_down, "client is shutting down", std::move(p.cb));
     parked_.clear();
   });
   health_->start();
@@ -220,7 +239,8 @@ Node* ClientCore::node_at(const NodeAddress& announced, std::size_t shard) {
     return nullptr;
   }
   Node* n = nodes_.back().get();
-  engine_->add_node(*n, options_.connections_per_node);
+  // Before the engine exists (the constructor), it adds every node when it is made.
+  if (engine_) engine_->add_node(*n, options_.connections_per_node);
   return n;
 }
 
@@ -255,6 +275,10 @@ void ClientCore::retire(std::size_t shard, Node& node) {
   }
   log_.log(LogLevel::info, "node " + node.name + " (shard " + router_->shard_name(shard) +
                                ") left the topology: links closed, no more checks");
+  retire_node(node);
+}
+
+void ClientCore::retire_node(Node& node) {
   // The object stays alive: a request routed by an older table, a blocking lease or a stats
   // reader may still hold it. Requests that reach it now fail with connection_lost.
   node.retired.store(true);
@@ -297,12 +321,14 @@ std::shared_ptr<ClientCore> make_core(Topology topology, ClientOptions options) 
 
 ClientStats ClientCore::stats() const {
   ClientStats out;
+  out.topology_epoch = topology_epoch();
+  out.topology_changes = topology_changes();
   std::lock_guard lock(nodes_mu_);
   for (const auto& n : nodes_) {
     if (n->retired.load()) continue;  // left the topology
     NodeStats s;
     s.address = n->name;
-    s.shard = topology_.shards[n->shard].name;
+    s.shard = router_->shard_name(n->shard);
     s.role = n->is_primary.load() ? "primary" : "replica";
     n->stats.snapshot_into(s);
     out.nodes.push_back(std::move(s));

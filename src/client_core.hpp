@@ -4,6 +4,7 @@
 // caller's thread over a pooled blocking connection).
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,13 +13,14 @@
 #include <string_view>
 #include <vector>
 
-#include "flyshard/client.hpp"
 #include "command_table.hpp"
-#include "io/engine.hpp"
-#include "log.hpp"
+#include "flyshard/client.hpp"
 #include "health/checker.hpp"
 #include "health/node_health.hpp"
 #include "health/sentinel_watcher.hpp"
+#include "io/engine.hpp"
+#include "log.hpp"
+#include "reshard/reshard_view.hpp"
 #include "routing/node.hpp"
 #include "routing/router.hpp"
 
@@ -37,6 +39,8 @@ struct BlockingJob {
 
 class ClientCore {
  public:
+  /// The most shards a layout may have (the parked-write counters are sized once).
+  static constexpr std::size_t kMaxShards = 4096;
   ClientCore(Topology topology, ClientOptions options);
   ~ClientCore();
 
@@ -69,6 +73,10 @@ class ClientCore {
     /// False for a command the table does not know (command_routed): its connection is not
     /// pooled afterwards.
     bool known = true;
+    /// Set when the table routed by holds a topology record (online resharding).
+    std::shared_ptr<const RoutingTable> table;
+    std::vector<std::string_view> keys;  // the command's keys, when `table` is set
+    bool script = false;                 // EVAL/EVALSHA, when `table` is set
   };
   Route route_with_key(std::span<const std::string_view> words,
                        std::optional<ReadFrom> read_from = {}, bool may_wait = false) const;
@@ -134,6 +142,52 @@ class ClientCore {
 
   ClientStats stats() const;
 
+  // Online resharding (topology_follow.cpp, write_fence.cpp).
+  /// The epoch of the topology record routed by; 0 when no primary holds a record.
+  std::uint64_t topology_epoch() const noexcept;
+  /// The layout routed by now: the record's, or the config file's without a record.
+  Topology current_layout() const;
+  /// Times the client swapped its routing to a newer record.
+  std::uint64_t topology_changes() const noexcept { return topology_changes_.load(); }
+  /// How a request on `keys` must go under `table`'s record. `plain` for everything when the
+  /// table has no record.
+  enum class FenceKind : std::uint8_t { plain, guard, frozen };
+  struct Fence {
+    FenceKind kind = FenceKind::plain;
+    std::vector<std::string_view> moving;  // guard: the keys that move (into the dirty set)
+    std::vector<std::string_view> others;  // guard: the other keys
+  };
+  /// Throws cross_shard when the keys mix moving and staying keys, or moving keys bound for
+  /// two target shards, during a migration.
+  /// `script`: EVAL/EVALSHA, which the guard cannot wrap (a script may not call EVAL): on
+  /// moving keys it is refused retriably (errc::migrating) until the flip; under strict
+  /// fencing on other keys it runs unguarded (not fenced yet).
+  Fence fence_for(const RoutingTable& table, std::span<const std::string_view> keys, bool read,
+                  bool script = false) const;
+  /// Lease fencing: has the client read the record within its lease? (any thread; one clock
+  /// read). Always true without a record or under strict fencing.
+  bool lease_valid(const RoutingTable& table) const noexcept;
+  /// Asks for a record read now and waits (caller's thread) until `done` holds after a read,
+  /// or `until` passes. Returns done()'s last verdict.
+  bool wait_for_record(Clock::time_point until, const std::function<bool()>& done);
+  /// Asks the loop for a record read at its next sweep (any thread).
+  void want_record() const noexcept { record_wanted_.store(true, std::memory_order_relaxed); }
+  /// A pipelined command under a topology record: the guard's EVALSHA words for a guarded
+  /// write, `words` otherwise. Throws errc::migrating where command() would wait.
+  std::vector<std::string_view> pipeline_words(const Route& route,
+                                               std::span<const std::string_view> words,
+                                               std::vector<std::string>& scratch) const;
+  /// Must a multi-key call go key by key (split_keys_one_by_one) rather than by shard? Yes
+  /// while a migration runs, for strict-fenced writes, and for writes with an expired lease.
+  bool one_by_one(bool write) const;
+  /// Blocking: runs one command by `route`, through the guard or after waiting for the cutover
+  /// as the record says. `words` are the caller's; `routed`: its route, when the caller
+  /// has one already (routed again after a wait).
+  Result<Reply> run_fenced(std::span<const std::string_view> words,
+                           std::optional<ReadFrom> read_from,
+                           std::optional<std::string_view> routing_key,
+                           std::optional<Route> routed = std::nullopt);
+
   /// The outcome of a request to `node` (any thread): passive health.
   /// `message`: the server's error text for errc::server_error (READONLY, LOADING and
   /// MASTERDOWN ask for a role check of the node now).
@@ -148,15 +202,20 @@ class ClientCore {
   enum class Use { command, batch, routed };
   struct Routing {
     std::shared_ptr<const RoutingTable> table;  // the snapshot the request is routed by
-    const CommandInfo* info = nullptr;  // nullptr: unknown (routed)
-    std::optional<std::size_t> shard;   // nullopt: keyless (batch)
+    const CommandInfo* info = nullptr;          // nullptr: unknown (routed)
+    std::optional<std::size_t> shard;           // nullopt: keyless (batch)
     std::size_t affinity = kAnyConnection;
     bool read = false;
     std::optional<std::chrono::milliseconds> blocks;
+    std::vector<std::string_view> keys;  // filled only when `table` holds a topology record
+    bool script = false;                 // EVAL/EVALSHA (the same)
   };
   Routing classify(std::span<const std::string_view> words, Use use,
                    std::string_view routing_key = {}) const;
+  Routing classify_keys(std::span<const std::string_view> words, Use use,
+                        std::string_view routing_key) const;
   struct Parked {
+    std::uint64_t table_epoch;  // the routing table's: a layout change fails it (retriable)
     std::size_t shard;
     std::size_t affinity;
     std::string payload;
@@ -180,10 +239,23 @@ class ClientCore {
   void sync_replicas(std::size_t shard, const std::vector<NodeAddress>& replicas);
   /// Takes a replica that left the topology out of routing, checks, stats; parks its links.
   void retire(std::size_t shard, Node& node);
+  /// retire()'s second half: the node left routing (a replica Sentinel dropped, or a shard
+  /// a new layout dropped).
+  void retire_node(Node& node);
+  static std::string random_client_id();
   /// Undoes retire() for a node announced again (loop thread); the caller routes it.
   void revive(Node& node);
   void on_check(Node& node, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt);
   void on_state_change(Node& node, bool up);
+  // Online resharding (topology_follow.cpp).
+  /// The newest record on the configured primaries (constructor, blocking); nullopt: none.
+  std::optional<TopologyRecord> read_record_at_start();
+  /// Sweep: starts a record read when the health round or a caller asks for one.
+  void record_tick(Clock::time_point now);
+  /// Routes by `record` from now on (loop thread).
+  void apply_record(const TopologyRecord& record);
+  /// Router entries for `layout`'s shards, nodes found or created (loop thread or ctor).
+  std::vector<Router::ShardInit> shard_inits(const Topology& layout);
 
   /// A node at `a` with the data nodes' TLS settings.
   std::unique_ptr<Node> make_node(const NodeAddress& a, std::size_t shard, bool primary) const;
@@ -193,10 +265,10 @@ class ClientCore {
   Logger log_;
   mutable std::mutex nodes_mu_;               // nodes_ grows on the loop thread (Sentinel)
   std::vector<std::unique_ptr<Node>> nodes_;  // before engine_: outlives it
-  std::vector<Parked> parked_;  // loop thread: async writes waiting for a primary
+  std::vector<Parked> parked_;                // loop thread: async writes waiting for a primary
   // Per shard: async writes parked or on their way to parked_ (any thread reads it: a write
   // to a shard with parked writes parks behind them).
-  std::unique_ptr<std::atomic<std::size_t>[]> parked_count_;
+  std::unique_ptr<std::atomic<std::size_t>[]> parked_count_;  // kMaxShards entries
   std::unique_ptr<Router> router_;
   std::shared_ptr<const TlsContext> tls_;  // the data nodes' TLS; null: plain TCP
   std::vector<NodeAddress> configured_primaries_;  // per shard, as the topology gave them
@@ -204,6 +276,19 @@ class ClientCore {
   std::unique_ptr<SentinelWatcher> sentinel_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HealthChecker> health_;
+
+  // Following the topology record.
+  std::string client_id_;                        // "flyshard:client:<id>" registration key's id
+  std::atomic<std::int64_t> record_read_ns_{0};  // steady clock, start of the last good read
+  mutable std::atomic<bool> record_wanted_{false};
+  std::atomic<std::uint64_t> topology_changes_{0};
+  bool record_round_out_ = false;          // loop thread
+  Clock::time_point next_record_round_{};  // loop thread
+  std::mutex record_mu_;                   // with record_cv_: a read finished
+  std::condition_variable record_cv_;
+  std::uint64_t record_rounds_ = 0;          // guarded by record_mu_
+  std::uint64_t layout_since_ = 0;           // loop thread: table epoch of the last layout change
+  std::shared_ptr<SubscriptionState> hint_;  // "flyshard:topology" on every primary
 };
 
 /// A core shared by the faces (Client, AsyncClient copies, Pipeline, Transaction). Its
@@ -214,6 +299,17 @@ std::shared_ptr<ClientCore> make_core(Topology topology, ClientOptions options);
 
 /// Pub/Sub: moves `from`'s channel subscriptions to `to` after a failover (loop thread).
 void move_subscriptions(Engine& engine, Node& from, Node& to);
+
+/// Pub/Sub: moves one channel's subscribers from `from` to `to` (loop thread): the channel's
+/// shard changed with a new layout.
+void move_channel(Engine& engine, Node& from, Node& to, const std::string& channel);
+/// A subscription of the library's own (no Subscription handle): `handler` runs on the loop.
+std::shared_ptr<SubscriptionState> make_internal_subscription(
+    std::function<void(std::string_view, std::string_view)> handler);
+/// Subscribes `state` to `channel` on `node` itself, whatever shard the channel hashes to
+/// (loop thread); nothing when it already is.
+void subscribe_node(Engine& engine, Node& node, const std::string& channel,
+                    const std::shared_ptr<SubscriptionState>& state);
 
 /// The words of SET key value [PX ms] [NX|XX]; `ms` holds the TTL's text.
 std::vector<std::string_view> set_words(std::string_view key, std::string_view value,

@@ -2,6 +2,8 @@
 // refusals) joined with the router's (key -> shard -> node).
 #include "client_core.hpp"
 
+#include <algorithm>
+
 #include "command_table.hpp"
 
 namespace flyshard::detail {
@@ -76,8 +78,8 @@ const CommandInfo* checked_command(std::span<const std::string_view> words, bool
                     "command_on_shard(i, args)");
   }
   if ((info->flags & (kPubSub | kStateful)) != 0 && !(allow_watch && info->name == "WATCH")) {
-    throw Error(errc::config, command_name(words, info) + " refused: " +
-                                  std::string(state_hint(*info)));
+    throw Error(errc::config,
+                command_name(words, info) + " refused: " + std::string(state_hint(*info)));
   }
   return info;
 }
@@ -90,6 +92,37 @@ std::optional<std::size_t> ClientCore::shard_of(std::span<const std::string_view
 
 ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words, Use use,
                                          std::string_view routing_key) const {
+  Routing r = classify_keys(words, use, routing_key);
+  if (!r.table->reshard) [[likely]]
+    return r;
+  // Stable under lease fencing nothing depends on the keys: only the lease is checked.
+  const ReshardView& v = *r.table->reshard;
+  if (!v.migrating() && v.fencing == Fencing::lease && use != Use::batch) return r;
+  // A topology record: the callers need the keys to tell moving ones (write_fence.cpp).
+  r.keys = command_keys(words, r.info);
+  r.script = r.info != nullptr && (r.info->name == "EVAL" || r.info->name == "EVALSHA");
+  if (use == Use::routed && std::find(r.keys.begin(), r.keys.end(), routing_key) == r.keys.end())
+    r.keys.push_back(routing_key);
+  if (use == Use::batch) {
+    // Transactions and write_and_wait run as one batch on one shard: they do not wait and are
+    // not guarded, so they are refused (retriably) where a single command would be.
+    if (!r.read && !lease_valid(*r.table)) {
+      want_record();
+      throw Error(errc::migrating, "topology record not read within the lease: retry");
+    }
+    const Fence f = fence_for(*r.table, r.keys, r.read, r.script);
+    if (f.kind == FenceKind::frozen || !f.moving.empty()) {
+      want_record();
+      throw Error(errc::migrating, command_name(words, r.info) +
+                                       ": a transaction on keys that move waits for the "
+                                       "migration's flip: retry");
+    }
+  }
+  return r;
+}
+
+ClientCore::Routing ClientCore::classify_keys(std::span<const std::string_view> words, Use use,
+                                              std::string_view routing_key) const {
   Routing r;
   // One routing table for the whole request: its shard and its node come from one snapshot.
   r.table = router_->table();
@@ -164,6 +197,11 @@ ClientCore::Route ClientCore::route_until(std::span<const std::string_view> word
   r.blocks = c.blocks;
   r.read = c.read;
   r.node = &node_for_shard(*c.table, c.shard.value_or(0), !c.read, wait_until, read_from);
+  if (c.table->reshard) [[unlikely]] {
+    r.table = std::move(c.table);
+    r.keys = std::move(c.keys);
+    r.script = c.script;
+  }
   return r;
 }
 
@@ -182,6 +220,11 @@ ClientCore::Route ClientCore::route_by(std::string_view routing_key,
   r.known = c.info != nullptr;
   r.node = &node_for_shard(*c.table, *c.shard, !c.read,
                            may_wait ? promotion_deadline() : Clock::time_point{}, read_from);
+  if (c.table->reshard) [[unlikely]] {
+    r.table = std::move(c.table);
+    r.keys = std::move(c.keys);
+    r.script = c.script;
+  }
   return r;
 }
 

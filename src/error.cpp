@@ -35,6 +35,8 @@ class Category final : public std::error_category {
         return "watched keys changed on every attempt";
       case errc::tls:
         return "TLS failure";
+      case errc::migrating:
+        return "key or client held back by a topology change";
     }
     return "unknown flyshard error " + std::to_string(code);
   }
@@ -60,6 +62,7 @@ bool is_retriable(errc e) noexcept {
     case errc::shard_unavailable:
     case errc::overloaded:
     case errc::watch_conflict:
+    case errc::migrating:
       return true;
     default:
       return false;

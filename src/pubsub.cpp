@@ -90,6 +90,42 @@ void move_subscriptions(Engine& engine, Node& from, Node& to) {
   if (!moved.empty()) subscriber_of(engine, to).send_untracked(channel_command("SUBSCRIBE", moved));
 }
 
+void move_channel(Engine& engine, Node& from, Node& to, const std::string& ch) {
+  auto it = from.channels.find(ch);
+  if (it == from.channels.end() || &from == &to) return;
+  auto& target = to.channels[ch];
+  const bool fresh = target.empty();
+  for (auto& st : it->second) {
+    for (auto& entry : st->channels) {
+      if (entry.first == &from && entry.second == ch) entry.first = &to;
+    }
+    target.push_back(st);
+  }
+  from.channels.erase(it);
+  // The old node is alive (a layout change, not a failover): stop its deliveries too.
+  if (from.subscriber) from.subscriber->send_untracked(channel_command("UNSUBSCRIBE", {ch}));
+  if (fresh) subscriber_of(engine, to).send_untracked(channel_command("SUBSCRIBE", {ch}));
+}
+
+std::shared_ptr<SubscriptionState> make_internal_subscription(
+    std::function<void(std::string_view, std::string_view)> handler) {
+  auto state = std::make_shared<SubscriptionState>();
+  state->handler = std::move(handler);
+  return state;
+}
+
+void subscribe_node(Engine& engine, Node& node, const std::string& ch,
+                    const std::shared_ptr<SubscriptionState>& state) {
+  auto& list = node.channels[ch];
+  for (const auto& s : list) {
+    if (s == state) return;
+  }
+  list.push_back(state);
+  state->channels.emplace_back(&node, ch);
+  if (list.size() == 1)
+    subscriber_of(engine, node).send_untracked(channel_command("SUBSCRIBE", {ch}));
+}
+
 }  // namespace detail
 
 Subscription AsyncClient::subscribe(const std::vector<std::string>& channels,
@@ -137,7 +173,9 @@ Subscription& Subscription::operator=(Subscription&& other) noexcept {
   return *this;
 }
 
-Subscription::~Subscription() { unsubscribe(); }
+Subscription::~Subscription() {
+  unsubscribe();
+}
 
 void Subscription::unsubscribe() {
   if (!state_) return;
@@ -156,7 +194,8 @@ void Subscription::unsubscribe() {
       auto it = node->channels.find(ch);
       if (it == node->channels.end()) continue;
       auto& list = it->second;
-      std::erase_if(list, [&](const auto& s) { return static_cast<State*>(s.get()) == state.get(); });
+      std::erase_if(list,
+                    [&](const auto& s) { return static_cast<State*>(s.get()) == state.get(); });
       if (list.empty()) {
         node->channels.erase(it);
         gone[node].push_back(ch);

@@ -2,37 +2,22 @@
 // empty, or is a promoted replica that did not have it) gets EVAL once, which loads it there.
 #include "flyshard/script.hpp"
 
-#include <openssl/evp.h>
-
 #include <memory>
 #include <string_view>
 
 #include "script_words.hpp"
+#include "sha1_hex.hpp"
 
 namespace flyshard {
 
 using detail::script_words;
+using detail::sha1_hex;
 
 namespace {
 
-std::string sha1_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha1(), nullptr) != 1) {
-    throw Error(errc::config, "Script: SHA1 failed (OpenSSL libcrypto)");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * size);
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+bool is_noscript(std::string_view message) {
+  return message.starts_with("NOSCRIPT");
 }
-
-bool is_noscript(std::string_view message) { return message.starts_with("NOSCRIPT"); }
-
 
 std::vector<std::string> owned(const std::vector<std::string_view>& w) {
   return {w.begin(), w.end()};

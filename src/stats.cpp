@@ -129,6 +129,8 @@ std::string_view errc_name(errc e) noexcept {
       return "watch_conflict";
     case errc::tls:
       return "tls";
+    case errc::migrating:
+      return "migrating";
   }
   return "unknown";
 }
@@ -244,6 +246,17 @@ std::string to_prometheus(const ClientStats& stats, std::string_view prefix_in) 
       out += std::to_string(n.errors_by_code[code]);
       out += '\n';
     }
+  }
+
+  // Only once there is a record (online resharding): a client without one exports no
+  // sample that says nothing.
+  if (stats.topology_epoch != 0 || stats.topology_changes != 0) {
+    const std::string changes = prefix + "_topology_changes_total";
+    append_header(out, changes, "counter", "Times the client swapped to a newer topology record.");
+    out += changes + " " + std::to_string(stats.topology_changes) + "\n";
+    const std::string epoch = prefix + "_topology_epoch";
+    append_header(out, epoch, "gauge", "Epoch of the topology record routed by.");
+    out += epoch + " " + std::to_string(stats.topology_epoch) + "\n";
   }
 
   const std::string in_flight = prefix + "_in_flight";

@@ -10,8 +10,7 @@ using detail::append_command;
 
 namespace detail {
 
-Result<std::vector<Reply>> BlockingLease::exchange(std::string_view payload,
-                                                   std::uint32_t replies,
+Result<std::vector<Reply>> BlockingLease::exchange(std::string_view payload, std::uint32_t replies,
                                                    std::chrono::milliseconds extra_wait) {
   const auto start = Clock::now();
   node_.stats.on_start();
@@ -52,8 +51,15 @@ std::vector<Result<Reply>> Pipeline::execute() {
   for (std::size_t i = 0; i < commands.size(); ++i) {
     std::vector<std::string_view> w(commands[i].begin(), commands[i].end());
     detail::Node* node;
+    std::vector<std::string> scratch;
     try {
-      node = core_->route_until(w, wait_until).node;
+      auto route = core_->route_until(w, wait_until);
+      node = route.node;
+      if (route.table) [[unlikely]] {
+        // Online resharding: a pipeline does not wait (retriable errc::migrating instead);
+        // a guarded write goes as EVALSHA of the guard, which every health round loads.
+        w = core_->pipeline_words(route, w, scratch);
+      }
     } catch (const Error& e) {
       results[i] = Result<Reply>(e.value(), e.what());
       continue;
@@ -75,7 +81,8 @@ std::vector<Result<Reply>> Pipeline::execute() {
       Result<Reply>& slot = results[positions[j][k]];
       if (k < jobs[j].out.size()) {
         Reply& r = jobs[j].out[k];
-        slot = r.is_error() ? Result<Reply>(errc::server_error, r.str()) : Result<Reply>(std::move(r));
+        slot =
+            r.is_error() ? Result<Reply>(errc::server_error, r.str()) : Result<Reply>(std::move(r));
       } else {
         slot = Result<Reply>(jobs[j].error, jobs[j].message);
       }

@@ -352,7 +352,8 @@ class Client {
   bool persist(std::string_view key);
 
   // Hashes.
-  long long hset(std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields);
+  long long hset(std::string_view key,
+                 const std::vector<std::pair<std::string, std::string>>& fields);
   std::optional<std::string> hget(std::string_view key, std::string_view field);
   std::vector<std::pair<std::string, std::string>> hgetall(std::string_view key);
   long long hdel(std::string_view key, const std::vector<std::string>& fields);
@@ -414,7 +415,8 @@ class Client {
   // Streams (single key each; see flyshard/streams.hpp).
   /// XADD key [MAXLEN ~ max_len] id field value ...; returns the new entry's ID. `max_len`
   /// 0 (default) means no trimming; `id` "*" (default) lets the server choose.
-  std::string xadd(std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields,
+  std::string xadd(std::string_view key,
+                   const std::vector<std::pair<std::string, std::string>>& fields,
                    std::string_view id = "*", std::size_t max_len = 0);
   /// XGROUP CREATE key group start_id [MKSTREAM]; false when the group already exists
   /// (BUSYGROUP), true when it was created.
@@ -424,10 +426,10 @@ class Client {
   /// (default) reads new entries; "0" re-reads this consumer's pending ones. `block` 0
   /// (default) does not block; otherwise the call waits up to `block` for an entry (on its
   /// own pooled connection, past request_timeout by `block`). Empty when nothing came.
-  std::vector<StreamEntry> xreadgroup(std::string_view group, std::string_view consumer,
-                                      std::string_view key, std::string_view id = ">",
-                                      std::size_t count = 100,
-                                      std::chrono::milliseconds block = std::chrono::milliseconds(0));
+  std::vector<StreamEntry> xreadgroup(
+      std::string_view group, std::string_view consumer, std::string_view key,
+      std::string_view id = ">", std::size_t count = 100,
+      std::chrono::milliseconds block = std::chrono::milliseconds(0));
   /// XACK key group id...; returns how many were acknowledged.
   long long xack(std::string_view key, std::string_view group, const std::vector<std::string>& ids);
   /// XAUTOCLAIM key group consumer min_idle start COUNT count: takes over entries pending
@@ -478,12 +480,19 @@ class Client {
   /// ZSCAN key: (member, score) pairs, from the key's primary.
   ScoredRange zscan(std::string_view key, const ScanOptions& options = {});
 
-  /// The shard index (into topology().shards) that owns `key`.
+  /// The shard index (into layout().shards) that owns `key`.
   std::size_t shard_for(std::string_view key) const;
   /// The address that would serve `key` now (a write: the shard's primary).
   NodeAddress node_for(std::string_view key, bool write = true) const;
-  /// The topology the client was built with.
+  /// The topology the client was built with (its config file).
   const Topology& topology() const noexcept;
+  /// The epoch of the topology record the client routes by (online resharding: the newest
+  /// it has read from the primaries); 0 when no primary holds a record, so the client routes
+  /// by topology(). Any thread.
+  std::uint64_t epoch() const noexcept;
+  /// The layout the client routes by now: the record's (shards, distribution) or, without
+  /// a record, topology(). A copy; any thread.
+  Topology layout() const;
   /// A snapshot of every node's counters.
   ClientStats stats() const;
 

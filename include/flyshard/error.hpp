@@ -33,6 +33,10 @@ enum class errc {
                       ///< reason, e.g. "certificate verify failed: unable to get local issuer
                       ///< certificate" (a wrong CA, a host-name mismatch, a client certificate
                       ///< the server requires). Not retriable: a retry meets the same peer.
+  migrating,          ///< online resharding: the key is frozen for the cutover, or the client
+                      ///< has not confirmed the newest topology epoch within its lease (or the
+                      ///< guard refused its epoch) and could not within the request timeout.
+                      ///< Nothing was written; retry.
 };
 
 /// The category of flyshard::errc; name() is "flyshard".
@@ -42,7 +46,7 @@ const std::error_category& error_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
 /// True for errors that a retry may cure (timeout, connection_lost, shard_unavailable,
-/// overloaded, watch_conflict). A retry of a non-idempotent write may apply it twice.
+/// overloaded, watch_conflict, migrating). A retry of a non-idempotent write may apply it twice.
 bool is_retriable(errc e) noexcept;
 
 /// True for errors of the transport (timeout, connection_lost, shard_unavailable, tls).

@@ -80,6 +80,9 @@ struct ClientOptions {
   ReadFrom read_from = ReadFrom::primary;
   /// Every node is checked this often: ROLE on primaries, INFO replication on replicas.
   /// 0 disables active checks (transport errors still count). Default 1000 ms.
+  /// The same round reads the topology record (online resharding) from every primary and
+  /// registers the client there; 0 also turns that off (the client then routes by its
+  /// topology only, so give a client that runs during a migration a non-zero interval).
   std::chrono::milliseconds health_interval{1000};
   /// Consecutive failed checks or transport errors that mark a node down; one successful
   /// check marks it up again. Default 3.

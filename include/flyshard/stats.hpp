@@ -13,7 +13,7 @@
 namespace flyshard {
 
 /// Number of errc values (errc starts at 1); errors_by_code is indexed by errc value.
-inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::tls) + 1;
+inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::migrating) + 1;
 
 /// A latency histogram: log-linear buckets in microseconds (8 linear steps per power of two,
 /// so any percentile is within 12.5 % of the true value).
@@ -31,23 +31,25 @@ struct LatencySnapshot {
 
 /// Counters of one node since the Client started.
 struct NodeStats {
-  std::string address;  ///< "host:port"
-  std::string shard;    ///< shard name
-  std::string role;     ///< "primary" or "replica"
-  bool up = true;       ///< the client's current view of the node's health
-  std::uint64_t requests = 0;    ///< requests completed (success or failure)
-  std::uint64_t errors = 0;      ///< requests completed with an error (any errc)
+  std::string address;         ///< "host:port"
+  std::string shard;           ///< shard name
+  std::string role;            ///< "primary" or "replica"
+  bool up = true;              ///< the client's current view of the node's health
+  std::uint64_t requests = 0;  ///< requests completed (success or failure)
+  std::uint64_t errors = 0;    ///< requests completed with an error (any errc)
   std::array<std::uint64_t, errc_count> errors_by_code{};  ///< indexed by errc value
-  std::uint64_t timeouts = 0;    ///< = errors_by_code[errc::timeout]
-  std::int64_t in_flight = 0;    ///< requests queued or sent, not yet completed
-  std::uint64_t reconnects = 0;  ///< links (re)opened after the first
+  std::uint64_t timeouts = 0;                              ///< = errors_by_code[errc::timeout]
+  std::int64_t in_flight = 0;        ///< requests queued or sent, not yet completed
+  std::uint64_t reconnects = 0;      ///< links (re)opened after the first
   std::uint64_t health_changes = 0;  ///< times the node was marked down or up
-  LatencySnapshot latency;       ///< successful and failed requests alike
+  LatencySnapshot latency;           ///< successful and failed requests alike
 };
 
 /// A snapshot of every node's counters.
 struct ClientStats {
   std::vector<NodeStats> nodes;
+  std::uint64_t topology_epoch = 0;    ///< epoch of the topology record routed by (0: none)
+  std::uint64_t topology_changes = 0;  ///< times the client swapped to a newer record
 };
 
 /// The name of an errc value as used in logs and metrics labels ("timeout", ...).

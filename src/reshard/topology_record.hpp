@@ -5,6 +5,30 @@
 // at a time, on every primary, before the next phase starts; a client routes by the record
 // with the highest epoch it has seen and never by an older one.
 //
+// The client side (reshard-client branch) keeps these rules, which the migrator relies on:
+// - A shard is its name: a key moves iff the target's shard for it has another *name* than
+//   the layout's (reshard/layout_pair.hpp); the two lists may differ in order and length.
+// - Guarded writes (reshard/guard_script.hpp) SADD only the command's keys that move to
+//   "flyshard:dirty:<migration id>" on the source primary; the guard's call is
+//   KEYS = [record, dirty set, moving keys..., other keys...],
+//   ARGV = [client epoch, "strict"|"lease", number of moving keys, command words...]
+//   (one ARGV more than first agreed: the count, so that a strict-mode write of keys that do
+//   not move is guarded without making them dirty). Strict refusal: "FLYSHARDSTALE <epoch>".
+// - A client's lease counts from the *start* of its last record read that at least one
+//   primary answered; "flyshard:client:<id>" = that epoch, PX lease_ms, set each health round
+//   on every primary of the client's *layout* (not the target's: the migrator finds every
+//   client on the source primaries).
+// - Clients read the record from the primaries of the layout they route by (not the
+//   target's): the flip to B must be written on every primary of A too (A and B), and a
+//   record after the flip on every primary of B. Each round also SCRIPT LOADs the guard on
+//   those primaries (pipelines send EVALSHA without the EVAL fallback).
+// - What clients do not guard (yet): transactions (MULTI/EXEC) and scripts (EVAL/EVALSHA)
+//   that touch moving keys are refused with errc::migrating from preparing to the flip, so
+//   no such write reaches a source unrecorded; under strict fencing scripts and transactions
+//   on keys that do not move run unguarded.
+// - cutover: requests on moving keys wait for a record with a higher epoch (bounded by the
+//   request timeout). During the cutover no client writes a moving key.
+//
 // Keys under "flyshard:" are the library's own: the migrator never copies them and placement
 // checks skip them.
 

@@ -32,7 +32,8 @@ struct Node : Endpoint {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  const std::size_t shard;
+  /// Its shard's index in the routing table (a layout change may renumber shards).
+  std::atomic<std::size_t> shard;
   std::atomic<bool> is_primary;  // holds its shard's primary slot in the routing table now
   /// Left the topology (Sentinel no longer names it any shard's primary or replica): out of
   /// the routing table, not checked, not in stats, its async links parked (closed). The

@@ -23,23 +23,52 @@ bool usable_as_primary(const Node& node) noexcept {
 bool usable_as_replica(const Node& node) noexcept {
   // read_eligible is only ever set for an in-sync replica, or for a just-promoted replica
   // that the shard has not been re-pointed to yet (see ClientCore::on_check).
-  return node.health.up() && node.health.role() != NodeRole::unknown &&
-         node.health.read_eligible();
+  return node.health.up() && node.health.role() != NodeRole::unknown && node.health.read_eligible();
 }
 
 Router::Router(Distribution distribution, std::vector<ShardInit> shards, ReadFrom read_from,
                FailurePolicy policy, DistributionOptions distribution_options)
-    : full_(std::move(distribution)),
-      distribution_options_(std::move(distribution_options)),
+    : distribution_options_(std::move(distribution_options)),
       read_from_(read_from),
       policy_(policy) {
   auto t = std::make_shared<RoutingTable>();
   for (auto& s : shards) {
-    names_.push_back(s.name);
     t->shards.push_back(ShardRoute{s.name, s.weight, s.primary, std::move(s.replicas)});
   }
-  t->placement = std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}});
+  t->placement =
+      std::make_shared<const Placement>(Placement{std::move(distribution), {}, std::nullopt, {}});
   table_.store(std::move(t));
+}
+
+std::string Router::shard_name(std::size_t i) const {
+  const auto t = table();
+  return i < t->shards.size() ? t->shards[i].name : std::string();
+}
+
+void Router::set_layout(Distribution distribution, std::vector<ShardInit> shards,
+                        std::shared_ptr<const ReshardView> reshard) {
+  {
+    std::lock_guard lock(mu_);
+    update([&](RoutingTable& t) {
+      t.shards.clear();
+      for (auto& s : shards) {
+        t.shards.push_back(ShardRoute{s.name, s.weight, s.primary, std::move(s.replicas)});
+      }
+      t.placement = std::make_shared<const Placement>(
+          Placement{std::move(distribution), {}, std::nullopt, {}});
+      t.reshard = std::move(reshard);
+    });
+  }
+  on_health_change();  // the cache policy places around shards that are down
+}
+
+void Router::set_reshard(std::shared_ptr<const ReshardView> reshard) {
+  {
+    std::lock_guard lock(mu_);
+    update([&](RoutingTable& t) { t.reshard = std::move(reshard); });
+  }
+  { std::lock_guard lock(mu_); }
+  changed_.notify_all();
 }
 
 template <typename Change>
@@ -125,8 +154,9 @@ std::vector<Node*> Router::nodes() const {
 }
 
 std::size_t Router::shard_by_name(std::string_view name) const noexcept {
-  for (std::size_t i = 0; i < names_.size(); ++i) {
-    if (names_[i] == name) return i;
+  const auto t = table();
+  for (std::size_t i = 0; i < t->shards.size(); ++i) {
+    if (t->shards[i].name == name) return i;
   }
   return static_cast<std::size_t>(-1);
 }
@@ -154,7 +184,8 @@ void Router::add_replica(std::size_t shard, Node* node) {
   std::lock_guard lock(mu_);
   const auto t = table_.load();
   const ShardRoute& s = t->shards[shard];
-  if (s.primary == node || std::find(s.replicas.begin(), s.replicas.end(), node) != s.replicas.end()) {
+  if (s.primary == node ||
+      std::find(s.replicas.begin(), s.replicas.end(), node) != s.replicas.end()) {
     return;
   }
   update([&](RoutingTable& next) { next.shards[shard].replicas.push_back(node); });
@@ -165,7 +196,8 @@ bool Router::remove_replica(std::size_t shard, Node* node) {
     std::lock_guard lock(mu_);
     const auto t = table_.load();
     const ShardRoute& s = t->shards[shard];
-    if (s.primary == node || std::find(s.replicas.begin(), s.replicas.end(), node) == s.replicas.end()) {
+    if (s.primary == node ||
+        std::find(s.replicas.begin(), s.replicas.end(), node) == s.replicas.end()) {
       return false;
     }
     update([&](RoutingTable& next) { std::erase(next.shards[shard].replicas, node); });
@@ -199,18 +231,20 @@ std::shared_ptr<const Placement> Router::placement_for(const RoutingTable& t) co
     }
   }
   const auto& current = t.placement;
+  const Distribution& full = current->distribution;  // the layout's, whatever is out
   if (live.size() == t.shards.size() || live.empty()) {
     // All in, or none: the full layout (with none in, requests fail on their own shard).
     if (current->out.empty()) return current;
-    return std::make_shared<const Placement>(Placement{full_, {}, std::nullopt, {}});
+    return std::make_shared<const Placement>(Placement{full, {}, std::nullopt, {}});
   }
   if (current->out == out) return current;
-  Distribution d = Distribution::create(full_.algorithm(), std::move(live), distribution_options_);
+  Distribution d = Distribution::create(full.algorithm(), std::move(live), distribution_options_);
   return std::make_shared<const Placement>(
-      Placement{full_, std::move(out), std::move(d), std::move(to_shard)});
+      Placement{full, std::move(out), std::move(d), std::move(to_shard)});
 }
 
-Node* Router::wait_for_primary(std::size_t shard, std::chrono::steady_clock::time_point until) const {
+Node* Router::wait_for_primary(std::size_t shard,
+                               std::chrono::steady_clock::time_point until) const {
   std::unique_lock lock(mu_);
   Node* found = nullptr;
   changed_.wait_until(lock, until, [&] {

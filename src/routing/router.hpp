@@ -20,16 +20,17 @@
 namespace flyshard::detail {
 
 struct Node;
+struct ReshardView;
 
 /// Where keys go while some shards are out (cache policy). A key keeps its shard unless that
 /// shard is out; only then is it placed again, over the live shards. So the keys of live
 /// shards never move, whatever the algorithm (rebuilding one distribution over the live
 /// shards would move some of them too: a few with maglev, many with jump).
 struct Placement {
-  Distribution distribution;           // the full layout
-  std::vector<bool> out;               // empty: every shard is in
-  std::optional<Distribution> live;    // over the live shards, when some are out
-  std::vector<std::size_t> to_shard;   // live index -> shard index
+  Distribution distribution;          // the full layout
+  std::vector<bool> out;              // empty: every shard is in
+  std::optional<Distribution> live;   // over the live shards, when some are out
+  std::vector<std::size_t> to_shard;  // live index -> shard index
   std::size_t shard_for(std::string_view key) const noexcept {
     const std::size_t s = distribution.shard_for(key);
     if (out.empty() || !out[s] || !live) return s;
@@ -50,9 +51,13 @@ struct ShardRoute {
 /// request reads the table once and routes by that one snapshot, so it never mixes two
 /// layouts (online resharding swaps the layout the same way, without touching the I/O).
 struct RoutingTable {
-  std::uint64_t epoch = 0;
+  std::uint64_t epoch = 0;  // counts this client's table changes (not the topology epoch)
   std::shared_ptr<const Placement> placement;  // key -> shard
   std::vector<ShardRoute> shards;              // shard -> nodes
+  /// The topology record this table routes by (its epoch, phase, target and fencing); null
+  /// when no primary holds one (never initialised: route by the config file, epoch 0). The
+  /// write path tests this one pointer: without a record it costs nothing more.
+  std::shared_ptr<const ReshardView> reshard;
   std::size_t shard_for(std::string_view key) const noexcept { return placement->shard_for(key); }
 };
 
@@ -75,11 +80,12 @@ class Router {
   std::size_t shard_for(std::string_view key) const noexcept { return table()->shard_for(key); }
   /// The placement now (cheap to hold; used to split many keys consistently).
   std::shared_ptr<const Placement> placement() const { return table()->placement; }
-  std::size_t shard_count() const noexcept { return names_.size(); }
+  /// Shards now (a layout change may add or remove some).
+  std::size_t shard_count() const noexcept { return table()->shards.size(); }
   /// Shard i now (a copy of its entry in the current table).
   ShardRoute shard(std::size_t i) const { return table()->shards[i]; }
-  /// Shard i's name (names never change).
-  const std::string& shard_name(std::size_t i) const noexcept { return names_[i]; }
+  /// Shard i's name now ("" past the end: a node of a shard a layout change removed).
+  std::string shard_name(std::size_t i) const;
   ReadFrom read_from() const noexcept { return read_from_; }
   FailurePolicy failure_policy() const noexcept { return policy_; }
 
@@ -108,6 +114,12 @@ class Router {
   bool remove_replica(std::size_t shard, Node* node);
   /// A node's health changed: rebuilds the cache placement and wakes waiters (any thread).
   void on_health_change();
+  /// A new topology record: routes by `shards` placed by `distribution` (its layout) from
+  /// now on, with `reshard` describing the record. Wakes waiters.
+  void set_layout(Distribution distribution, std::vector<ShardInit> shards,
+                  std::shared_ptr<const ReshardView> reshard);
+  /// The same record phase over the same layout (only the view changes).
+  void set_reshard(std::shared_ptr<const ReshardView> reshard);
 
   /// Waits (caller's thread) until pick(shard, true, ...) finds a node or `until` passes.
   Node* wait_for_primary(std::size_t shard, std::chrono::steady_clock::time_point until) const;
@@ -118,9 +130,7 @@ class Router {
   void update(Change change);
   std::shared_ptr<const Placement> placement_for(const RoutingTable& t) const;
 
-  Distribution full_;
   DistributionOptions distribution_options_;  // for the live-shard distribution (cache)
-  std::vector<std::string> names_;
   ReadFrom read_from_;
   FailurePolicy policy_;
   std::atomic<std::shared_ptr<const RoutingTable>> table_;

@@ -25,7 +25,7 @@ std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Placement& d) {
     std::size_t s = d.shard_for(key_at(i));
     if (part_of_shard[s] == static_cast<std::size_t>(-1)) {
       part_of_shard[s] = parts.size();
-      parts.push_back(ShardPart{s, {}, {}});
+      parts.push_back(ShardPart{s, {}, {}, {}});
     }
     parts[part_of_shard[s]].positions.push_back(i);
   }
@@ -44,21 +44,25 @@ SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pa
   return split_pairs(pairs, Placement{distribution, {}, std::nullopt, {}});
 }
 
+namespace {
+
+MergeKind kind_of(const std::string& cmd) {
+  if (cmd == "MGET") return MergeKind::values;
+  if (cmd == "DEL" || cmd == "EXISTS" || cmd == "UNLINK" || cmd == "TOUCH") return MergeKind::sum;
+  throw Error(errc::config,
+              "cannot split " + cmd + " over shards (supported: MGET, DEL, EXISTS, UNLINK, TOUCH)");
+}
+
+}  // namespace
+
 SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
                      const Placement& distribution) {
   SplitPlan plan;
   const std::string cmd = upper(name);
-  if (cmd == "MGET") {
-    plan.kind = MergeKind::values;
-  } else if (cmd == "DEL" || cmd == "EXISTS" || cmd == "UNLINK" || cmd == "TOUCH") {
-    plan.kind = MergeKind::sum;
-  } else {
-    throw Error(errc::config, "cannot split " + cmd +
-                                  " over shards (supported: MGET, DEL, EXISTS, UNLINK, TOUCH)");
-  }
+  plan.kind = kind_of(cmd);
   plan.key_count = keys.size();
-  plan.parts = group(keys.size(), [&](std::size_t i) -> std::string_view { return keys[i]; },
-                     distribution);
+  plan.parts = group(
+      keys.size(), [&](std::size_t i) -> std::string_view { return keys[i]; }, distribution);
   std::vector<std::string_view> words;
   for (auto& part : plan.parts) {
     words.clear();
@@ -74,9 +78,9 @@ SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pa
   SplitPlan plan;
   plan.kind = MergeKind::ok;
   plan.key_count = pairs.size();
-  plan.parts = group(pairs.size(),
-                     [&](std::size_t i) -> std::string_view { return pairs[i].first; },
-                     distribution);
+  plan.parts = group(
+      pairs.size(), [&](std::size_t i) -> std::string_view { return pairs[i].first; },
+      distribution);
   std::vector<std::string_view> words;
   for (auto& part : plan.parts) {
     words.clear();
@@ -86,6 +90,33 @@ SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pa
       words.push_back(pairs[i].second);
     }
     append_command(part.payload, words);
+  }
+  return plan;
+}
+
+SplitPlan split_keys_one_by_one(std::string_view name, const std::vector<std::string>& keys) {
+  SplitPlan plan;
+  plan.kind = kind_of(upper(name));
+  const std::string cmd = upper(name) == "MGET" ? "GET" : upper(name);
+  plan.key_count = keys.size();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ShardPart part;
+    part.positions.push_back(i);
+    part.words = {cmd, keys[i]};
+    plan.parts.push_back(std::move(part));
+  }
+  return plan;
+}
+
+SplitPlan split_pairs_one_by_one(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  SplitPlan plan;
+  plan.kind = MergeKind::ok;
+  plan.key_count = pairs.size();
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    ShardPart part;
+    part.positions.push_back(i);
+    part.words = {"SET", pairs[i].first, pairs[i].second};
+    plan.parts.push_back(std::move(part));
   }
   return plan;
 }

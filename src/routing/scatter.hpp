@@ -19,6 +19,8 @@ struct ShardPart {
   std::size_t shard = 0;
   std::vector<std::size_t> positions;  // indexes into the caller's key list
   std::string payload;                 // the RESP command for this shard
+  /// One-by-one plans only: the part's command (routed and fenced like command()).
+  std::vector<std::string> words;
 };
 
 struct SplitPlan {
@@ -39,6 +41,11 @@ SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys
                      const Placement& placement);
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                       const Placement& placement);
+/// One part per key, each its own single-key command (MGET -> GET, MSET -> SET), with `words`
+/// set and no shard: while a migration runs each key is guarded, waits or is fenced as a
+/// single command is (a split by shard would bypass that).
+SplitPlan split_keys_one_by_one(std::string_view name, const std::vector<std::string>& keys);
+SplitPlan split_pairs_one_by_one(const std::vector<std::pair<std::string, std::string>>& pairs);
 /// Merges the parts' results (results[i] belongs to plan.parts[i]).
 MultiKeyReply merge_parts(const SplitPlan& plan, std::vector<Result<Reply>>& results);
 

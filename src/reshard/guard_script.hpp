@@ -1,0 +1,52 @@
+#pragma once
+// The guard script: how a client writes while a migration runs (and every write under strict
+// fencing). One script call runs the client's command and records the moving keys it wrote in
+// the source's dirty set, atomically, so the migrator's catch-up never misses a write; under
+// strict fencing it first refuses a client whose epoch is not the stored one.
+//
+//   KEYS = [record key, dirty set key, moving keys..., other keys of the command...]
+//   ARGV = [client epoch, "strict" | "lease", number of moving keys, command words...]
+//
+// Strict mode and a stored epoch other than ARGV[1]: the reply is the error
+// "FLYSHARDSTALE <stored epoch>" (0 when no record is stored) and nothing ran. Otherwise the
+// command runs, then each of the ARGV[3] moving keys (KEYS[3..]) is SADDed to KEYS[2]. Only
+// moving keys are added: the migrator copies every dirty key to its target shard, and a key
+// that does not move has no other shard. Every key the script touches is declared (Dragonfly).
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reshard/topology_record.hpp"
+
+namespace flyshard::detail {
+
+/// The Lua source.
+std::string_view guard_script_source() noexcept;
+/// Its SHA1, hex (for EVALSHA).
+const std::string& guard_script_sha1();
+
+/// What a guarded write needs besides the command.
+struct GuardCall {
+  std::uint64_t epoch = 0;  ///< the epoch the client routes by
+  Fencing fencing = Fencing::lease;
+  std::string_view dirty_key;  ///< "flyshard:dirty:<migration id>" (any name when none move)
+  std::span<const std::string_view> moving;  ///< the command's keys that move
+  std::span<const std::string_view> others;  ///< its other keys
+};
+
+/// The words of EVALSHA (or EVAL when `eval`) running `command` through the guard. The views
+/// point into `command`, the keys `call` names, and `scratch`, which must outlive the result.
+std::vector<std::string_view> guard_words(std::span<const std::string_view> command,
+                                          const GuardCall& call, bool eval,
+                                          std::vector<std::string>& scratch);
+
+/// The stored epoch of a FLYSHARDSTALE error message; nullopt for any other message.
+std::optional<std::uint64_t> stale_epoch(std::string_view message) noexcept;
+/// A NOSCRIPT error (EVALSHA of a script the node does not hold): send EVAL instead.
+bool is_noscript(std::string_view message) noexcept;
+
+}  // namespace flyshard::detail

@@ -1,0 +1,156 @@
+// Requests during online resharding: which go through the guard script (writes of moving keys
+// while they are copied; every write under strict fencing), which wait for the cutover to end
+// (moving keys), and which wait for a fresh read of the record (lease fencing, an expired
+// lease). Without a topology record none of this runs: the routing table's `reshard` is null.
+#include "client_core.hpp"
+#include "io/resp.hpp"
+#include "reshard/guard_script.hpp"
+
+namespace flyshard::detail {
+
+ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
+                                        std::span<const std::string_view> keys, bool read,
+                                        bool script) const {
+  Fence f;
+  const ReshardView& v = *table.reshard;
+  const bool strict_write = !read && v.fencing == Fencing::strict;
+  std::size_t moving = 0;
+  std::size_t target = LayoutPair::kNewShard;
+  if (v.migrating()) {
+    for (std::string_view k : keys) {
+      if (!v.pair.moves(k)) continue;
+      ++moving;
+      const std::size_t t = v.pair.target_shard_for(k);
+      if (target != LayoutPair::kNewShard && t != target) {
+        throw Error(errc::cross_shard, "keys move to different shards in the migration to epoch " +
+                                           std::to_string(v.epoch) + " (use a hash tag)");
+      }
+      target = t;
+    }
+    if (moving != 0 && moving != keys.size()) {
+      throw Error(errc::cross_shard,
+                  "some keys of the command move in the running migration and some do not (use "
+                  "a hash tag: keys with one tag move together)");
+    }
+  }
+  if (moving != 0 && v.frozen()) {
+    f.kind = FenceKind::frozen;
+  } else if (script && moving != 0 && !read) {
+    throw Error(errc::migrating,
+                "a script on keys that move waits for the migration's flip "
+                "(the guard cannot wrap a script): retry");
+  } else if (script) {
+    // Strict fencing does not cover scripts yet: the guard cannot call EVAL.
+  } else if (moving != 0 && !read) {
+    f.kind = FenceKind::guard;
+    f.moving.assign(keys.begin(), keys.end());
+  } else if (strict_write) {
+    f.kind = FenceKind::guard;
+    f.others.assign(keys.begin(), keys.end());
+  }
+  return f;
+}
+
+bool ClientCore::one_by_one(bool write) const {
+  const auto t = router_->table();
+  if (!t->reshard) [[likely]]
+    return false;
+  return t->reshard->migrating() ||
+         (write && (t->reshard->fencing == Fencing::strict || !lease_valid(*t)));
+}
+
+std::vector<std::string_view> ClientCore::pipeline_words(const Route& route,
+                                                         std::span<const std::string_view> words,
+                                                         std::vector<std::string>& scratch) const {
+  const RoutingTable& t = *route.table;
+  if (!route.read && !lease_valid(t)) {
+    want_record();
+    throw Error(errc::migrating, "topology record not read within the lease: retry");
+  }
+  const Fence f = fence_for(t, route.keys, route.read, route.script);
+  if (f.kind == FenceKind::frozen) {
+    want_record();
+    throw Error(errc::migrating, "key frozen for the cutover of topology epoch " +
+                                     std::to_string(t.reshard->epoch) + ": retry");
+  }
+  if (f.kind == FenceKind::plain) return {words.begin(), words.end()};
+  // The views of `f` point into `words` (the caller's), so they outlive this call.
+  const GuardCall call{t.reshard->epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving,
+                       f.others};
+  return guard_words(words, call, false, scratch);
+}
+
+namespace {
+
+Result<Reply> migrating_error(std::string message) {
+  return Result<Reply>(errc::migrating, std::move(message));
+}
+
+}  // namespace
+
+Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
+                                     std::optional<ReadFrom> read_from,
+                                     std::optional<std::string_view> routing_key,
+                                     std::optional<Route> routed) {
+  const auto until = Clock::now() + options_.request_timeout;
+  std::string payload;
+  std::vector<std::string> scratch;
+  for (;;) {
+    Route route = routed        ? std::move(*routed)
+                  : routing_key ? route_by(*routing_key, words, read_from, true)
+                                : route_with_key(words, read_from, true);
+    routed.reset();
+    payload.clear();
+    if (!route.table) {  // the record went away (cannot happen today: epochs only grow)
+      append_command(payload, words);
+      return execute(*route.node, payload, 1, route.read && !route.blocks, route.blocks,
+                     route.known);
+    }
+    const RoutingTable& t = *route.table;
+    const std::uint64_t epoch = t.reshard->epoch;
+    if (!route.read && !lease_valid(t)) {
+      // The record may have changed while this client was not looking (paused, cut off):
+      // nothing is written before a fresh read says which layout holds.
+      if (!wait_for_record(until, [&] { return lease_valid(*router_->table()); })) {
+        return migrating_error("topology record not read within the lease (" +
+                               std::to_string(t.reshard->lease.count()) +
+                               " ms): writes wait for a fresh read");
+      }
+      continue;
+    }
+    const Fence f = fence_for(t, route.keys, route.read, route.script);
+    if (f.kind == FenceKind::frozen) {
+      if (!wait_for_record(until, [&] { return topology_epoch() > epoch; })) {
+        return migrating_error("key frozen for the cutover of topology epoch " +
+                               std::to_string(epoch) + ": retry");
+      }
+      continue;
+    }
+    if (f.kind == FenceKind::plain) {
+      append_command(payload, words);
+      return execute(*route.node, payload, 1, route.read && !route.blocks, route.blocks,
+                     route.known);
+    }
+    const GuardCall call{epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving, f.others};
+    append_command(payload, guard_words(words, call, false, scratch));
+    Result<Reply> r = execute(*route.node, payload, 1, false, std::nullopt, route.known);
+    if (!r.ok() && r.error() == errc::server_error && is_noscript(r.message())) {
+      payload.clear();
+      append_command(payload, guard_words(words, call, true, scratch));
+      r = execute(*route.node, payload, 1, false, std::nullopt, route.known);
+    }
+    if (r.ok() || r.error() != errc::server_error) return r;
+    const auto stored = stale_epoch(r.message());
+    if (!stored) return r;
+    // Strict fencing refused this client's epoch: nothing ran. Re-read and route again.
+    if (!wait_for_record(until, [&] {
+          const std::uint64_t now = topology_epoch();
+          return now >= *stored && now != epoch;
+        })) {
+      return migrating_error("the guard refused topology epoch " + std::to_string(epoch) +
+                             " (stored: " + std::to_string(*stored) + ")");
+    }
+  }
+}
+
+}  // namespace flyshard::detail
