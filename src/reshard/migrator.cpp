@@ -9,6 +9,7 @@
 #include "reshard/client_wait.hpp"
 #include "reshard/copier.hpp"
 #include "reshard/dirty_drain.hpp"
+#include "reshard/for_each_shard.hpp"
 #include "reshard/migration_error.hpp"
 #include "reshard/migration_lock.hpp"
 #include "reshard/move_plan.hpp"
@@ -34,25 +35,6 @@ std::vector<std::string> union_of(std::vector<std::string> a, const std::vector<
   for (const auto& x : b)
     if (std::find(a.begin(), a.end(), x) == a.end()) a.push_back(x);
   return a;
-}
-
-// One thread per shard; the first exception is rethrown once all have stopped.
-template <typename Fn>
-void for_each_shard(const std::vector<std::string>& shards, Fn fn) {
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(shards.size());
-  for (std::size_t i = 0; i < shards.size(); ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        fn(shards[i]);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
 }
 
 // The share of keys that move, on synthetic keys: the copy's estimate of its total.
@@ -270,7 +252,7 @@ void Migrator::copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& o
         static_cast<double>(links_.run(s, {"DBSIZE"}).as<long long>()) * share);
   std::mutex mu;
   std::uint64_t keys = 0, bytes = 0;
-  for_each_shard(sources, [&](const std::string& source) {
+  for_each_shard(sources, [&](std::size_t, const std::string& source) {
     const PassState end = run_pass(
         links_, source, r.migration_id, "copy", options_.batch,
         [&](const std::vector<std::string>& page) {
@@ -304,7 +286,7 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty,
   for (int pass = 0;; ++pass) {
     std::mutex mu;
     std::uint64_t drained = 0;
-    for_each_shard(sources, [&](const std::string& source) {
+    for_each_shard(sources, [&](std::size_t, const std::string& source) {
       const DrainCounts d = drain_dirty(*run.ctx, source, options_.batch, 0);
       std::lock_guard lock(mu);
       drained += d.keys;
@@ -363,7 +345,7 @@ std::uint64_t Migrator::sweep(
     const std::function<bool(const std::string& shard, const std::string& key)>& drop) {
   std::mutex mu;
   std::uint64_t unlinked = 0;
-  for_each_shard(shards, [&](const std::string& shard) {
+  for_each_shard(shards, [&](std::size_t, const std::string& shard) {
     run_pass(
         links_, shard, r.migration_id, pass, options_.batch,
         [&](const std::vector<std::string>& page) {

@@ -58,6 +58,20 @@ class MigrateTest : public SharedClusterTest<4, 1> {
         },
         std::chrono::seconds(10)));
   }
+  // Runs the migrator until it pauses after `phase`, SIGKILLs it by its PID and waits for
+  // its lock to expire.
+  void kill_after(const std::string& phase, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"migrate", "--lock-ttl-ms", "500",           "-c", a_.string(),
+                                  "--to",    b_.string(),     "--pause-after", phase};
+    args.insert(args.end(), extra.begin(), extra.end());
+    {
+      ToolProcess first(args, dir_);
+      ASSERT_TRUE(first.wait_for_stderr("paused after " + phase, std::chrono::seconds(30)))
+          << first.err();
+      first.kill();
+    }
+    wait_lock_free();
+  }
   std::uint64_t epoch_on(std::size_t shard) {
     const Reply r = cluster_->primary(shard).command({"HGET", "flyshard:topology", "epoch"});
     return r.is_nil() ? 0 : std::stoull(r.str());
@@ -173,15 +187,7 @@ TEST_F(MigrateTest, KilledInEveryPhaseResumesToTheSameResult) {
     const auto before = snapshot(three_, keys);
     GuardedWriter w(four_, 4);
     w.start();
-    {
-      ToolProcess first({"migrate", "--lock-ttl-ms", "500", "--batch", "100", "-c", a_.string(),
-                         "--to", b_.string(), "--pause-after", phase},
-                        dir_);
-      ASSERT_TRUE(first.wait_for_stderr("paused after " + phase, std::chrono::seconds(30)))
-          << first.err();
-      first.kill();
-    }
-    wait_lock_free();
+    kill_after(phase, {"--batch", "100"});
     ToolRun r = tool(migrate_args(a_, b_));
     w.stop();
     ASSERT_EQ(r.rc, 0) << r.err;
@@ -230,15 +236,7 @@ TEST_F(MigrateTest, AbortBeforeTheFlipLeavesLayoutAIntactAndTargetsClean) {
     keys = fill_every_type(c, 3000);
   }
   const auto before = snapshot(three_, keys);
-  {
-    ToolProcess first({"migrate", "--lock-ttl-ms", "500", "-c", a_.string(), "--to", b_.string(),
-                       "--pause-after", "cutover"},
-                      dir_);
-    ASSERT_TRUE(first.wait_for_stderr("paused after cutover", std::chrono::seconds(30)))
-        << first.err();
-    first.kill();
-  }
-  wait_lock_free();
+  kill_after("cutover");
   EXPECT_GT(cluster_->primary(3).command({"DBSIZE"}).integer(), 100) << "s4 holds the copies";
   const std::uint64_t epoch = epoch_on(0);
   ToolRun r = tool("migrate --abort --lock-ttl-ms 500 -c " + a_.string());
@@ -254,15 +252,7 @@ TEST_F(MigrateTest, AbortBeforeTheFlipLeavesLayoutAIntactAndTargetsClean) {
   EXPECT_EQ(tool("migrate --abort -c " + a_.string()).rc, 0) << "nothing to abort";
 
   // After the flip an abort is refused; the migration finishes instead.
-  {
-    ToolProcess first({"migrate", "--lock-ttl-ms", "500", "-c", a_.string(), "--to", b_.string(),
-                       "--pause-after", "cleanup"},
-                      dir_);
-    ASSERT_TRUE(first.wait_for_stderr("paused after cleanup", std::chrono::seconds(30)))
-        << first.err();
-    first.kill();
-  }
-  wait_lock_free();
+  kill_after("cleanup");
   ToolRun late = tool("migrate --abort --lock-ttl-ms 500 -c " + a_.string());
   EXPECT_EQ(late.rc, 3) << late.err;
   EXPECT_NE(late.err.find("cannot be aborted"), std::string::npos) << late.err;
@@ -308,6 +298,32 @@ TEST_F(MigrateTest, BigKeyMovesInChunks) {
   EXPECT_EQ(j["big_keys"], 2);
   std::cout << "longest single chunk command: " << j["longest_chunk_us"] << " us\n";
   expect_clean(check_layout(all_, four_, before));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(MigrateTest, ACopyThatDiffersIsCaughtBeforeTheFlipAndRolledBack) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(three_);
+    keys = fill_every_type(c, 2000);
+  }
+  const auto before = snapshot(three_, keys);
+  kill_after("catchup");
+  // Damage every copy behind the migrator's back (no client wrote them, so no dirty set
+  // will bring them back): a TTL far from the source's.
+  const auto on = keys_by_shard(four_);
+  ASSERT_FALSE(on.at("s4").empty());
+  for (const auto& k : on.at("s4"))
+    if (!k.starts_with("flyshard:")) cluster_->primary(3).command({"PEXPIRE", k, "99999999"});
+  ToolRun r = tool(migrate_args(a_, b_));
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.out.find("aborted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("differ"), std::string::npos) << r.out;
+  expect_clean(check_layout(all_, three_, before));
 }
 
 }  // namespace
