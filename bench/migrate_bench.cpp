@@ -147,6 +147,9 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
     const detail::MovePlan plan(a, b);
     naive(links, a, plan, naive_limit, r);
   }
+  mo.on_progress = [](const detail::MigrationProgress& p) {
+    if (!p.message.empty()) std::cerr << "  " << p.message << "\n";
+  };
   detail::Migrator m(a, mo);
   const detail::MigrationOutcome out = m.migrate(b);
   const double copy_s = std::chrono::duration<double>(out.copy_time).count();

@@ -220,12 +220,27 @@ void Migrator::run_phases(Run& run, TopologyRecord r, MigrationOutcome& out) {
       cutover_started = SteadyClock::now();
     }
     if (r.state == MigrationState::cutover) {
+      // Each step is timed: together they are the pause of every moving key.
+      auto t = SteadyClock::now();
       wait_clients(r, sources);
+      const auto clients = since(t);
+      t = SteadyClock::now();
       drain_phase(run, r, true, out);
+      const auto drain = since(t);
+      t = SteadyClock::now();
       cutover_checks(run, r);
+      const auto checks = since(t);
       pause_point("cutover");
-      r = step(run, r, flip(r));
+      t = SteadyClock::now();
+      const TopologyRecord cut = r;
+      r = step(run, r, flip(cut));
       out.cutover_time = since(cutover_started);
+      report({"cleanup", r.epoch, 0, 0, 0,
+              "cutover pause " + std::to_string(out.cutover_time.count()) + " ms: clients " +
+                  std::to_string(clients.count()) + " ms, final drain " +
+                  std::to_string(drain.count()) + " ms, replicas + verification " +
+                  std::to_string(checks.count()) + " ms, flip " + std::to_string(since(t).count()) +
+                  " ms"});
     }
   } catch (const MigrationUnrecoverable& e) {
     // Before the flip the sources are complete: roll back rather than leave half a move.

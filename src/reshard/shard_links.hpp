@@ -4,6 +4,10 @@
 // address shards that no single layout holds (layout A's and B's together), by name, and
 // through the public API; a one-shard Client gives exactly that, and because its topology
 // keeps the Sentinel section, a failover re-points the link as it would any client's.
+//
+// A link must route by its own one-shard topology only, never by the topology record it
+// reads and writes: once clients follow the record (the client side of issue 11), these
+// Clients (and the tool's NodeProbes) need a ClientOptions switch that turns following off.
 
 #include <chrono>
 #include <map>

@@ -321,6 +321,7 @@ void GuardedWriter::loop() {
       } else {
         words = {"PEXPIRE", key, "600000"};
       }
+      Reply r;
       const auto st = s.record->state;
       const bool moving = s.plan && s.plan->moves(key);
       if (moving && st == MigrationState::cutover) {
@@ -330,7 +331,6 @@ void GuardedWriter::loop() {
       }
       const Distribution d = s.record->layout.make_distribution();
       const std::string owner = d.shards()[d.shard_for(key)].name;
-      Reply r;
       if (moving) {
         std::vector<std::string> eval{"EVAL", kGuard, "2", key,
                                       flyshard::detail::dirty_key(s.record->migration_id)};
@@ -340,22 +340,27 @@ void GuardedWriter::loop() {
       } else {
         r = links_.run(owner, Args(words));
       }
-      if (words[0] == "INCR") {
-        values[key] = std::to_string(r.integer());
-      } else if (words[0] == "SET") {
-        values[key] = words[2];
-        with_ttl.erase(key);
-      } else if (words[0] == "DEL") {
-        if (values.count(key) || r.integer() > 0) values[key] = std::nullopt;
-        with_ttl.erase(key);
-      } else if (r.integer() == 1) {
-        with_ttl.insert(key);
-      }
+      apply(words, r);
       ++ops;
     } catch (const std::exception& e) {
       ++errors;
       last_error = e.what();
     }
+  }
+}
+
+void GuardedWriter::apply(const std::vector<std::string>& words, const Reply& r) {
+  const std::string& key = words[1];
+  if (words[0] == "INCR") {
+    values[key] = std::to_string(r.integer());
+  } else if (words[0] == "SET") {
+    values[key] = words[2];
+    with_ttl.erase(key);
+  } else if (words[0] == "DEL") {
+    if (values.count(key) || r.integer() > 0) values[key] = std::nullopt;
+    with_ttl.erase(key);
+  } else if (r.integer() == 1) {
+    with_ttl.insert(key);
   }
 }
 

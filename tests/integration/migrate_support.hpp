@@ -74,7 +74,10 @@ std::vector<std::string> check_layout(const Topology& all, const Topology& b,
                                       const std::map<std::string, KeyValue>& expected,
                                       std::size_t max = 10);
 
-/// A thread writing its own keys (SET / DEL / INCR / PEXPIRE) while following the record.
+/// A thread writing its own keys (SET / DEL / INCR / PEXPIRE) while following the record by
+/// hand as the contract says: registers its epoch on every primary, writes moving keys
+/// through the guard script (the write and the SADD to the dirty set in one step), holds
+/// moving keys during the cutover, routes by layout B after the flip.
 class GuardedWriter {
  public:
   GuardedWriter(const Topology& all, int id);
@@ -89,6 +92,7 @@ class GuardedWriter {
 
  private:
   void loop();
+  void apply(const std::vector<std::string>& words, const Reply& r);
   void follow();
   void register_epoch(std::uint64_t epoch);
 
