@@ -2,31 +2,16 @@
 
 #include "client_core.hpp"
 #include "flyshard/client.hpp"
+#include "gather.hpp"
 #include "io/resp.hpp"
 #include "routing/scatter.hpp"
 
 namespace flyshard {
 
 using detail::append_command;
+using detail::make_gather;
 
 namespace {
-
-// Collects the results of several requests and hands them over when the last one is in.
-// Every callback runs on the loop thread, so the count needs no atomics.
-template <typename Done>
-struct Gather {
-  std::vector<Result<Reply>> results;
-  std::size_t remaining;
-  Done done;
-  Gather(std::size_t n, Done d)
-      : results(n, Result<Reply>(errc::shutting_down, "not completed")), remaining(n),
-        done(std::move(d)) {}
-};
-
-template <typename Done>
-auto make_gather(std::size_t n, Done d) {
-  return std::make_shared<Gather<Done>>(n, std::move(d));
-}
 
 void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
               Callback<MultiKeyReply> cb) {
@@ -35,10 +20,7 @@ void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
   });
   const bool write = plan->kind != detail::MergeKind::values;
   for (std::size_t i = 0; i < plan->parts.size(); ++i) {
-    auto done = [g, i](Result<Reply> r) {
-      g->results[i] = std::move(r);
-      if (--g->remaining == 0) g->done(g->results);
-    };
+    auto done = std::remove_reference_t<decltype(*g)>::slot(g, i);
     detail::Node* node;
     try {
       node = &core.node_for_shard(plan->parts[i].shard, write, false);
@@ -161,10 +143,7 @@ void AsyncClient::pipeline(const std::vector<std::vector<std::string>>& commands
   });
   // Each command is its own request; those submitted together leave in one write per node.
   for (std::size_t i = 0; i < commands.size(); ++i) {
-    command(Args(commands[i]), [g, i](Result<Reply> r) {
-      g->results[i] = std::move(r);
-      if (--g->remaining == 0) g->done(g->results);
-    });
+    command(Args(commands[i]), std::remove_reference_t<decltype(*g)>::slot(g, i));
   }
 }
 

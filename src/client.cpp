@@ -8,11 +8,13 @@
 #include "io/resp.hpp"
 #include "routing/scatter.hpp"
 #include "script_words.hpp"
+#include "typed_words.hpp"
 
 namespace flyshard {
 
 using detail::append_command;
 using detail::value_or_throw;
+using detail::words_with;
 
 namespace {
 
@@ -47,14 +49,6 @@ std::vector<std::string> strings_of(const Reply& r) {
   out.reserve(r.elements().size());
   for (const auto& e : r.elements()) out.push_back(e.str());
   return out;
-}
-
-// Builds {name, key, items...}.
-std::vector<std::string_view> words_with(std::string_view name, std::string_view key,
-                                         const std::vector<std::string>& items) {
-  std::vector<std::string_view> w{name, key};
-  w.insert(w.end(), items.begin(), items.end());
-  return w;
 }
 
 }  // namespace
@@ -225,16 +219,10 @@ long long Client::scard(std::string_view key) { return command({"SCARD", key}).a
 
 long long Client::zadd(std::string_view key,
                        const std::vector<std::pair<double, std::string>>& members) {
-  std::vector<std::string> scores;
-  scores.reserve(members.size());
-  for (const auto& m : members) scores.push_back(to_text(m.first));
-  std::vector<std::string_view> w{"ZADD", key};
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    w.push_back(scores[i]);
-    w.push_back(members[i].second);
-  }
-  return command(w).as_integer();
+  std::vector<Arg> scores;
+  return command(detail::zadd_words(key, members, scores)).as_integer();
 }
+
 std::optional<double> Client::zscore(std::string_view key, std::string_view member) {
   Reply r = command({"ZSCORE", key, member});
   if (r.is_nil()) return std::nullopt;

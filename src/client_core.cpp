@@ -238,8 +238,7 @@ void ClientCore::revive(Node& node) {
   log_.log(LogLevel::info, "node " + node.name + " is announced again");
   // What was known of it is stale: nothing goes to it before a check.
   node.health.forget();
-  node.last_info.reset();
-  node.promoted_from_offset.reset();
+  node.checks.forget();
   node.retired.store(false);
   for (auto& c : node.connections) c->unpark();
   if (node.subscriber) node.subscriber->unpark();

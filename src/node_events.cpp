@@ -68,25 +68,25 @@ void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
     // replica's replication offset carries on from where its replica offset was; an empty
     // node's starts again. Only the former serves reads meanwhile, and only while the slot's
     // primary is unusable.
-    const auto& before = node.last_info;
-    if (!node.promoted_from_offset && before && before->role == NodeRole::replica &&
+    const auto& before = node.checks.last_info;
+    if (!node.checks.promoted_from_offset && before && before->role == NodeRole::replica &&
         before->replica_offset && *before->replica_offset > 0 && info->primary_offset &&
         *info->primary_offset >= *before->replica_offset) {
-      node.promoted_from_offset = before->replica_offset;
+      node.checks.promoted_from_offset = before->replica_offset;
     }
-    if (node.promoted_from_offset && info->primary_offset &&
-        *info->primary_offset >= *node.promoted_from_offset) {
+    if (node.checks.promoted_from_offset && info->primary_offset &&
+        *info->primary_offset >= *node.checks.promoted_from_offset) {
       eligible = !usable_as_primary(*slot_primary);
     } else {
-      node.promoted_from_offset.reset();
+      node.checks.promoted_from_offset.reset();
     }
   } else {
-    node.promoted_from_offset.reset();
+    node.checks.promoted_from_offset.reset();
   }
   if (info->role == NodeRole::replica) {
     Node* primary = slot_primary;
     std::optional<ReplicationInfo> primary_info;
-    if (primary != &node) primary_info = primary->last_info;
+    if (primary != &node) primary_info = primary->checks.last_info;
     // When the primary is down (in our own view), every replica's link to it is down too, and
     // a replica holds the freshest data there is: judge it against the primary's last known
     // state as if the link were up, so reads keep working until a promotion. A replica cut
@@ -95,7 +95,7 @@ void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
     if (!judged.link_up && !judged.sync_in_progress && primary != &node && !primary->health.up()) {
       judged.link_up = true;
     }
-    ReplicaVerdict v = node.lag.update(judged, primary_info, Clock::now(), options_.max_replica_lag);
+    ReplicaVerdict v = node.checks.lag.update(judged, primary_info, Clock::now(), options_.max_replica_lag);
     eligible = v.eligible;
     if (eligible != node.health.read_eligible()) {
       log_.log(LogLevel::info, "replica " + node.name +
@@ -109,7 +109,7 @@ void ClientCore::on_check(Node& node, std::optional<ReplicationInfo> info,
                                     "'s primary slot but is a replica: no writes go to it");
   }
   const NodeRole role = info->role;
-  node.last_info = std::move(info);
+  node.checks.last_info = std::move(info);
   if (node.health.on_check(role, eligible, rtt)) {
     on_state_change(node, true);
   } else if (role != old_role) {

@@ -146,6 +146,69 @@ class AsyncClient {
   /// EVAL on the shard of `keys` (all on one shard, else errc::cross_shard before sending).
   void eval(std::string_view script, const std::vector<std::string>& keys,
             const std::vector<std::string>& args, Callback<Reply> cb);
+  /// EVALSHA, routed as eval(); NOSCRIPT completes with errc::server_error (see Script for
+  /// the EVALSHA-then-EVAL helper).
+  void evalsha(std::string_view sha1, const std::vector<std::string>& keys,
+               const std::vector<std::string>& args, Callback<Reply> cb);
+  /// SCRIPT LOAD on every shard's primary; the SHA1.
+  void script_load(std::string_view script, Callback<std::string> cb);
+
+  // Strings and expiry.
+  void decr(std::string_view key, long long by, Callback<long long> cb);
+  void incrbyfloat(std::string_view key, double by, Callback<double> cb);
+  void append(std::string_view key, std::string_view value, Callback<long long> cb);
+  void strlen(std::string_view key, Callback<long long> cb);
+  void getdel(std::string_view key, Callback<std::optional<std::string>> cb);
+  void expire(std::string_view key, std::chrono::seconds ttl, Callback<bool> cb);
+  void pexpire(std::string_view key, std::chrono::milliseconds ttl, Callback<bool> cb);
+  /// The remaining TTL; nullopt when the key has none or does not exist.
+  void pttl(std::string_view key, Callback<std::optional<std::chrono::milliseconds>> cb);
+  void persist(std::string_view key, Callback<bool> cb);
+  // Hashes.
+  void hdel(std::string_view key, const std::vector<std::string>& fields, Callback<long long> cb);
+  void hlen(std::string_view key, Callback<long long> cb);
+  // Lists.
+  void lpush(std::string_view key, const std::vector<std::string>& values, Callback<long long> cb);
+  void rpush(std::string_view key, const std::vector<std::string>& values, Callback<long long> cb);
+  void lpop(std::string_view key, Callback<std::optional<std::string>> cb);
+  void rpop(std::string_view key, Callback<std::optional<std::string>> cb);
+  void lrange(std::string_view key, long long start, long long stop,
+              Callback<std::vector<std::string>> cb);
+  void llen(std::string_view key, Callback<long long> cb);
+  // Sets.
+  void sadd(std::string_view key, const std::vector<std::string>& members, Callback<long long> cb);
+  void srem(std::string_view key, const std::vector<std::string>& members, Callback<long long> cb);
+  void sismember(std::string_view key, std::string_view member, Callback<bool> cb);
+  void smembers(std::string_view key, Callback<std::vector<std::string>> cb);
+  void scard(std::string_view key, Callback<long long> cb);
+  // Sorted sets.
+  void zadd(std::string_view key, const std::vector<std::pair<double, std::string>>& members,
+            Callback<long long> cb);
+  void zscore(std::string_view key, std::string_view member, Callback<std::optional<double>> cb);
+  void zrange(std::string_view key, long long start, long long stop,
+              Callback<std::vector<std::string>> cb);
+  void zrem(std::string_view key, const std::vector<std::string>& members, Callback<long long> cb);
+  void zincrby(std::string_view key, double by, std::string_view member, Callback<double> cb);
+  void zcard(std::string_view key, Callback<long long> cb);
+
+  /// MGET over any keys (split per shard, merged in order). Any shard's failure fails the
+  /// call (multi_key() gives the partial result instead).
+  void mget(const std::vector<std::string>& keys,
+            Callback<std::vector<std::optional<std::string>>> cb);
+  /// DEL / EXISTS / UNLINK / TOUCH over any keys: the sum; any shard's failure fails the call.
+  /// An empty list completes with 0, as on the blocking Client.
+  void del(const std::vector<std::string>& keys, Callback<long long> cb);
+  void exists(const std::vector<std::string>& keys, Callback<long long> cb);
+  void unlink(const std::vector<std::string>& keys, Callback<long long> cb);
+  void touch(const std::vector<std::string>& keys, Callback<long long> cb);
+
+  /// A command on shard `shard`'s primary (index into the topology's shards; out of range:
+  /// errc::config). Refused like Client::command_on_shard (connection-state commands) and,
+  /// on the shared link, a command that blocks (errc::config).
+  void command_on_shard(std::size_t shard, Args args, Callback<Reply> cb);
+  /// A command on every shard's primary, in parallel; the replies in shard order. Any
+  /// shard's failure fails the call with that shard's error.
+  void command_on_all(Args args, Callback<std::vector<Reply>> cb);
 
   /// MGET/DEL/EXISTS/UNLINK/TOUCH over any keys: split per shard, sent in parallel, merged
   /// in the caller's order. `name` is the command name.

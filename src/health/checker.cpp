@@ -31,8 +31,8 @@ void HealthChecker::on_timer(uv_timer_t* t) {
 }
 
 void HealthChecker::check_now(Node& node) {
-  if (node.check_in_flight || node.connections.empty() || node.retired.load()) return;
-  node.check_in_flight = true;
+  if (node.checks.in_flight || node.connections.empty() || node.retired.load()) return;
+  node.checks.in_flight = true;
   // INFO replication for every node: its role line is as authoritative as ROLE, and a
   // primary's offset and replication id are what the replicas' lag is judged against.
   Request r;
@@ -42,7 +42,7 @@ void HealthChecker::check_now(Node& node) {
   r.deadline = r.start + engine_.request_timeout();
   Node* n = &node;
   r.callback = [this, n, start = r.start](Result<Reply> result) {
-    n->check_in_flight = false;
+    n->checks.in_flight = false;
     const auto rtt = Clock::now() - start;
     if (!result.ok()) {
       outcome_(*n, std::nullopt, rtt);

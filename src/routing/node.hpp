@@ -1,7 +1,9 @@
 #pragma once
-// One server as the client sees it: the I/O layer's Endpoint (name, address, async links,
-// counters) plus what routing and health know of it (shard, role slot, health, replication
-// state, subscriptions) and its pool of blocking connections (shared by callers).
+// One server as the client sees it, put together from the layers' own parts: the I/O
+// layer's Endpoint (address, async links, counters), its place in the layout (shard, primary
+// slot, retired), health's verdicts (NodeHealth) and working memory (CheckState), the
+// subscriptions its subscriber link serves, and its pool of blocking connections. Each part
+// is defined, and changed, in its own layer; Node only holds them together.
 
 #include <atomic>
 #include <cstddef>
@@ -11,8 +13,8 @@
 #include <vector>
 
 #include "flyshard/topology.hpp"
+#include "health/check_state.hpp"
 #include "health/node_health.hpp"
-#include "health/replication.hpp"
 #include "io/blocking_connection.hpp"
 #include "io/endpoint.hpp"
 
@@ -41,12 +43,11 @@ struct Node : Endpoint {
 
   NodeHealth health;
 
-  // Loop thread only.
+  CheckState checks;  // loop thread only
+
+  // Pub/Sub (loop thread only): the subscriptions per channel served by this node's
+  // subscriber link (Endpoint::subscriber).
   std::unordered_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>> channels;
-  bool check_in_flight = false;             // an active health check is out
-  std::optional<ReplicationInfo> last_info; // what the last check said
-  ReplicaLagTracker lag;                    // replicas: is replication keeping up?
-  std::optional<long long> promoted_from_offset;  // promoted replica not yet re-pointed to
 
   BlockingPool pool;
 };

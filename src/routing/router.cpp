@@ -11,7 +11,7 @@ Node::Node(NodeAddress addr, std::size_t shard_index, bool primary, std::size_t 
       address(std::move(addr)),
       shard(shard_index),
       is_primary(primary),
-      lag(address.host, address.port),
+      checks(address.host, address.port),
       pool(pool_size) {}
 
 Node::~Node() = default;

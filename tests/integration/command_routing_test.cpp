@@ -174,7 +174,9 @@ TEST_F(CommandRoutingTest, KeysOnOneShardByHashTagWorkOnThatShard) {
     EXPECT_EQ(direct(shard, {"EXISTS", k}).integer(), 1) << k;
   }
   for (std::size_t other = 0; other < 3; ++other) {
-    if (other != shard) EXPECT_EQ(dbsize(other), 0) << "shard " << other;
+    if (other != shard) {
+      EXPECT_EQ(dbsize(other), 0) << "shard " << other;
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "eventually.hpp"
 #include "fake_server.hpp"
 #include "flyshard/flyshard.hpp"
+#include "server_process.hpp"
 
 using namespace flyshard;
 using namespace std::chrono_literals;
@@ -401,3 +403,89 @@ TEST(SentinelFakeTest, AReplicaSentinelForgetsIsRetiredAndComesBackWhenNamedAgai
 }
 
 }  // namespace
+
+// A failover that lands between subscribe() and the subscription's registration on the loop
+// must not lose the subscription (it would be registered on the old primary, whose link
+// nobody reads any more). Subscriptions are made back to back from a thread while the shard's
+// primary moves along six real servers; afterwards every one of them receives. A demoted
+// server replicates from an unrelated server and never becomes primary again, so a message
+// published on the newest primary cannot reach a lost subscription by any path.
+TEST(SentinelFakeTest, SubscriptionsMadeWhileTheShardFailsOverAllReceive) {
+  using flyshard::testing::ServerOptions;
+  using flyshard::testing::ServerProcess;
+  constexpr int kNodes = 6;
+  std::vector<ServerProcess> nodes;
+  for (int i = 0; i <= kNodes; ++i) {  // the last one is the unrelated server
+    ServerOptions o;
+    o.label = i < kNodes ? "n" + std::to_string(i) : "elsewhere";
+    nodes.emplace_back(o).start();
+  }
+  const std::string elsewhere = std::to_string(nodes.back().port());
+  auto view = std::make_shared<MasterView>();
+  view->port = nodes[0].port();
+  view->epoch = 1;
+  FakeServer s({sentinel_script(view)});
+  Client c(one_shard(nodes[0].port(), {s.address()}), fast_options());
+
+  std::mutex mu;
+  std::vector<Subscription> subs;
+  std::vector<std::string> channels;
+  std::set<std::string> received;
+  std::atomic<bool> stop{false};
+  std::thread subscriber([&] {
+    for (int i = 0; !stop; ++i) {
+      std::string ch = "race-" + std::to_string(i);
+      Subscription sub = c.subscribe({ch}, [&](std::string_view channel, std::string_view) {
+        std::lock_guard lock(mu);
+        received.insert(std::string(channel));
+      });
+      {
+        std::lock_guard lock(mu);
+        subs.push_back(std::move(sub));
+        channels.push_back(ch);
+      }
+      std::this_thread::sleep_for(200us);
+    }
+  });
+
+  auto is_primary = [&](std::uint16_t port) {
+    for (const auto& n : c.stats().nodes) {
+      if (n.address == "127.0.0.1:" + std::to_string(port) && n.role == "primary") return true;
+    }
+    return false;
+  };
+  for (int i = 1; i < kNodes; ++i) {
+    nodes[i].command({"REPLICAOF", "NO", "ONE"});
+    {
+      std::lock_guard lock(view->mu);
+      view->port = nodes[i].port();
+      ++view->epoch;
+    }
+    nodes[i - 1].command({"REPLICAOF", "127.0.0.1", elsewhere});
+    ASSERT_TRUE(eventually([&] { return is_primary(nodes[i].port()); })) << "failover " << i;
+  }
+  stop = true;
+  subscriber.join();
+
+  // Publish on every channel that has not received yet, until all have or time runs out.
+  std::vector<std::string> missing;
+  const auto deadline = Clock::now() + 10s * kSlow;
+  do {
+    {
+      std::lock_guard lock(mu);
+      missing.clear();
+      for (const auto& ch : channels)
+        if (!received.count(ch)) missing.push_back(ch);
+    }
+    for (const auto& ch : missing) {
+      try {
+        c.publish(ch, "m");
+      } catch (const Error&) {
+      }
+    }
+    if (!missing.empty()) std::this_thread::sleep_for(50ms);
+  } while (!missing.empty() && Clock::now() < deadline);
+  EXPECT_GT(channels.size(), 50u);  // the race needs subscriptions across every failover
+  EXPECT_TRUE(missing.empty()) << missing.size() << " of " << channels.size()
+                               << " subscriptions lost, e.g. " << missing.front();
+}

@@ -3,7 +3,9 @@
 against a local shop it starts (ShopEnv) or against --url, Locust's CSV + HTML report in a
 results folder, then `flyshard-shop check`. With --kill-primary AFTER_S it SIGKILLs the primary
 of a shard holding products and carts AFTER_S seconds into the run, and reports the errors seen
-and the time until checkouts on that shard succeed again.
+and the time until checkouts on that shard succeed again. With --grow AFTER_S it adds a shard
+AFTER_S seconds in and migrates the data to it with `flyshard migrate` while the load runs
+(grow.py), and reports the longest run of failed checkouts a probe saw.
 
 Exit status: 0 when the run finished and `check` passed, 1 otherwise, 2 on bad usage.
 """
@@ -23,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from shophttp import Visitor  # noqa: E402
 from shop_env import SOURCE_DIR, ShopEnv  # noqa: E402
 from shopload import map_probes  # noqa: E402
+from grow import Grower  # noqa: E402
 
 LOCUSTFILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locustfile.py")
 
@@ -140,6 +143,8 @@ def main():
     ap.add_argument("--instances", type=int, default=1)
     ap.add_argument("--catalog", default=None, help="catalogue JSON (default the example's)")
     ap.add_argument("--kill-primary", type=float, default=None, metavar="AFTER_S")
+    ap.add_argument("--grow", type=float, default=None, metavar="AFTER_S",
+                    help="add a shard AFTER_S seconds in and migrate to it under load")
     ap.add_argument("--url", default=None, help="an already running shop (no cluster started)")
     ap.add_argument("--config", default=None, help="with --url: topology for `check`")
     ap.add_argument("--out", default=None, help="results folder (default a new one in /tmp)")
@@ -150,6 +155,10 @@ def main():
         ap.error("--kill-primary needs the cluster this script starts (drop --url)")
     if a.kill_primary is not None and not 0 <= a.kill_primary < a.duration:
         ap.error("--kill-primary AFTER_S must be within the run's duration")
+    if a.grow is not None and (a.url or a.kill_primary is not None):
+        ap.error("--grow needs the cluster this script starts, without --kill-primary")
+    if a.grow is not None and not 0 <= a.grow < a.duration:
+        ap.error("--grow AFTER_S must be within the run's duration")
     locust = locust_binary()
     if not locust:
         print("stress: locust is missing (scripts/deps.sh installs python3-locust)",
@@ -165,6 +174,7 @@ def main():
 
     env = None
     killer = None
+    grower = None
     try:
         if a.url:
             urls = [a.url.rstrip("/")]
@@ -176,6 +186,11 @@ def main():
             if a.kill_primary is not None:
                 killer = Killer(env, a.kill_primary)
                 killer.prepare()
+            if a.grow is not None:
+                cli = os.environ.get("FLYSHARD_CLI_BIN") or os.path.join(a.build, "src", "cli",
+                                                                         "flyshard")
+                grower = Grower(env, a.grow, cli)
+                grower.prepare()
         prefix = os.path.join(out, "locust")
         argv = [locust, "-f", LOCUSTFILE, "--headless", "-u", str(a.users), "-r", str(a.rate),
                 "-t", f"{a.duration}s", "--host", urls[0], "--csv", prefix,
@@ -187,6 +202,8 @@ def main():
                                     env=dict(os.environ, SHOP_URLS=" ".join(urls)))
             if killer:
                 killer.start()
+            if grower:
+                grower.start()
             try:
                 locust_rc = proc.wait(timeout=a.duration + 120)
             except subprocess.TimeoutExpired:
@@ -196,6 +213,8 @@ def main():
         if killer:
             killer.cancel.set()
             killer.join(70)
+        if grower:
+            grower.join(grower.bound + 60)  # a migration under way is waited for, not cut
 
         rows, failures = read_stats(prefix)
         summary = [f"# Stress run: {a.users} users, spawn {a.rate}/s, {a.duration} s, "
@@ -213,6 +232,8 @@ def main():
                         f"{rep.get('promoted')} within {rep.get('promoted_after_s')} s; checkouts on "
                         f"that shard served again after {rep.get('recovered_after_s')} s; probe "
                         f"errors {rep.get('probe_errors')}", ""]
+        if grower:
+            summary += [grower.summary(), ""]
         check_rc = None
         if env is not None:
             check_rc, _, text = env.check(wait_ms=20000)
@@ -243,6 +264,8 @@ def main():
         ok = bool(rows) and check_rc in (0, None)
         if killer and killer.report.get("recovered_after_s") is None:
             ok = False
+        if grower and not grower.ok():
+            ok = False
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("stress: interrupted", file=sys.stderr)
@@ -250,6 +273,8 @@ def main():
     finally:
         if killer:
             killer.cancel.set()
+        if grower:
+            grower.stop()
         if env is not None:
             env.__exit__(None, None, None)
             print(f"stress: logs of the shop and cluster in {os.path.join(out, 'run')}")

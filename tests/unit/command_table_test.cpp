@@ -111,7 +111,9 @@ TEST(CommandTableTest, EntriesAreUpperCaseAndConsistent) {
     }
     // Keyless exactly when no key spec; PING/ECHO/TIME are keyless too.
     EXPECT_EQ((c.flags & kNoKey) != 0, c.keys == KeySpec::none) << c.name;
-    if ((c.flags & kAnyShard) != 0) EXPECT_NE(c.flags & kNoKey, 0) << c.name;
+    if ((c.flags & kAnyShard) != 0) {
+      EXPECT_NE(c.flags & kNoKey, 0) << c.name;
+    }
     // A command with keys is a read or a write, never both, unless it is refused anyway.
     if (c.keys != KeySpec::none && (c.flags & (kStateful | kPubSub)) == 0) {
       EXPECT_EQ(((c.flags & kRead) != 0) + ((c.flags & kWrite) != 0), 1) << c.name;
