@@ -15,6 +15,8 @@ PACKAGES=(
   libhiredis-dev libuv1-dev libxxhash-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-sentinel redis-tools nutcracker procps
+  # TLS tests make their certificates with the openssl tool
+  openssl
   # the shop's tests and stress runs: a real browser, HTTP load, Locust, charts
   chromium python3 python3-locust wrk gnuplot-nox curl
   # fuzzing (libFuzzer) and ThreadSanitizer builds

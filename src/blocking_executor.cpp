@@ -19,9 +19,16 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
 Result<std::unique_ptr<BlockingConnection>> ClientCore::lease(Node& node) {
   if (auto c = node.pool.take()) return c;
   const std::uint64_t generation = node.pool.generation();
-  auto opened = BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
-                                         handshake_replies_, node.name, options_.reply_limits);
-  if (opened.ok()) opened.value()->generation = generation;
+  auto opened =
+      BlockingConnection::open(node.socket, options_.connect_timeout, handshake_,
+                               handshake_replies_, node.name, options_.reply_limits, node.tls);
+  if (opened.ok()) {
+    opened.value()->generation = generation;
+  } else {
+    std::string_view why = opened.message();
+    if (why.starts_with(node.name + ": ")) why.remove_prefix(node.name.size() + 2);
+    node.set_last_failure(std::string(why));
+  }
   return opened;
 }
 
@@ -145,13 +152,12 @@ void ClientCore::execute_many(std::span<BlockingJob> jobs) {
       std::size_t i = index[k];
       BlockingJob& j = jobs[i];
       if ((fds[k].revents & POLLOUT) && !conns[i]->write_some(unsent[i], j.message)) {
-        j.error = errc::connection_lost;
+        j.error = conns[i]->failure();
         continue;
       }
       if ((fds[k].revents & (POLLIN | POLLERR | POLLHUP)) &&
           !conns[i]->read_some(j.out, j.replies, j.message)) {
-        j.error = j.message.find("bad reply") != std::string::npos ? errc::protocol_error
-                                                                   : errc::connection_lost;
+        j.error = conns[i]->failure();
       }
     }
   }

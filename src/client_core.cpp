@@ -44,6 +44,9 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   if (options_.reconnect_max < options_.reconnect_min)
     options_.reconnect_max = options_.reconnect_min;
 
+  // TLS contexts are built (and their files read) now, so a bad file fails the constructor.
+  tls_ = tls_context_for(topology_.tls, "tls");
+
   // Handshake on every new connection, async or blocking.
   handshake_replies_ += append_auth(handshake_, topology_.auth);
   if (topology_.database != 0) {
@@ -77,8 +80,12 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
         if (n->address == a && !n->retired.load()) health_->check_now(*n);
       }
     };
+    // The sentinels' TLS: their own section, else the data nodes'.
+    auto sentinel_tls =
+        topology_.sentinel->tls ? tls_context_for(topology_.sentinel->tls, "sentinel.tls") : tls_;
     sentinel_ = std::make_unique<SentinelWatcher>(*topology_.sentinel, std::move(names),
-                                                  options_.request_timeout, log_, std::move(hooks));
+                                                  options_.request_timeout, log_, std::move(hooks),
+                                                  std::move(sentinel_tls));
     auto views = sentinel_->ask(options_.connect_timeout);
     for (std::size_t i = 0; i < views.size(); ++i) {
       if (!views[i].primary) {
@@ -97,7 +104,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   auto node_for = [&](const NodeAddress& a, std::size_t shard, bool primary) {
     auto it = by_address.find(a);
     if (it != by_address.end()) return it->second;
-    nodes_.push_back(std::make_unique<Node>(a, shard, primary, options_.blocking_pool_size));
+    nodes_.push_back(make_node(a, shard, primary));
     by_address[a] = nodes_.back().get();
     return nodes_.back().get();
   };
@@ -151,6 +158,13 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   engine_->start();
 }
 
+std::unique_ptr<Node> ClientCore::make_node(const NodeAddress& a, std::size_t shard,
+                                            bool primary) const {
+  auto n = std::make_unique<Node>(a, shard, primary, options_.blocking_pool_size);
+  n->tls = tls_peer(tls_, a.host);
+  return n;
+}
+
 void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address, const char* why) {
   Node* node = node_at(address, shard);
   if (node == nullptr) return;
@@ -187,7 +201,7 @@ Node* ClientCore::node_at(const NodeAddress& address, std::size_t shard) {
   }
   std::lock_guard lock(nodes_mu_);
   try {
-    nodes_.push_back(std::make_unique<Node>(address, shard, false, options_.blocking_pool_size));
+    nodes_.push_back(make_node(address, shard, false));
   } catch (const Error& e) {
     log_.log(LogLevel::warning, e.what());
     return nullptr;

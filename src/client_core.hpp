@@ -177,6 +177,9 @@ class ClientCore {
   void on_check(Node& node, std::optional<ReplicationInfo> info, std::chrono::nanoseconds rtt);
   void on_state_change(Node& node, bool up);
 
+  /// A node at `a` with the data nodes' TLS settings.
+  std::unique_ptr<Node> make_node(const NodeAddress& a, std::size_t shard, bool primary) const;
+
   Topology topology_;
   ClientOptions options_;
   Logger log_;
@@ -189,6 +192,7 @@ class ClientCore {
   std::unique_ptr<Router> router_;
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;
+  std::shared_ptr<const TlsContext> tls_;  // the data nodes' TLS; null: plain TCP
   // Before engine_: its sentinel nodes own connections the engine runs.
   std::unique_ptr<SentinelWatcher> sentinel_;
   std::unique_ptr<Engine> engine_;

@@ -33,6 +33,8 @@ class Category final : public std::error_category {
         return "command not in the command table";
       case errc::watch_conflict:
         return "watched keys changed on every attempt";
+      case errc::tls:
+        return "TLS failure";
     }
     return "unknown flyshard error " + std::to_string(code);
   }
@@ -69,6 +71,7 @@ bool is_transport(errc e) noexcept {
     case errc::timeout:
     case errc::connection_lost:
     case errc::shard_unavailable:
+    case errc::tls:  // the link failed, as connection_lost, only for a reason a retry won't cure
       return true;
     default:
       return false;

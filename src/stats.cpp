@@ -127,6 +127,8 @@ std::string_view errc_name(errc e) noexcept {
       return "unknown_command";
     case errc::watch_conflict:
       return "watch_conflict";
+    case errc::tls:
+      return "tls";
   }
   return "unknown";
 }

@@ -223,7 +223,7 @@ class Parser {
     if (!root.is_object()) fail(root_path, "expected an object, got " + describe(root));
     check_keys(root, root_path,
                {"distribution", "compat", "ketama_points", "maglev_table_size", "shards",
-                "sentinel", "auth", "database", "failure_policy"});
+                "sentinel", "auth", "database", "failure_policy", "tls"});
 
     if (auto it = root.find("distribution"); it != root.end())
       t.distribution = string_at(*it, "distribution");
@@ -259,6 +259,7 @@ class Parser {
 
     if (auto it = root.find("sentinel"); it != root.end()) t.sentinel = parse_sentinel(*it);
     if (auto it = root.find("auth"); it != root.end()) t.auth = parse_auth(*it);
+    if (auto it = root.find("tls"); it != root.end()) t.tls = parse_tls(*it, "tls");
     return t;
   }
 
@@ -340,7 +341,7 @@ class Parser {
   SentinelSpec parse_sentinel(const json& v) const {
     const std::string path = "sentinel";
     if (!v.is_object()) fail(path, "expected an object, got " + describe(v));
-    check_keys(v, path, {"addresses", "master_prefix", "auth"});
+    check_keys(v, path, {"addresses", "master_prefix", "auth", "tls"});
     SentinelSpec s;
     auto addresses = v.find("addresses");
     if (addresses == v.end())
@@ -349,6 +350,7 @@ class Parser {
     if (auto it = v.find("master_prefix"); it != v.end())
       s.master_prefix = string_at(*it, child(path, "master_prefix"));
     if (auto it = v.find("auth"); it != v.end()) s.auth = parse_auth(*it, child(path, "auth"));
+    if (auto it = v.find("tls"); it != v.end()) s.tls = parse_tls(*it, child(path, "tls"));
     return s;
   }
 
@@ -379,6 +381,40 @@ class Parser {
     if (!a.username.empty() && password == v.end() && env == v.end())
       fail(path, "username " + json_quoted(a.username) + " given without password or password_env");
     return a;
+  }
+
+  bool bool_at(const json& v, const std::string& path) const {
+    if (!v.is_boolean()) fail(path, "expected true or false, got " + describe(v));
+    return v.get<bool>();
+  }
+
+  // A PEM file the client will read when it starts: checked now, so that a typo is reported
+  // with its JSON path when the config loads, not as an OpenSSL error later.
+  std::string readable_file_at(const json& v, const std::string& path) const {
+    std::string file = string_at(v, path);
+    if (file.empty()) fail(path, "expected a file name, got \"\"");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) fail(path, "cannot read " + file + ": " + std::strerror(errno));
+    return file;
+  }
+
+  TlsOptions parse_tls(const json& v, const std::string& path) const {
+    if (!v.is_object()) fail(path, "expected an object, got " + describe(v));
+    check_keys(v, path, {"enabled", "ca_file", "cert_file", "key_file", "server_name", "verify"});
+    TlsOptions o;
+    if (auto it = v.find("enabled"); it != v.end())
+      o.enabled = bool_at(*it, child(path, "enabled"));
+    if (auto it = v.find("verify"); it != v.end()) o.verify = bool_at(*it, child(path, "verify"));
+    if (auto it = v.find("server_name"); it != v.end())
+      o.server_name = string_at(*it, child(path, "server_name"));
+    if (!o.enabled) return o;  // the file names of a disabled section are not read
+    if (auto it = v.find("ca_file"); it != v.end())
+      o.ca_file = readable_file_at(*it, child(path, "ca_file"));
+    if (auto it = v.find("cert_file"); it != v.end())
+      o.cert_file = readable_file_at(*it, child(path, "cert_file"));
+    if (auto it = v.find("key_file"); it != v.end())
+      o.key_file = readable_file_at(*it, child(path, "key_file"));
+    return o;
   }
 
   std::string prefix_;
@@ -435,12 +471,33 @@ void check(const Topology& t, const std::string& prefix) {
       check_address(s.replicas[r], child(child(path, "replicas"), r));
   }
 
+  auto check_tls = [&](const std::optional<TlsOptions>& tls, const std::string& path) {
+    if (!tls || !tls->enabled) return;
+    if (!tls->cert_file.empty() && tls->key_file.empty())
+      fail(child(path, "key_file"), "missing; a client certificate (cert_file) needs its key");
+    if (tls->cert_file.empty() && !tls->key_file.empty())
+      fail(child(path, "cert_file"), "missing; key_file is given without its certificate");
+  };
+  check_tls(t.tls, "tls");
+  if (t.sentinel) check_tls(t.sentinel->tls, "sentinel.tls");
+
   if (t.sentinel) {
     const std::string path = "sentinel.addresses";
     if (t.sentinel->addresses.empty()) fail(path, "expected a non-empty array of \"host:port\"");
     for (std::size_t i = 0; i < t.sentinel->addresses.size(); ++i)
       check_address(t.sentinel->addresses[i], child(path, i));
   }
+}
+
+nlohmann::ordered_json tls_json(const TlsOptions& o) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  if (!o.enabled) j["enabled"] = false;
+  if (!o.ca_file.empty()) j["ca_file"] = o.ca_file;
+  if (!o.cert_file.empty()) j["cert_file"] = o.cert_file;
+  if (!o.key_file.empty()) j["key_file"] = o.key_file;
+  if (!o.server_name.empty()) j["server_name"] = o.server_name;
+  if (!o.verify) j["verify"] = false;
+  return j;
 }
 
 Topology parse_topology(std::string_view text, const std::string& prefix) {
@@ -513,7 +570,9 @@ std::string Topology::to_json() const {
     auto& addrs = sj["addresses"] = nlohmann::ordered_json::array();
     for (const NodeAddress& a : sentinel->addresses) addrs.push_back(a.to_string());
     sj["master_prefix"] = sentinel->master_prefix;
+    if (sentinel->tls) sj["tls"] = tls_json(*sentinel->tls);
   }
+  if (tls) root["tls"] = tls_json(*tls);
   // The password is never written; a username alone would not load back (auth needs a
   // password source), so auth is left out unless the caller adds password_env by hand.
   if (database != 0) root["database"] = database;

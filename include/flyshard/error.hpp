@@ -29,6 +29,10 @@ enum class errc {
                       ///< (command_on_shard)
   watch_conflict,     ///< Client::watch_transaction: a WATCHed key changed before EXEC on
                       ///< every attempt
+  tls,                ///< the TLS handshake or a TLS record failed: the message names the
+                      ///< reason, e.g. "certificate verify failed: unable to get local issuer
+                      ///< certificate" (a wrong CA, a host-name mismatch, a client certificate
+                      ///< the server requires). Not retriable: a retry meets the same peer.
 };
 
 /// The category of flyshard::errc; name() is "flyshard".
@@ -41,7 +45,7 @@ std::error_code make_error_code(errc e) noexcept;
 /// overloaded, watch_conflict). A retry of a non-idempotent write may apply it twice.
 bool is_retriable(errc e) noexcept;
 
-/// True for errors of the transport (timeout, connection_lost, shard_unavailable).
+/// True for errors of the transport (timeout, connection_lost, shard_unavailable, tls).
 bool is_transport(errc e) noexcept;
 
 /// The exception thrown by the blocking API and by configuration loading.

@@ -13,7 +13,7 @@
 namespace flyshard {
 
 /// Number of errc values (errc starts at 1); errors_by_code is indexed by errc value.
-inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::watch_conflict) + 1;
+inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::tls) + 1;
 
 /// A latency histogram: log-linear buckets in microseconds (8 linear steps per power of two,
 /// so any percentile is within 12.5 % of the true value).

@@ -41,6 +41,32 @@ struct AuthSpec {
   std::string password;  ///< resolved already (the JSON's password_env is read at load)
 };
 
+/// TLS for the links to a set of servers (JSON "tls": {...}). Certificate and host-name
+/// verification are on by default; TLS 1.2 is the oldest version offered. File paths are
+/// PEM files, relative to the working directory; they are read when the Client is built
+/// (and checked for readability when a topology is loaded from JSON).
+struct TlsOptions {
+  /// false: plain TCP. Lets a sentinel section opt out of the topology's TLS
+  /// ("sentinel": {"tls": {"enabled": false}}). Default true (a TlsOptions given means TLS).
+  bool enabled = true;
+  /// CA certificates that sign the servers' certificates. Empty (default): the system's
+  /// default trust store (OpenSSL's default paths).
+  std::string ca_file;
+  /// Client certificate (chain) for servers that require one (redis tls-auth-clients yes).
+  /// Empty (default): none is sent. Needs key_file.
+  std::string cert_file;
+  /// Private key of cert_file. Empty (default): none; required when cert_file is set.
+  std::string key_file;
+  /// The name the server's certificate must carry, also sent as SNI. Empty (default): each
+  /// node's own host (an IP literal is checked against the certificate's IP addresses and
+  /// sends no SNI).
+  std::string server_name;
+  /// Verify the server's certificate chain and name. Default true. false accepts any
+  /// certificate (encryption without authentication: for tests only).
+  bool verify = true;
+  friend bool operator==(const TlsOptions&, const TlsOptions&) = default;
+};
+
 /// Sentinel settings; the master name of a shard is master_prefix + shard name.
 struct SentinelSpec {
   std::vector<NodeAddress> addresses;  ///< at least one sentinel
@@ -48,6 +74,10 @@ struct SentinelSpec {
   /// The sentinels' own credentials (JSON "sentinel": {"auth": {...}}), sent to sentinels
   /// only. Empty password: no AUTH. The data nodes' Topology::auth never goes to a sentinel.
   AuthSpec auth;
+  /// TLS to the sentinels (JSON "sentinel": {"tls": {...}}). nullopt (default): the same as
+  /// Topology::tls (a deployment that encrypts usually encrypts its sentinels the same way);
+  /// a value with enabled = false: plain TCP to the sentinels.
+  std::optional<TlsOptions> tls;
 };
 
 /// The whole layout. Build it in code or load it from JSON:
@@ -58,6 +88,7 @@ struct SentinelSpec {
 ///   "sentinel": { "addresses": ["127.0.0.1:26379"], "master_prefix": "flyshard-",
 ///                 "auth": { "password_env": "SENTINEL_PASSWORD" } },
 ///   "auth": { "username": "shop", "password_env": "FLYSHARD_PASSWORD" },
+///   "tls": { "ca_file": "ca.crt", "cert_file": "client.crt", "key_file": "client.key" },
 ///   "database": 0 }
 /// ```
 struct Topology {
@@ -66,6 +97,9 @@ struct Topology {
   std::vector<ShardSpec> shards;             ///< at least one
   std::optional<SentinelSpec> sentinel;      ///< none: no Sentinel
   AuthSpec auth;                             ///< none by default
+  /// TLS to the data nodes (and to the sentinels unless SentinelSpec::tls says otherwise).
+  /// nullopt (default): plain TCP.
+  std::optional<TlsOptions> tls;
   int database = 0;                          ///< SELECTed on connect when not 0
   /// JSON "failure_policy": "store" | "cache"; when set it wins over
   /// ClientOptions::failure_policy.

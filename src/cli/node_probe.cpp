@@ -13,15 +13,18 @@ NodeProbe NodeProbe::data_node(const Topology& cluster, const NodeAddress& node,
   t.shards.push_back(ShardSpec{"node", 1, node, {}});
   t.auth = cluster.auth;
   t.database = cluster.database;
+  t.tls = cluster.tls;
   return NodeProbe(std::move(t), o);
 }
 
-NodeProbe NodeProbe::sentinel(const SentinelSpec& spec, const NodeAddress& node,
+NodeProbe NodeProbe::sentinel(const Topology& cluster, const NodeAddress& node,
                               const CommonOptions& o) {
+  const SentinelSpec& spec = cluster.sentinel.value();
   Topology t;
   t.distribution = "ketama";
   t.shards.push_back(ShardSpec{"sentinel", 1, node, {}});
   t.auth = spec.auth;
+  t.tls = spec.tls ? spec.tls : cluster.tls;
   return NodeProbe(std::move(t), o);
 }
 

@@ -20,9 +20,10 @@ class NodeProbe {
   /// A data node of `cluster` (its auth and database are used).
   static NodeProbe data_node(const Topology& cluster, const NodeAddress& node,
                              const CommonOptions& o);
-  /// A sentinel of `spec`: its own credentials (the data nodes' never go to a sentinel),
+  /// A sentinel of `cluster` (which has a sentinel section): the sentinels' own credentials
+  /// (the data nodes' never go to a sentinel), their TLS (sentinel.tls, else the cluster's),
   /// database 0.
-  static NodeProbe sentinel(const SentinelSpec& spec, const NodeAddress& node,
+  static NodeProbe sentinel(const Topology& cluster, const NodeAddress& node,
                             const CommonOptions& o);
 
   /// Runs a command on the node. Throws flyshard::Error; a transport failure's message

@@ -36,7 +36,7 @@ void ask_one(const Topology& t, const CommonOptions& o, std::size_t k,
   std::string failed;
   std::optional<NodeProbe> probe;
   try {
-    probe.emplace(NodeProbe::sentinel(*t.sentinel, addr, o));
+    probe.emplace(NodeProbe::sentinel(t, addr, o));
   } catch (const std::exception& e) {
     failed = e.what();
   }
@@ -61,11 +61,11 @@ void ask_one(const Topology& t, const CommonOptions& o, std::size_t k,
   }
 }
 
-void ask_replicas(const SentinelSpec& spec, const CommonOptions& o, ShardSentinelView& view) {
+void ask_replicas(const Topology& t, const CommonOptions& o, ShardSentinelView& view) {
   for (const auto& a : view.answers) {
     if (!a.primary) continue;
     try {
-      NodeProbe probe = NodeProbe::sentinel(spec, NodeAddress::parse(a.sentinel), o);
+      NodeProbe probe = NodeProbe::sentinel(t, NodeAddress::parse(a.sentinel), o);
       Reply r = probe.command({"SENTINEL", "replicas", view.master_name});
       for (const Reply& rep : r.elements()) {
         std::map<std::string, std::string> f;
@@ -99,7 +99,7 @@ std::vector<ShardSentinelView> ask_sentinels(const Topology& t, const CommonOpti
   }
   for (auto& th : threads) th.join();
   std::vector<std::thread> more;
-  for (auto& v : views) more.emplace_back([&] { ask_replicas(*t.sentinel, o, v); });
+  for (auto& v : views) more.emplace_back([&] { ask_replicas(t, o, v); });
   for (auto& th : more) th.join();
   return views;
 }

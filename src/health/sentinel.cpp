@@ -130,8 +130,8 @@ std::optional<SentinelEvent> parse_sentinel_event(std::string_view channel,
 std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinels,
                                         const std::vector<std::string>& master_names,
                                         std::chrono::milliseconds timeout, const Logger& log,
-                                        std::string_view handshake,
-                                        std::uint32_t handshake_replies) {
+                                        std::string_view handshake, std::uint32_t handshake_replies,
+                                        const std::shared_ptr<const TlsContext>& tls) {
   std::vector<SentinelView> views(master_names.size());
   // Every sentinel is asked: the first to answer may be one that missed the last failover.
   // The config epoch orders the answers (it only grows, and only a sentinel elected by a
@@ -145,7 +145,7 @@ std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinel
       continue;
     }
     auto conn = BlockingConnection::open(addr, timeout, handshake, handshake_replies,
-                                         "sentinel " + s.to_string());
+                                         "sentinel " + s.to_string(), {}, tls_peer(tls, s.host));
     if (!conn.ok()) {
       log.log(LogLevel::warning, conn.message());
       continue;

@@ -13,6 +13,7 @@
 
 #include "flyshard/reply.hpp"
 #include "flyshard/topology.hpp"
+#include "io/tls_context.hpp"
 
 namespace flyshard::detail {
 
@@ -60,13 +61,15 @@ std::optional<SentinelEvent> parse_sentinel_event(std::string_view channel,
 
 /// Asks every sentinel about every master name; blocking. Per name, the answer with the
 /// highest config epoch wins (a sentinel that missed a failover still names the old primary,
-/// with the old epoch). `handshake` holds the sentinels' own AUTH, never the data nodes'.
+/// with the old epoch). `handshake` holds the sentinels' own AUTH, never the data nodes';
+/// `tls` is the sentinels' TLS context (null: plain TCP).
 /// Returns one view per name (empty views when no sentinel answered).
 std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinels,
                                         const std::vector<std::string>& master_names,
                                         std::chrono::milliseconds timeout, const Logger& log,
                                         std::string_view handshake = {},
-                                        std::uint32_t handshake_replies = 0);
+                                        std::uint32_t handshake_replies = 0,
+                                        const std::shared_ptr<const TlsContext>& tls = nullptr);
 
 /// The channels the watcher subscribes to on every sentinel.
 inline constexpr std::string_view kSentinelChannels[] = {"+switch-master", "+slave",

@@ -13,12 +13,13 @@ namespace flyshard::detail {
 
 SentinelWatcher::SentinelWatcher(const SentinelSpec& spec, std::vector<std::string> shard_names,
                                  std::chrono::milliseconds request_timeout, const Logger& log,
-                                 Hooks hooks)
+                                 Hooks hooks, std::shared_ptr<const TlsContext> tls)
     : spec_(spec),
       shard_names_(std::move(shard_names)),
       request_timeout_(request_timeout),
       log_(log),
       hooks_(std::move(hooks)),
+      tls_(std::move(tls)),
       epoch_(shard_names_.size()) {
   // The sentinels get their own credentials, never the data nodes' password.
   handshake_replies_ = append_auth(handshake_, spec_.auth);
@@ -29,7 +30,8 @@ SentinelWatcher::~SentinelWatcher() = default;
 std::vector<SentinelView> SentinelWatcher::ask(std::chrono::milliseconds timeout) {
   std::vector<std::string> names;
   for (const auto& s : shard_names_) names.push_back(spec_.master_prefix + s);
-  auto views = ask_sentinels(spec_.addresses, names, timeout, log_, handshake_, handshake_replies_);
+  auto views =
+      ask_sentinels(spec_.addresses, names, timeout, log_, handshake_, handshake_replies_, tls_);
   for (std::size_t i = 0; i < views.size(); ++i) {
     if (views[i].primary) epoch_[i] = views[i].config_epoch;
   }
@@ -46,6 +48,7 @@ void SentinelWatcher::start(Engine& engine) {
     std::unique_ptr<Node> n;
     try {
       n = std::make_unique<Node>(a, 0, false, 0);
+      n->tls = tls_peer(tls_, a.host);
     } catch (const Error& e) {
       log_.log(LogLevel::warning, std::string("sentinel ") + e.what());
       continue;

@@ -16,6 +16,7 @@
 #include "flyshard/topology.hpp"
 #include "health/sentinel.hpp"
 #include "io/request.hpp"
+#include "io/tls_context.hpp"
 
 namespace flyshard::detail {
 
@@ -39,8 +40,10 @@ class SentinelWatcher {
   };
 
   /// `shard_names[i]` is shard i's name (the master name is the prefix + it).
+  /// `tls`: the context for the links to the sentinels (null: plain TCP).
   SentinelWatcher(const SentinelSpec& spec, std::vector<std::string> shard_names,
-                  std::chrono::milliseconds request_timeout, const Logger& log, Hooks hooks);
+                  std::chrono::milliseconds request_timeout, const Logger& log, Hooks hooks,
+                  std::shared_ptr<const TlsContext> tls = nullptr);
   ~SentinelWatcher();
 
   /// Asks every sentinel (blocking, the constructing thread): one view per shard, from the
@@ -69,6 +72,7 @@ class SentinelWatcher {
   const Logger& log_;
   Hooks hooks_;
   Engine* engine_ = nullptr;
+  std::shared_ptr<const TlsContext> tls_;
   std::string handshake_;  // the sentinels' own AUTH (never the data nodes' password)
   std::uint32_t handshake_replies_ = 0;
   std::vector<std::unique_ptr<Node>> sentinels_;

@@ -45,7 +45,7 @@ SocketAddress resolve_address(const std::string& host, std::uint16_t port) {
 Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
     const SocketAddress& address, std::chrono::milliseconds connect_timeout,
     std::string_view handshake, std::uint32_t handshake_replies, const std::string& name,
-    const ReplyLimits& limits) {
+    const ReplyLimits& limits, const TlsPeer& tls) {
   const auto deadline = Clock::now() + connect_timeout;
   int fd = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return {errc::connection_lost, name + ": socket: " + sys_message(errno)};
@@ -75,11 +75,15 @@ Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
       return {errc::connection_lost, name + ": connect: " + sys_message(n < 0 ? errno : err)};
     }
   }
-  int flags = ::fcntl(fd, F_GETFL);
-  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::unique_ptr<BlockingConnection> conn(new BlockingConnection(fd, name, limits));
+  if (tls) {
+    std::string message;
+    if (errc e = conn->start_tls(tls, deadline, message); e != errc{}) return {e, message};
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   if (handshake_replies > 0) {
     std::vector<Reply> replies;
     std::string message;
@@ -90,6 +94,86 @@ Result<std::unique_ptr<BlockingConnection>> BlockingConnection::open(
     }
   }
   return conn;
+}
+
+errc BlockingConnection::start_tls(const TlsPeer& peer, Clock::time_point deadline,
+                                   std::string& message) {
+  auto fail = [&](errc e, const std::string& why) {
+    message = name_ + ": " + why;
+    close();
+    return e;
+  };
+  // Waits for `events` until the deadline: false when the time is up.
+  auto wait = [&](short events) {
+    for (;;) {
+      pollfd p{fd_, events, 0};
+      const int n = ::poll(&p, 1, remaining_ms(deadline));
+      if (n < 0 && errno == EINTR) continue;
+      return n > 0;
+    }
+  };
+  try {
+    tls_ = std::make_unique<TlsSession>(peer);
+  } catch (const Error& e) {
+    return fail(errc::tls, e.what());
+  }
+  if (!tls_->start()) return fail(errc::tls, tls_->error());
+  char buf[16 * 1024];
+  for (;;) {
+    tls_wire_.clear();
+    tls_->take_output(tls_wire_);
+    std::string_view out = tls_wire_;
+    while (!out.empty()) {
+      const ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        out.remove_prefix(static_cast<std::size_t>(n));
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        if (!wait(POLLOUT)) return fail(errc::timeout, "TLS handshake timed out");
+      } else {
+        return fail(errc::connection_lost, "send: " + sys_message(errno));
+      }
+    }
+    tls_wire_.clear();
+    if (tls_->established()) break;
+    if (!wait(POLLIN)) return fail(errc::timeout, "TLS handshake timed out");
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0)
+      return fail(errc::connection_lost, "server closed the connection during the TLS handshake");
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+      return fail(errc::connection_lost, "recv: " + sys_message(errno));
+    }
+    tls_plain_.clear();
+    if (!tls_->receive(buf, static_cast<std::size_t>(n), tls_plain_)) {
+      return fail(errc::tls, tls_->error());
+    }
+    if (!tls_plain_.empty()) reader_.feed(tls_plain_.data(), tls_plain_.size());
+  }
+  return errc{};
+}
+
+bool BlockingConnection::take_in(const char* data, std::size_t size, std::string& message) {
+  if (!tls_) {
+    reader_.feed(data, size);
+    return true;
+  }
+  tls_plain_.clear();
+  if (!tls_->receive(data, size, tls_plain_)) {
+    message = tls_->error();
+    return false;
+  }
+  if (tls_->has_output()) {
+    // Post-handshake messages that want an answer (a TLS 1.3 KeyUpdate): tiny, sent at once.
+    std::string reply;
+    tls_->take_output(reply);
+    if (::send(fd_, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+        static_cast<ssize_t>(reply.size())) {
+      message = "TLS: cannot answer the server's post-handshake message";
+      return false;
+    }
+  }
+  if (!tls_plain_.empty()) reader_.feed(tls_plain_.data(), tls_plain_.size());
+  return true;
 }
 
 BlockingConnection::~BlockingConnection() { close(); }
@@ -142,13 +226,24 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
     return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
   }
   bool fresh = true;  // the timeout set above still fits the time left
+  if (tls_) {
+    tls_wire_.clear();
+    if (!tls_->send(payload)) return fail(errc::tls, tls_->error());
+    tls_->take_output(tls_wire_);
+    payload = tls_wire_;
+  }
   while (!payload.empty()) {
     ssize_t n = ::send(fd_, payload.data(), payload.size(), MSG_NOSIGNAL);
     if (n > 0) {
       payload.remove_prefix(static_cast<std::size_t>(n));
       if (payload.empty()) break;
     } else if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
-      return fail(errc::connection_lost, "send: " + sys_message(errno));
+      const std::string why = "send: " + sys_message(errno);
+      if (tls_) {
+        if (std::string alert = tls_alert_after_reset(fd_, *tls_); !alert.empty())
+          return fail(errc::tls, alert);
+      }
+      return fail(errc::connection_lost, why);
     }
     fresh = false;
     now = Clock::now();
@@ -177,7 +272,8 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
       fresh = false;
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n > 0) {
-        reader_.feed(buf, static_cast<std::size_t>(n));
+        std::string why;
+        if (!take_in(buf, static_cast<std::size_t>(n), why)) return fail(errc::tls, why);
       } else if (n == 0) {
         return fail(errc::connection_lost, "server closed the connection");
       } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -193,12 +289,47 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
 }
 
 bool BlockingConnection::write_some(std::string_view& pending, std::string& message) {
+  if (tls_ && !pending.empty()) {
+    // The whole of `pending` is encrypted once; it is reported sent (emptied) only when all of
+    // its ciphertext is, so the caller keeps polling for POLLOUT until then.
+    if (!tls_wire_busy_) {
+      tls_wire_.clear();
+      tls_wire_sent_ = 0;
+      if (!tls_->send(pending)) {
+        message = name_ + ": " + tls_->error();
+        failure_ = errc::tls;
+        close();
+        return false;
+      }
+      tls_->take_output(tls_wire_);
+      tls_wire_busy_ = true;
+    }
+    std::string_view wire = std::string_view(tls_wire_).substr(tls_wire_sent_);
+    if (!write_some_raw(wire, message)) return false;
+    tls_wire_sent_ = tls_wire_.size() - wire.size();
+    if (wire.empty()) {
+      tls_wire_busy_ = false;
+      pending = {};
+    }
+    return true;
+  }
+  return write_some_raw(pending, message);
+}
+
+bool BlockingConnection::write_some_raw(std::string_view& pending, std::string& message) {
   while (!pending.empty()) {
     ssize_t n = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
       message = name_ + ": send: " + sys_message(errno);
+      failure_ = errc::connection_lost;
+      if (tls_) {
+        if (std::string alert = tls_alert_after_reset(fd_, *tls_); !alert.empty()) {
+          message = name_ + ": " + alert;
+          failure_ = errc::tls;
+        }
+      }
       close();
       return false;
     }
@@ -220,7 +351,13 @@ bool BlockingConnection::read_some(std::vector<Reply>& out, std::uint32_t wanted
       if (out.size() >= wanted) return true;
       ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
       if (n > 0) {
-        reader_.feed(buf, static_cast<std::size_t>(n));
+        std::string why;
+        if (!take_in(buf, static_cast<std::size_t>(n), why)) {
+          message = name_ + ": " + why;
+          failure_ = errc::tls;
+          close();
+          return false;
+        }
         continue;
       }
       if (n == 0) {
@@ -232,11 +369,13 @@ bool BlockingConnection::read_some(std::vector<Reply>& out, std::uint32_t wanted
       } else {
         message = name_ + ": recv: " + sys_message(errno);
       }
+      failure_ = errc::connection_lost;
       close();
       return false;
     }
   } catch (const Error& e) {
     message = name_ + ": " + e.what();
+    failure_ = errc::protocol_error;
     close();
     return false;
   }

@@ -19,6 +19,7 @@
 #include "flyshard/reply.hpp"
 #include "flyshard/result.hpp"
 #include "io/resp.hpp"
+#include "io/tls_session.hpp"
 
 namespace flyshard::detail {
 
@@ -35,14 +36,13 @@ SocketAddress resolve_address(const std::string& host, std::uint16_t port);
 
 class BlockingConnection {
  public:
-  /// Connects within `connect_timeout` and runs the handshake (`handshake` holds AUTH/SELECT
-  /// commands, `handshake_replies` their count). Returns the error on failure.
-  static Result<std::unique_ptr<BlockingConnection>> open(const SocketAddress& address,
-                                                          std::chrono::milliseconds connect_timeout,
-                                                          std::string_view handshake,
-                                                          std::uint32_t handshake_replies,
-                                                          const std::string& name,
-                                                          const ReplyLimits& limits = {});
+  /// Connects within `connect_timeout`, negotiates TLS when `tls` has a context, and runs the
+  /// handshake (`handshake` holds AUTH/SELECT commands, `handshake_replies` their count), all
+  /// within the same timeout. Returns the error on failure (errc::tls for a TLS failure).
+  static Result<std::unique_ptr<BlockingConnection>> open(
+      const SocketAddress& address, std::chrono::milliseconds connect_timeout,
+      std::string_view handshake, std::uint32_t handshake_replies, const std::string& name,
+      const ReplyLimits& limits = {}, const TlsPeer& tls = {});
   ~BlockingConnection();
   BlockingConnection(const BlockingConnection&) = delete;
   BlockingConnection& operator=(const BlockingConnection&) = delete;
@@ -63,6 +63,9 @@ class BlockingConnection {
   /// `wanted` in all; false on a broken link or protocol error.
   bool read_some(std::vector<Reply>& out, std::uint32_t wanted, std::string& message);
   void close() noexcept;
+  /// Why write_some() or read_some() last returned false (connection_lost, protocol_error,
+  /// tls).
+  errc failure() const noexcept { return failure_; }
   const std::string& name() const noexcept { return name_; }
   /// The pool generation this link was opened in (see BlockingPool::clear()).
   std::uint64_t generation = 0;
@@ -73,11 +76,25 @@ class BlockingConnection {
   /// Cuts the socket's send/receive timeout so that one blocking call ends by `deadline`;
   /// `fresh` (the start of an exchange) may lengthen it too. false when setsockopt fails.
   bool limit_wait(Clock::time_point deadline, Clock::time_point now, bool fresh);
+  bool write_some_raw(std::string_view& pending, std::string& message);
+  /// The TLS handshake on the still non-blocking socket, by `deadline`.
+  errc start_tls(const TlsPeer& peer, Clock::time_point deadline, std::string& message);
+  /// Bytes read from the socket: decrypted first with TLS, then parsed. false on a TLS
+  /// failure (`message` says why).
+  bool take_in(const char* data, std::size_t size, std::string& message);
 
   int fd_;
   std::string name_;
   ReplyReader reader_;
+  errc failure_ = errc::connection_lost;
   long long timeout_us_set_ = -1;  // SO_RCVTIMEO/SO_SNDTIMEO currently on the socket
+  // TLS: the session (the same memory-BIO session as the async path, so poll() and the
+  // socket timeouts keep bounding every wait), ciphertext to send, plaintext decrypted.
+  std::unique_ptr<TlsSession> tls_;
+  std::string tls_wire_;
+  std::size_t tls_wire_sent_ = 0;  // write_some(): how much of tls_wire_ went out
+  bool tls_wire_busy_ = false;     // write_some(): tls_wire_ holds the caller's pending bytes
+  std::string tls_plain_;
 };
 
 /// Idle blocking connections of one node, shared by every calling thread.

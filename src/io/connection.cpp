@@ -53,7 +53,9 @@ struct LinkCallbacks {
     Connection* c = link->owner;
     if (c == nullptr) return;
     guarded(c, "on_read", [&] {
-      if (nread > 0) {
+      if (nread > 0 && c->tls_) {
+        c->on_tls_data(buf->base, static_cast<std::size_t>(nread));
+      } else if (nread > 0) {
         c->on_data(buf->base, static_cast<std::size_t>(nread));
       } else if (nread < 0) {
         c->fail_link(nread == UV_EOF ? std::string("server closed the connection")
@@ -96,6 +98,7 @@ void Connection::connect_now() {
   link->connect.data = link;
   uv_tcp_init(engine_.loop(), &link->tcp);
   link_ = link;
+  tls_.reset();
   state_ = State::connecting;
   connect_deadline_ = Clock::now() + engine_.link_settings().connect_timeout;
   int rc = uv_tcp_connect(&link->connect, &link->tcp,
@@ -116,7 +119,28 @@ void Connection::on_connected(int status) {
     fail_link("read: " + uv_message(rc));
     return;
   }
+  if (node_.tls) {
+    // The link stays `connecting` (requests wait, the connect deadline runs) until the
+    // handshake is over; on_tls_data() then calls on_link_ready().
+    try {
+      tls_ = std::make_unique<TlsSession>(node_.tls);
+    } catch (const Error& e) {
+      fail_link(e.what(), errc::tls);
+      return;
+    }
+    if (!tls_->start()) {
+      fail_tls();
+      return;
+    }
+    send_tls_output();
+    return;
+  }
+  on_link_ready();
+}
+
+void Connection::on_link_ready() {
   state_ = State::ready;
+  node_.set_last_failure({});
   const bool reconnected = ever_connected_;
   if (reconnected) node_.stats.on_reconnect();
   ever_connected_ = true;
@@ -169,6 +193,10 @@ void Connection::enqueue(Request&& request) {
       waiting_.push_back(std::move(request));
       return;
     case State::backoff:
+      if (last_failure_ == errc::tls) {
+        engine_.complete(request, Result<Reply>(errc::tls, node_.name + ": " + last_failure_why_));
+        return;
+      }
       engine_.complete(request, Result<Reply>(errc::connection_lost,
                                               node_.name + ": not connected (reconnecting)"));
       return;
@@ -185,24 +213,80 @@ void Connection::enqueue(Request&& request) {
 void Connection::flush() {
   dirty_ = false;
   if (state_ != State::ready || writing_ || out_.empty()) return;
+  if (tls_) {
+    const bool ok = tls_->send(out_);
+    out_.clear();
+    if (!ok) {
+      fail_tls();
+      return;
+    }
+    send_tls_output();
+    return;
+  }
+  write_wire(out_);
+}
+
+void Connection::fail_write(int status) {
+  if (tls_ && link_ != nullptr) {
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&link_->tcp), &fd) == 0) {
+      if (std::string alert = tls_alert_after_reset(fd, *tls_); !alert.empty()) {
+        fail_link(alert, errc::tls);
+        return;
+      }
+    }
+  }
+  fail_link("write: " + uv_message(status));
+}
+
+void Connection::fail_tls() {
+  const std::string why = tls_->error();  // a copy: fail_link() may start the next session
+  fail_link(why, errc::tls);
+}
+
+void Connection::send_tls_output() {
+  tls_->take_output(tls_wire_);
+  if (!tls_wire_.empty()) write_wire(tls_wire_);
+}
+
+void Connection::on_tls_data(const char* data, std::size_t size) {
+  TcpLink* const link = link_;
+  const bool was_established = tls_->established();
+  tls_plain_.clear();
+  const bool ok = tls_->receive(data, size, tls_plain_);
+  send_tls_output();          // handshake flights, or an alert before closing
+  if (link_ != link) return;  // that write failed: the link is gone
+  if (!ok) {
+    fail_tls();
+    return;
+  }
+  if (!was_established && tls_->established()) {
+    on_link_ready();
+    if (link_ != link || state_ != State::ready) return;
+  }
+  if (!tls_plain_.empty()) on_data(tls_plain_.data(), tls_plain_.size());
+}
+
+void Connection::write_wire(std::string& bytes) {
   // Try the socket directly first: it almost always takes the whole batch, and uv_write would
-  // arm write-readiness (an epoll_ctl) and allocate a request for every flush.
+  // arm write-readiness (an epoll_ctl) and allocate a request for every flush. With a write
+  // still queued uv_try_write declines, so bytes never overtake earlier ones.
   auto* stream = reinterpret_cast<uv_stream_t*>(&link_->tcp);
-  uv_buf_t direct = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  uv_buf_t direct = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
   const int n = uv_try_write(stream, &direct, 1);
-  if (n == static_cast<int>(out_.size())) {
-    out_.clear();  // keeps its capacity for the next batch
+  if (n == static_cast<int>(bytes.size())) {
+    bytes.clear();  // keeps its capacity for the next batch
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
-    fail_link("write: " + uv_message(n));
+    fail_write(n);
     return;
   }
   // The socket is full: hand the rest to libuv, which writes it when the socket drains.
   auto* op = new WriteOp;
   const std::size_t written = n > 0 ? static_cast<std::size_t>(n) : 0;
-  op->data.assign(out_, written, std::string::npos);
-  out_.clear();
+  op->data.assign(bytes, written, std::string::npos);
+  bytes.clear();
   op->link = link_;
   op->req.data = op;
   uv_buf_t buf = uv_buf_init(op->data.data(), static_cast<unsigned>(op->data.size()));
@@ -218,7 +302,7 @@ void Connection::flush() {
 void Connection::on_write_done(int status) {
   writing_ = false;
   if (status != 0) {
-    if (status != UV_ECANCELED) fail_link("write: " + uv_message(status));
+    if (status != UV_ECANCELED) fail_write(status);
     return;
   }
   if (!out_.empty()) flush();
@@ -294,7 +378,10 @@ void Connection::fail_protocol(const std::string& why) {
   fail_link(why);
 }
 
-void Connection::fail_link(const std::string& why) {
+void Connection::fail_link(const std::string& why, errc code) {
+  last_failure_ = code;
+  last_failure_why_ = why;
+  tls_wire_.clear();
   if (link_ != nullptr) {
     link_->owner = nullptr;
     auto* handle = reinterpret_cast<uv_handle_t*>(&link_->tcp);
@@ -304,10 +391,15 @@ void Connection::fail_link(const std::string& why) {
   writing_ = false;
   out_.clear();
   const bool was_ready = state_ == State::ready;
-  if (state_ == State::connecting && on_push_ == nullptr) engine_.report_connect_failure(node_);
+  // A TLS failure counts as a failed connect even after the handshake: a TLS 1.3 server
+  // refuses a client certificate only once the client has finished its side.
+  if ((state_ == State::connecting || code == errc::tls) && on_push_ == nullptr) {
+    node_.set_last_failure(why);
+    engine_.report_connect_failure(node_);
+  }
   // The first failure is news; the retries against a node that stays away are not.
   engine_.log().log(failures_ == 0 ? LogLevel::warning : LogLevel::debug, node_.name + ": " + why);
-  fail_all(errc::connection_lost, node_.name + ": " + why);
+  fail_all(code, node_.name + ": " + why);
   if (state_ == State::closed || state_ == State::parked) return;
   if (was_ready && failures_ == 0) {
     // An established link broke: try once at once (the node may only have dropped us),

@@ -12,6 +12,7 @@
 
 #include "io/request.hpp"
 #include "io/resp.hpp"
+#include "io/tls_session.hpp"
 
 namespace flyshard::detail {
 
@@ -66,9 +67,15 @@ class Connection {
 
   void connect_now();
   void on_connected(int status);
+  void on_link_ready();  // TCP connected and, with TLS, the handshake done
   void on_data(const char* data, std::size_t size);
+  void on_tls_data(const char* data, std::size_t size);
+  void send_tls_output();
+  void fail_tls();
+  void fail_write(int status);          // a write failed: names a TLS alert the peer sent first
+  void write_wire(std::string& bytes);  // hands bytes to the socket (and clears them)
   void on_write_done(int status);
-  void fail_link(const std::string& why);
+  void fail_link(const std::string& why, errc code = errc::connection_lost);
   void fail_protocol(const std::string& why);
   void fail_all(errc code, const std::string& why);
   std::chrono::milliseconds backoff_delay();
@@ -94,6 +101,15 @@ class Connection {
   bool own_handshake_ = false;  // set_handshake() was called: use handshake_, not the engine's
   std::string handshake_;
   std::uint32_t handshake_replies_ = 0;
+  // TLS (node_.tls set): the session of the current link, its ciphertext to send, and the
+  // plaintext it decrypted from the last read (both kept for their capacity).
+  std::unique_ptr<TlsSession> tls_;
+  std::string tls_wire_;
+  std::string tls_plain_;
+  // Why the last link failed, for requests refused while backing off: a TLS failure keeps
+  // its code and reason, so a caller sees "certificate verify failed", not "reconnecting".
+  errc last_failure_ = errc::connection_lost;
+  std::string last_failure_why_;
 };
 
 }  // namespace flyshard::detail

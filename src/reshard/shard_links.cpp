@@ -14,6 +14,7 @@ void ShardLinks::add(const Topology& layout) {
     one.sentinel = layout.sentinel;
     one.auth = layout.auth;
     one.database = layout.database;
+    one.tls = layout.tls;
     ClientOptions c;
     c.connect_timeout = options_.connect_timeout;
     c.request_timeout = options_.request_timeout;

@@ -103,6 +103,7 @@ std::string Router::unavailable_reason(std::size_t shard, bool write) const {
   }
   if (!primary->health.up()) {
     why += "primary " + primary->name + " is down";
+    if (std::string last = primary->last_failure(); !last.empty()) why += " (" + last + ")";
   } else if (primary->health.role() == NodeRole::replica) {
     why += "node " + primary->name + " is a replica now (waiting for the new primary)";
   } else if (primary->health.awaiting_promotion()) {

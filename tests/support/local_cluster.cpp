@@ -102,6 +102,7 @@ struct LocalCluster::Impl {
     o.binary = options.server_binary;
     o.label = std::move(label);
     o.extra_args = options.extra_server_args;
+    o.tls = options.tls;
     auto p = std::make_unique<ServerProcess>(std::move(o));
     p->start();
     return p;
@@ -125,10 +126,10 @@ struct LocalCluster::Impl {
     }
     ServerProcess* primary = nullptr;
     for (auto* n : nodes_of(shard))
-      if (std::to_string(n->port()) == fields["master_port"]) primary = n;
+      if (std::to_string(n->client_port()) == fields["master_port"]) primary = n;
     if (!primary || !primary->running() || primary->stopped()) return true;  // not ours to ask
     Reply pinfo = primary->command({"INFO", "replication"}, 500ms);
-    const std::string me = "port=" + std::to_string(r.port()) + ",";
+    const std::string me = "port=" + std::to_string(r.client_port()) + ",";
     for (const auto& [key, value] : info_fields(pinfo.str())) {
       if (key.rfind("slave", 0) == 0 && value.find(me) != std::string::npos &&
           value.find("state=online") != std::string::npos)
@@ -171,8 +172,8 @@ struct LocalCluster::Impl {
     for (auto& s : sentinels) {
       for (std::size_t i = 0; i < primaries.size(); ++i) {
         std::string why;
-        while (!sentinel_ready(*s, master_name(i), primaries[i]->port(), options.replicas, peers,
-                               why)) {
+        while (!sentinel_ready(*s, master_name(i), primaries[i]->client_port(), options.replicas,
+                               peers, why)) {
           if (Clock::now() >= deadline)
             throw std::runtime_error("flyshard test support: " + s->label() + " at port " +
                                      std::to_string(s->port()) + " not ready within " +
@@ -198,7 +199,8 @@ LocalCluster::LocalCluster(ClusterOptions options) : impl_(std::make_unique<Impl
   for (std::size_t i = 0; i < o.shards; ++i) {
     for (std::size_t j = 0; j < o.replicas; ++j) {
       auto r = c.make_server(c.shard_name(i) + "-replica" + std::to_string(j + 1));
-      Reply ok = r->command({"REPLICAOF", "127.0.0.1", std::to_string(c.primaries[i]->port())});
+      Reply ok =
+          r->command({"REPLICAOF", "127.0.0.1", std::to_string(c.primaries[i]->client_port())});
       if (ok.is_error())
         throw std::runtime_error("flyshard test support: REPLICAOF on " + r->label() +
                                  " failed: " + ok.str());
@@ -212,7 +214,7 @@ LocalCluster::LocalCluster(ClusterOptions options) : impl_(std::make_unique<Impl
     for (std::size_t i = 0; i < o.shards; ++i) {
       SentinelMonitor m;
       m.name = c.master_name(i);
-      m.primary = c.primaries[i]->address();
+      m.primary = c.primaries[i]->client_address();
       m.quorum = static_cast<int>(o.sentinels / 2 + 1);
       m.down_after_ms = o.down_after_ms;
       m.failover_timeout_ms = o.failover_timeout_ms;
@@ -223,6 +225,7 @@ LocalCluster::LocalCluster(ClusterOptions options) : impl_(std::make_unique<Impl
       so.kind = ProcessKind::sentinel;
       so.label = "sentinel" + std::to_string(k + 1);
       so.monitors = monitors;
+      so.tls = o.tls;
       if (o.fast_sentinel)
         so.startup_commands = {
             {"SENTINEL", "DEBUG", "info-period", "1000", "publish-period", "250"}};
@@ -265,15 +268,20 @@ flyshard::Topology LocalCluster::topology() const {
     ShardSpec s;
     s.name = c.shard_name(i);
     s.weight = 1;
-    s.primary = c.primaries[i]->address();
-    for (const auto& r : c.replicas[i]) s.replicas.push_back(r->address());
+    s.primary = c.primaries[i]->client_address();
+    for (const auto& r : c.replicas[i]) s.replicas.push_back(r->client_address());
     t.shards.push_back(std::move(s));
   }
   if (!c.sentinels.empty()) {
     SentinelSpec spec;
-    for (const auto& s : c.sentinels) spec.addresses.push_back(s->address());
+    for (const auto& s : c.sentinels) spec.addresses.push_back(s->client_address());
     spec.master_prefix = c.options.master_prefix;
     t.sentinel = std::move(spec);
+  }
+  if (c.options.tls) {
+    TlsOptions tls;
+    tls.ca_file = c.options.tls->ca_file;
+    t.tls = std::move(tls);
   }
   return t;
 }
@@ -334,7 +342,7 @@ ServerProcess& LocalCluster::current_primary(std::size_t i) {
         }
         const std::string port = r.elements()[1].str();
         for (auto* n : nodes)
-          if (std::to_string(n->port()) == port) return *n;
+          if (std::to_string(n->client_port()) == port) return *n;
         why = s->label() + " reports port " + port + ", which is not a node of the shard";
       } catch (const std::runtime_error& e) {
         why = e.what();

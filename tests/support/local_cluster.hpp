@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct ClusterOptions {
   /// Server executable. Empty (default): server_binary() ($FLYSHARD_SERVER, dragonfly,
   /// redis-server).
   std::string server_binary;
+  /// TLS on every server and sentinel (see ServerTls): replication and Sentinel run over
+  /// TLS, and topology() names the TLS ports and carries {"tls": {"ca_file": ...}}. nullopt
+  /// (default): plain TCP.
+  std::optional<ServerTls> tls;
   /// How long the constructor waits for replication links and for every sentinel to know every
   /// master, replica and (with several sentinels) each other. Default 15 s.
   std::chrono::milliseconds ready_timeout{15000};

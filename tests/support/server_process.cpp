@@ -210,6 +210,7 @@ struct ServerProcess::Impl {
   std::string binary;  // as given (name or path)
   fs::path dir;
   std::uint16_t port = 0;
+  std::uint16_t tls_port = 0;
   pid_t pid = 0;
   bool alive = false;
   bool is_stopped = false;
@@ -280,6 +281,15 @@ struct ServerProcess::Impl {
           << "sentinel failover-timeout " << m.name << ' ' << m.failover_timeout_ms << "\n"
           << "sentinel parallel-syncs " << m.name << " 1\n";
     }
+    if (options.tls) {
+      // Sentinel reads TLS settings from its config only (not from the command line).
+      out << "tls-port " << tls_port << "\n"
+          << "tls-cert-file " << options.tls->cert_file << "\n"
+          << "tls-key-file " << options.tls->key_file << "\n"
+          << "tls-ca-cert-file " << options.tls->ca_file << "\n"
+          << "tls-auth-clients " << (options.tls->auth_clients ? "yes" : "no") << "\n"
+          << "tls-replication yes\n";
+    }
     if (!out) throw std::runtime_error("cannot write " + (dir / kSentinelConf).string());
   }
 
@@ -292,7 +302,14 @@ struct ServerProcess::Impl {
       // The config is written once, possibly for a port that was then taken: the command line
       // wins over it.
       a.insert(a.end(), {"--port", p});
+      if (options.tls) a.insert(a.end(), {"--tls-port", std::to_string(tls_port)});
       return a;
+    }
+    if (options.tls) {
+      a.insert(a.end(), {"--tls-port", std::to_string(tls_port), "--tls-cert-file",
+                         options.tls->cert_file, "--tls-key-file", options.tls->key_file,
+                         "--tls-ca-cert-file", options.tls->ca_file, "--tls-auth-clients",
+                         options.tls->auth_clients ? "yes" : "no", "--tls-replication", "yes"});
     }
     if (dragonfly()) {
       // Untested here (no Dragonfly binary): flags as Dragonfly's own test harness uses them.
@@ -504,11 +521,17 @@ void ServerProcess::start() {
   if (s.poll_alive())
     throw std::logic_error("flyshard test support: " + s.options.label + " is already running");
   if (s.port != 0) {
+    if (s.options.tls && s.tls_port == 0) s.tls_port = pick_free_port();
     s.start_on_port();
     return;
   }
   for (int attempt = 1;; ++attempt) {
     s.port = pick_free_port();
+    if (s.options.tls) {
+      do {
+        s.tls_port = pick_free_port();
+      } while (s.tls_port == s.port);
+    }
     try {
       s.start_on_port();
       return;
@@ -574,6 +597,18 @@ int ServerProcess::pid() const noexcept {
 }
 std::uint16_t ServerProcess::port() const noexcept {
   return impl_->port;
+}
+
+std::uint16_t ServerProcess::tls_port() const noexcept {
+  return impl_->tls_port;
+}
+
+std::uint16_t ServerProcess::client_port() const noexcept {
+  return impl_->options.tls ? impl_->tls_port : impl_->port;
+}
+
+NodeAddress ServerProcess::client_address() const {
+  return NodeAddress{"127.0.0.1", client_port()};
 }
 NodeAddress ServerProcess::address() const {
   return NodeAddress{"127.0.0.1", impl_->port};

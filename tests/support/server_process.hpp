@@ -54,6 +54,18 @@ struct SentinelMonitor {
   int failover_timeout_ms = 3000;  ///< ms; Sentinel's failover-timeout
 };
 
+/// TLS for a ServerProcess: it then also listens on a TLS port (tls_port()), next to its plain
+/// port, which stays the harness's own control link on loopback (start-up PING, command()):
+/// the code under test is given the TLS addresses. Replication (and a sentinel's links to its
+/// nodes and peers) run over TLS (`tls-replication yes`), so a replica and Sentinel name the
+/// TLS ports.
+struct ServerTls {
+  std::string cert_file;      ///< the server's certificate (also its client certificate)
+  std::string key_file;       ///< its key
+  std::string ca_file;        ///< CA that signs peers' and clients' certificates
+  bool auth_clients = false;  ///< `tls-auth-clients yes`: clients must show a certificate
+};
+
 /// How to start a ServerProcess. Every field has a usable default.
 struct ServerOptions {
   ProcessKind kind = ProcessKind::server;  ///< server (default) or sentinel
@@ -76,6 +88,8 @@ struct ServerOptions {
   std::vector<std::vector<std::string>> startup_commands;
   /// How long start() waits for the process to answer PING. Default 10 s.
   std::chrono::milliseconds start_timeout{10000};
+  /// TLS (see ServerTls). nullopt (default): plain TCP only.
+  std::optional<ServerTls> tls;
 };
 
 /// A server or sentinel process owned by this object.
@@ -133,6 +147,12 @@ class ServerProcess {
   std::uint16_t port() const noexcept;
   /// 127.0.0.1:port().
   NodeAddress address() const;
+  /// The TLS port (0 without ServerOptions::tls, or before the first start).
+  std::uint16_t tls_port() const noexcept;
+  /// The port clients and peers use: tls_port() with TLS, else port().
+  std::uint16_t client_port() const noexcept;
+  /// 127.0.0.1:client_port().
+  NodeAddress client_address() const;
   /// True while the process is alive (a stopped process is alive). Notices a process that
   /// exited by itself (reaps it).
   bool running() const;

@@ -9,9 +9,10 @@
 namespace flyshard {
 namespace {
 
-constexpr errc kAll[] = {errc::timeout,        errc::connection_lost, errc::shard_unavailable,
-                         errc::overloaded,     errc::cross_shard,     errc::server_error,
-                         errc::protocol_error, errc::config,          errc::shutting_down};
+constexpr errc kAll[] = {errc::timeout,         errc::connection_lost, errc::shard_unavailable,
+                         errc::overloaded,      errc::cross_shard,     errc::server_error,
+                         errc::protocol_error,  errc::config,          errc::shutting_down,
+                         errc::unknown_command, errc::watch_conflict,  errc::tls};
 
 TEST(ErrorTest, CategoryName) {
   EXPECT_STREQ(error_category().name(), "flyshard");
@@ -69,9 +70,10 @@ TEST(ErrorTest, ErrorCarriesCodeAndMessage) {
 
 TEST(ErrorTest, RetriableAndTransport) {
   for (errc e : kAll) {
-    const bool transport =
-        e == errc::timeout || e == errc::connection_lost || e == errc::shard_unavailable;
-    const bool retriable = transport || e == errc::overloaded;
+    const bool transport = e == errc::timeout || e == errc::connection_lost ||
+                           e == errc::shard_unavailable || e == errc::tls;
+    const bool retriable =
+        (transport && e != errc::tls) || e == errc::overloaded || e == errc::watch_conflict;
     EXPECT_EQ(is_transport(e), transport) << static_cast<int>(e);
     EXPECT_EQ(is_retriable(e), retriable) << static_cast<int>(e);
   }
