@@ -54,7 +54,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   }
   // A node Sentinel announces takes the credentials and database of its shard's configured
   // primary (it holds the same data); the configured addresses are overwritten just below.
-  for (const auto& sh : topology_.shards) configured_primaries_.push_back(sh.primary);
+  for (const auto& sh : topology_.shards) configured_primaries_.emplace(sh.name, sh.primary);
 
   // With Sentinel, the sentinels say where each shard's primary and replicas are now; the
   // configured addresses are only a fallback.
@@ -112,7 +112,8 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
   // Without health checks nothing but the caller's own commands reaches the nodes: the record
   // is not followed either (its poll runs on the health round).
   std::optional<TopologyRecord> record;
-  if (options_.health_interval.count() > 0) record = read_record_at_start();
+  if (options_.health_interval.count() > 0 && options_.follow_topology_record)
+    record = read_record_at_start();
   if (record && topology_.sentinel) {
     // Where the sentinels say a shard's nodes are now beats where the record said they were.
     for (ShardSpec& s : record->layout.shards) {
@@ -209,7 +210,13 @@ void ClientCore::on_switch_master(std::size_t shard, const NodeAddress& address,
 }
 
 NodeAddress ClientCore::as_configured(std::size_t shard, const NodeAddress& announced) const {
-  return configured_primaries_.at(shard).moved_to(announced);
+  // By name: a layout change (online resharding) renumbers shards, and a shard a new layout
+  // added has no configured primary (its nodes come as the record names them).
+  const std::string name = router_ ? router_->shard_name(shard)
+                           : shard < topology_.shards.size() ? topology_.shards[shard].name
+                                                             : std::string();
+  auto it = configured_primaries_.find(name);
+  return it == configured_primaries_.end() ? announced : it->second.moved_to(announced);
 }
 
 void ClientCore::prepare_handshake(Node& node) const {

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "command_table.hpp"
@@ -271,7 +272,8 @@ class ClientCore {
   std::unique_ptr<std::atomic<std::size_t>[]> parked_count_;  // kMaxShards entries
   std::unique_ptr<Router> router_;
   std::shared_ptr<const TlsContext> tls_;  // the data nodes' TLS; null: plain TCP
-  std::vector<NodeAddress> configured_primaries_;  // per shard, as the topology gave them
+  // Per shard name, the primary as the topology file gave it.
+  std::unordered_map<std::string, NodeAddress> configured_primaries_;
   // Before engine_: its sentinel nodes own connections the engine runs.
   std::unique_ptr<SentinelWatcher> sentinel_;
   std::unique_ptr<Engine> engine_;

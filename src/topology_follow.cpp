@@ -175,7 +175,9 @@ void ClientCore::apply_record(const TopologyRecord& record) {
 }
 
 void ClientCore::record_tick(Clock::time_point now) {
-  if (record_round_out_ || options_.health_interval.count() <= 0) return;
+  if (record_round_out_ || options_.health_interval.count() <= 0 ||
+      !options_.follow_topology_record)
+    return;
   const bool wanted = record_wanted_.exchange(false, std::memory_order_relaxed);
   if (!wanted && now < next_record_round_) return;
   next_record_round_ = now + options_.health_interval;

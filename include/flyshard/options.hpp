@@ -109,6 +109,11 @@ struct ClientOptions {
   /// spaces (the server's rule). Empty: no CLIENT SETNAME (for a server or proxy that refuses
   /// CLIENT). Default "flyshard".
   std::string client_name = "flyshard";
+  /// Follow the topology record on the primaries (online resharding: read at start and on
+  /// every health round, route by the newest epoch). false: route by the given topology only,
+  /// as a tool that talks to one shard on purpose must (the migrator's per-shard links).
+  /// Default true (it also needs health_interval > 0).
+  bool follow_topology_record = true;
 };
 
 }  // namespace flyshard

@@ -107,6 +107,7 @@ void scan_source(const Topology& cur, const Distribution& dcur, const Distributi
       std::vector<std::pair<std::string, std::string>> sized;  // key, destination
       for (const Reply& k : page.elements()[1].elements()) {
         const std::string& key = k.str();
+        if (key.rfind("flyshard:", 0) == 0) continue;  // the library's own (record, ...)
         ++out.scanned;
         if (dcur.shards()[dcur.shard_for(key)].name != out.shard) ++out.misplaced;
         const std::string& dest = dnew.shards()[dnew.shard_for(key)].name;

@@ -14,6 +14,8 @@
 
 #include "cli_options.hpp"
 #include "node_probe.hpp"
+#include "reshard/checkpoint.hpp"
+#include "reshard/topology_record.hpp"
 #include "sentinel_view.hpp"
 #include "text_table.hpp"
 
@@ -32,11 +34,20 @@ struct NodeReport {
   std::optional<long long> keys;
   std::string memory_human;
   std::optional<long long> memory_bytes;
-  std::optional<long long> master_offset;   // master_repl_offset (Redis primaries)
-  std::optional<long long> replica_offset;  // slave_repl_offset (replicas)
-  std::string master;                       // a replica's primary, "host:port"
-  std::string link_status;                  // a replica's master_link_status
-  std::optional<long long> lag;             // primary's offset - replica's offset
+  std::optional<long long> master_offset;                   // master_repl_offset (Redis primaries)
+  std::optional<long long> replica_offset;                  // slave_repl_offset (replicas)
+  std::string master;                                       // a replica's primary, "host:port"
+  std::string link_status;                                  // a replica's master_link_status
+  std::optional<long long> lag;                             // primary's offset - replica's offset
+  std::vector<std::pair<std::string, std::string>> record;  // HGETALL of the topology record
+};
+
+// Where a migration stands on one source primary (its checkpoint hash and dirty set).
+struct SourceProgress {
+  std::string shard;
+  std::map<std::string, std::string> fields;
+  long long dirty = 0;
+  std::string error;
 };
 
 std::optional<long long> number(const std::map<std::string, std::string, std::less<>>& info,
@@ -72,6 +83,10 @@ void probe_node(const Topology& t, const CommonOptions& o, NodeReport& r) {
       auto mem = parse_info(p.command({"INFO", "memory"}).str());
       r.memory_human = field(mem, "used_memory_human");
       r.memory_bytes = number(mem, "used_memory");
+      if (r.configured_role == "primary") {
+        r.record = p.command({"HGETALL", detail::kRecordKey})
+                       .as<std::vector<std::pair<std::string, std::string>>>();
+      }
     } catch (const Error& e) {
       // Transport errors name the node already (NodeProbe); a server's refusal does not.
       r.error = e.value() == errc::server_error ? r.address + ": " + e.what() : e.what();
@@ -96,6 +111,74 @@ std::string opt_text(const std::optional<long long>& v) {
   return v ? group_digits(*v) : "-";
 }
 
+std::string field_or(const std::map<std::string, std::string>& f, const std::string& k,
+                     const std::string& fallback = "0") {
+  auto it = f.find(k);
+  return it == f.end() ? fallback : it->second;
+}
+
+nlohmann::json record_json(const std::optional<detail::TopologyRecord>& r,
+                           const std::map<std::string, std::uint64_t>& epoch_of,
+                           const std::vector<SourceProgress>& progress) {
+  if (!r) return nullptr;
+  nlohmann::json j = {{"epoch", r->epoch},
+                      {"state", std::string(detail::to_string(r->state))},
+                      {"migration", r->migration_id},
+                      {"fencing", std::string(detail::to_string(r->fencing))},
+                      {"lease_ms", r->lease_ms},
+                      {"layout_shards", r->layout.shards.size()},
+                      {"epochs", epoch_of}};
+  if (r->target) j["target_shards"] = r->target->shards.size();
+  if (r->previous) j["previous_shards"] = r->previous->shards.size();
+  nlohmann::json ps = nlohmann::json::array();
+  for (const auto& p : progress) {
+    nlohmann::json pj = {{"shard", p.shard},
+                         {"copy_done", field_or(p.fields, "copy:done") == "1"},
+                         {"copy_keys", std::stoll(field_or(p.fields, "copy:keys"))},
+                         {"copy_bytes", std::stoll(field_or(p.fields, "copy:bytes"))},
+                         {"cleanup_keys", std::stoll(field_or(p.fields, "cleanup:keys"))},
+                         {"dirty", p.dirty}};
+    if (!p.error.empty()) pj["error"] = p.error;
+    ps.push_back(std::move(pj));
+  }
+  j["progress"] = std::move(ps);
+  return j;
+}
+
+std::string record_line(const std::optional<detail::TopologyRecord>& r) {
+  if (!r) return "epoch 0 (no topology record)";
+  std::string s =
+      "epoch " + std::to_string(r->epoch) + " (" + std::string(detail::to_string(r->state));
+  if (!r->migration_id.empty()) s += ", migration " + r->migration_id;
+  return s + ")";
+}
+
+void print_migration(std::ostream& out, const std::optional<detail::TopologyRecord>& r,
+                     const std::map<std::string, std::uint64_t>& epoch_of,
+                     const std::vector<SourceProgress>& progress) {
+  if (!r) return;
+  for (const auto& [shard, e] : epoch_of) {
+    if (e != r->epoch) out << "note: shard " << shard << "'s primary holds epoch " << e << '\n';
+  }
+  if (r->state == detail::MigrationState::stable) return;
+  const Topology& to = r->target ? *r->target : r->layout;
+  out << "migration " << r->migration_id << ": " << detail::to_string(r->state) << ", to "
+      << to.shards.size() << " shards (" << to.distribution << "), fencing "
+      << detail::to_string(r->fencing) << '\n';
+  TextTable table({"SOURCE", "COPY", "COPIED", "BYTES", "DIRTY", "UNLINKED"});
+  for (const auto& p : progress) {
+    if (!p.error.empty()) {
+      table.add_row({p.shard, "?", "-", "-", "-", p.error});
+      continue;
+    }
+    table.add_row({p.shard, field_or(p.fields, "copy:done") == "1" ? "done" : "running",
+                   group_digits(std::stoll(field_or(p.fields, "copy:keys"))),
+                   human_bytes(std::stod(field_or(p.fields, "copy:bytes"))), group_digits(p.dirty),
+                   group_digits(std::stoll(field_or(p.fields, "cleanup:keys")))});
+  }
+  table.print(out);
+}
+
 }  // namespace
 
 static int run_status(const CommonOptions& o) {
@@ -112,6 +195,38 @@ static int run_status(const CommonOptions& o) {
     for (auto& n : nodes) threads.emplace_back([&] { probe_node(t, o, n); });
     threads.emplace_back([&] { sentinel = ask_sentinels(t, o); });
     for (auto& th : threads) th.join();
+  }
+
+  // The newest topology record any primary holds, and each primary's epoch.
+  std::optional<detail::TopologyRecord> record;
+  std::map<std::string, std::uint64_t> epoch_of;  // shard -> its primary's record epoch
+  for (const auto& n : nodes) {
+    if (n.record.empty()) continue;
+    try {
+      auto r = detail::TopologyRecord::from_fields(n.record, t);
+      epoch_of[n.shard] = r.epoch;
+      if (!record || r.epoch > record->epoch) record = std::move(r);
+    } catch (const Error& e) {
+      std::cerr << "flyshard: " << n.address << ": " << e.what() << '\n';
+    }
+  }
+  std::vector<SourceProgress> progress;
+  if (record && record->state != detail::MigrationState::stable) {
+    const Topology& from =
+        record->state == detail::MigrationState::cleanup ? *record->previous : record->layout;
+    for (const auto& s : from.shards) {
+      SourceProgress sp;
+      sp.shard = s.name;
+      try {
+        NodeProbe p = NodeProbe::data_node(t, s.primary, o);
+        sp.fields = p.command({"HGETALL", detail::progress_key(record->migration_id)})
+                        .as<std::map<std::string, std::string>>();
+        sp.dirty = p.command({"SCARD", detail::dirty_key(record->migration_id)}).integer();
+      } catch (const std::exception& e) {
+        sp.error = e.what();
+      }
+      progress.push_back(std::move(sp));
+    }
   }
 
   // Per shard: the node acting as primary now (reports role master and answered), the lag
@@ -192,8 +307,8 @@ static int run_status(const CommonOptions& o) {
   if (o.json) {
     nlohmann::json out = {{"config", o.config},
                           {"distribution", t.distribution},
-                          {"epoch", 0},
-                          {"topology_record", nullptr},
+                          {"epoch", record ? record->epoch : 0},
+                          {"topology_record", record_json(record, epoch_of, progress)},
                           {"shards", shards_json},
                           {"totals",
                            {{"shards", t.shards.size()},
@@ -205,7 +320,9 @@ static int run_status(const CommonOptions& o) {
   } else {
     std::cout << "cluster " << o.config << ": " << t.distribution << ", " << t.shards.size()
               << " shards, " << nodes.size() << " nodes (" << nodes_up << " up), "
-              << "epoch 0 (no topology record)\n\n";
+              << record_line(record) << "\n";
+    print_migration(std::cout, record, epoch_of, progress);
+    std::cout << "\n";
     TextTable table({"SHARD", "NODE", "CONFIG", "ROLE", "HEALTH", "LINK", "LAG", "KEYS", "MEMORY"});
     for (const auto& n : nodes) {
       const bool replica_role = !n.role.empty() && n.role != "master";

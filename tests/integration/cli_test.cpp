@@ -15,6 +15,7 @@
 
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
+#include "tool_run.hpp"
 
 using namespace flyshard;
 using flyshard::testing::ClusterOptions;
@@ -23,19 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct ToolRun {
-  int rc = -1;
-  std::string out;
-  std::string err;
+struct ToolRun : flyshard::testing::ToolRun {
   nlohmann::json json() const { return nlohmann::json::parse(out); }
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -89,16 +80,7 @@ class CliTest : public ::testing::Test {
 
   // Runs the tool with `args` (shell words, quoted by the caller where needed).
   static ToolRun run(const std::string& args) {
-    const fs::path out = *dir_ / "out.txt";
-    const fs::path err = *dir_ / "err.txt";
-    const std::string cmd =
-        std::string(FLYSHARD_CLI_BIN) + " " + args + " >" + out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    ToolRun r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+    return {flyshard::testing::run_tool(FLYSHARD_CLI_BIN, args, *dir_)};
   }
 
   // The layout with `extra` shards appended (their addresses are never contacted by plan).
@@ -323,7 +305,7 @@ TEST(CliSentinelTest, StatusShowsWhatTheSentinelsSay) {
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  auto j = nlohmann::json::parse(slurp(dir / "out.json"));
+  auto j = nlohmann::json::parse(flyshard::testing::slurp(dir / "out.json"));
   fs::remove_all(dir);
   for (std::size_t i = 0; i < 2; ++i) {
     const auto& s = j["shards"][i]["sentinel"];

@@ -1,0 +1,231 @@
+// Migration rate and cutover pause (issue 11), against a naive per-key DUMP / PTTL / RESTORE
+// loop measured in the same run on the same data.
+//
+// For each scenario it starts nothing new: one local 4-shard cluster (flyshard-cluster's
+// launcher, redis-server or dragonfly) serves every run. A run: FLUSHALL, `init` with layout A
+// (shards s1..s3), fill through a Client, then
+//   naive:    for up to --naive-keys moving keys, one blocking DUMP, PTTL and RESTORE each
+//             (three round trips per key, what a hand-written script does); the copies are
+//             then deleted again;
+//   migrator: the whole migration A -> B (s1..s4) in process (detail::Migrator), with its
+//             copy rate (keys and bytes over the copy phase) and its cutover pause (from the
+//             cutover record to the flip: the longest a moving key could not be written).
+// Scenarios: small values (--keys, --small-size) at several --batches (the pipeline depth),
+// then large values (--large-keys, --large-size). Prints a Markdown table; --json FILE too.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "bench_util.hpp"
+#include "flyshard/flyshard.hpp"
+#include "local_cluster.hpp"
+#include "reshard/migrator.hpp"
+#include "reshard/move_plan.hpp"
+
+using namespace flyshard;
+using flyshard::bench::Clock;
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
+  --keys N          keys of the small-value runs (default 400000: about 100,000 move)
+  --small-size N    bytes per small value (default 100)
+  --large-keys N    keys of the large-value run (default 20000)
+  --large-size N    bytes per large value (default 4096)
+  --batches LIST    pipeline depths (keys per batch) of the small runs (default 100,1000)
+  --naive-keys N    moving keys the naive loop copies at most per run (default 20000)
+  --json FILE       also write the results as JSON
+)";
+
+struct Config {
+  std::uint64_t keys = 400000;
+  std::uint64_t small_size = 100;
+  std::uint64_t large_keys = 20000;
+  std::uint64_t large_size = 4096;
+  std::vector<std::uint64_t> batches{100, 1000};
+  std::uint64_t naive_keys = 20000;
+  std::string json;
+};
+
+struct RunResult {
+  std::string scenario;
+  std::uint64_t batch = 0;
+  std::uint64_t value_size = 0;
+  double naive_keys_s = 0, naive_mb_s = 0;
+  std::uint64_t naive_keys = 0;
+  double keys_s = 0, mb_s = 0;
+  std::uint64_t keys_moved = 0;
+  double cutover_ms = 0, total_s = 0;
+};
+
+Topology first(const Topology& all, std::size_t n) {
+  Topology t = all;
+  t.shards.resize(n);
+  return t;
+}
+
+void fill(const Topology& a, std::uint64_t n, std::uint64_t size) {
+  ClientOptions o;
+  o.request_timeout = std::chrono::seconds(10);
+  Client c(a, o);
+  Pipeline p = c.pipeline();
+  // Random letters: DUMP compresses its payload (LZF), and a repeated byte would shrink to
+  // nothing, so bytes moved would mean nothing.
+  std::uint64_t x = 88172645463325252ull;
+  std::string value(size, 'v');
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::string key = "bench:" + std::to_string(i);
+    for (auto& ch : value) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      ch = static_cast<char>('a' + x % 26);
+    }
+    if (i % 4 == 0) {
+      p.command({"SET", key, value, "PX", 3600000});
+    } else {
+      p.command({"SET", key, value});
+    }
+    if (p.size() >= 1000) {
+      for (auto& r : p.execute()) r.value();
+    }
+  }
+  for (auto& r : p.execute()) r.value();
+}
+
+// The loop a hand-written script runs: per key, blocking DUMP, PTTL, RESTORE.
+void naive(detail::ShardLinks& links, const Topology& a, const detail::MovePlan& plan,
+           std::uint64_t limit, RunResult& out) {
+  std::vector<std::pair<std::string, std::string>> copied;  // target, key
+  std::uint64_t bytes = 0;
+  const auto t0 = Clock::now();
+  for (const auto& s : a.shards) {
+    std::string cursor = "0";
+    do {
+      const Reply page = links.run(s.name, {"SCAN", cursor, "COUNT", 1000});
+      cursor = page.elements()[0].str();
+      for (const auto& k : page.elements()[1].elements()) {
+        if (copied.size() >= limit) break;
+        const std::string& key = k.str();
+        if (!plan.moves(key)) continue;
+        const Reply dump = links.run(s.name, {"DUMP", key});
+        const long long pttl = links.run(s.name, {"PTTL", key}).integer();
+        if (dump.is_nil() || pttl == -2) continue;
+        const std::string& to = plan.to_shard(key);
+        links.run(to, {"RESTORE", key, pttl < 0 ? 0 : pttl, dump.str(), "REPLACE"});
+        bytes += dump.str().size();
+        copied.emplace_back(to, key);
+      }
+    } while (cursor != "0" && copied.size() < limit);
+  }
+  const double secs = bench::seconds_since(t0);
+  out.naive_keys = copied.size();
+  out.naive_keys_s = copied.size() / secs;
+  out.naive_mb_s = bytes / secs / 1e6;
+  for (const auto& [to, key] : copied) links.run(to, {"UNLINK", key});
+}
+
+RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::uint64_t keys,
+              std::uint64_t size, std::uint64_t batch, std::uint64_t naive_limit) {
+  const Topology all = cluster.topology();
+  const Topology a = first(all, 3);
+  const Topology b = first(all, 4);
+  cluster.flush_all();
+  detail::MigrateOptions mo;
+  mo.batch = batch;
+  mo.links.request_timeout = std::chrono::seconds(30);
+  detail::Migrator(a, mo).init();
+  fill(a, keys, size);
+
+  RunResult r;
+  r.scenario = scenario;
+  r.batch = batch;
+  r.value_size = size;
+  {
+    detail::ShardLinks links(mo.links);
+    links.add(all);
+    const detail::MovePlan plan(a, b);
+    naive(links, a, plan, naive_limit, r);
+  }
+  mo.on_progress = [](const detail::MigrationProgress& p) {
+    if (!p.message.empty()) std::cerr << "  " << p.message << "\n";
+  };
+  detail::Migrator m(a, mo);
+  const detail::MigrationOutcome out = m.migrate(b);
+  const double copy_s = std::chrono::duration<double>(out.copy_time).count();
+  r.keys_moved = out.keys_copied;
+  r.keys_s = out.keys_copied / copy_s;
+  r.mb_s = out.bytes_copied / copy_s / 1e6;
+  r.cutover_ms = out.cutover_time.count();
+  r.total_s = std::chrono::duration<double>(out.total_time).count();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  bench::CommandLine cl("migrate_bench", kUsage, argc, argv);
+  while (cl.next()) {
+    if (cl.flag() == "--keys")
+      c.keys = cl.count(1000, 100000000);
+    else if (cl.flag() == "--small-size")
+      c.small_size = cl.count(1, 1 << 20);
+    else if (cl.flag() == "--large-keys")
+      c.large_keys = cl.count(0, 10000000);
+    else if (cl.flag() == "--large-size")
+      c.large_size = cl.count(1, 64 << 20);
+    else if (cl.flag() == "--naive-keys")
+      c.naive_keys = cl.count(100, 100000000);
+    else if (cl.flag() == "--json")
+      c.json = cl.value();
+    else if (cl.flag() == "--batches") {
+      c.batches.clear();
+      for (const auto& b : bench::split_list(cl.value()))
+        c.batches.push_back(cl.count("--batches", b, 1, 100000));
+    } else
+      cl.unknown();
+  }
+  testing::ClusterOptions co;
+  co.shards = 4;
+  testing::LocalCluster cluster(co);
+  std::cerr << "cluster:\n" << cluster.describe();
+
+  std::vector<RunResult> results;
+  for (auto batch : c.batches) {
+    std::cerr << "small values, batch " << batch << "...\n";
+    results.push_back(run(cluster, "small", c.keys, c.small_size, batch, c.naive_keys));
+  }
+  if (c.large_keys > 0) {
+    std::cerr << "large values...\n";
+    results.push_back(
+        run(cluster, "large", c.large_keys, c.large_size, c.batches.back(), c.naive_keys));
+  }
+
+  std::cout << "| values | batch | keys moved | migrator keys/s | MB/s | naive keys/s | MB/s | "
+               "ratio | cutover ms |\n|---|---|---|---|---|---|---|---|---|\n";
+  std::string json = "[";
+  for (const auto& r : results) {
+    std::cout << "| " << r.scenario << " (" << r.value_size << " B) | " << r.batch << " | "
+              << r.keys_moved << " | " << bench::fmt("%.0f", r.keys_s) << " | "
+              << bench::fmt("%.1f", r.mb_s) << " | " << bench::fmt("%.0f", r.naive_keys_s) << " | "
+              << bench::fmt("%.1f", r.naive_mb_s) << " | "
+              << bench::fmt("%.1f", r.keys_s / r.naive_keys_s) << "x | "
+              << bench::fmt("%.0f", r.cutover_ms) << " |\n";
+    json += std::string(json.size() > 1 ? "," : "") + "{\"scenario\":\"" + r.scenario +
+            "\",\"value_size\":" + std::to_string(r.value_size) +
+            ",\"batch\":" + std::to_string(r.batch) +
+            ",\"keys_moved\":" + std::to_string(r.keys_moved) +
+            ",\"keys_per_s\":" + bench::fmt("%.1f", r.keys_s) +
+            ",\"mb_per_s\":" + bench::fmt("%.3f", r.mb_s) +
+            ",\"naive_keys\":" + std::to_string(r.naive_keys) +
+            ",\"naive_keys_per_s\":" + bench::fmt("%.1f", r.naive_keys_s) +
+            ",\"naive_mb_per_s\":" + bench::fmt("%.3f", r.naive_mb_s) +
+            ",\"cutover_ms\":" + bench::fmt("%.1f", r.cutover_ms) +
+            ",\"total_s\":" + bench::fmt("%.3f", r.total_s) + "}";
+  }
+  json += "]\n";
+  if (!c.json.empty()) bench::write_file(c.json, json);
+  std::cout << "server: " << testing::server_binary() << ", CPUs " << bench::cpu_list() << "\n";
+  return 0;
+}

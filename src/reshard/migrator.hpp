@@ -1,0 +1,131 @@
+#pragma once
+// The migrator: moves a cluster from the layout its topology record holds (A) to a target
+// layout (B) while clients keep serving, one phase at a time, every phase written to the
+// record on every primary of A and B by compare-and-set before it starts (record_cas.hpp):
+//
+//   preparing  clients write moving keys through the guard (source + dirty set); wait until
+//              every registered client shows the epoch (client_wait.hpp)
+//   copying    SCAN each source, copy moving keys (copier.hpp), checkpoint per page
+//   catchup    drain the dirty sets until a pass finds few keys
+//   cutover    clients freeze moving keys; wait for them, drain to empty, WAIT for the
+//              targets' replicas, verify a sample, then FLIP: layout = B, state cleanup
+//   cleanup    wait for clients to follow the flip, unlink moved keys from the sources,
+//              drop the migration's own keys, then stable(B)
+//
+// Everything it needs to resume is on the nodes (record, checkpoints, dirty and in-flight
+// sets), so a migrator killed anywhere is simply started again with the same target. One
+// migrator at a time (migration_lock.hpp). Abort: until the flip, on request or by itself
+// after an error retrying cannot cure (MigrationUnrecoverable): the copies on the targets
+// are deleted and the record returns to stable(A).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "reshard/key_copy.hpp"
+#include "reshard/phase_plan.hpp"
+#include "reshard/record_cas.hpp"
+#include "reshard/shard_links.hpp"
+#include "reshard/topology_record.hpp"
+
+namespace flyshard::detail {
+
+/// A snapshot handed to MigrateOptions::on_progress.
+struct MigrationProgress {
+  std::string phase;             ///< a MigrationState name, or "abort"
+  std::uint64_t epoch = 0;       ///< the record's epoch now
+  std::uint64_t keys_done = 0;   ///< this phase: keys copied / drained / unlinked
+  std::uint64_t keys_total = 0;  ///< this phase's estimate (0: unknown)
+  std::uint64_t bytes_done = 0;  ///< this phase: bytes copied
+  std::string message;           ///< non-empty: an event worth a line of its own
+};
+
+struct MigrateOptions {
+  Fencing fencing = Fencing::lease;  ///< written to the record when a migration starts
+  std::uint32_t lease_ms = 5000;     ///< ditto, ms
+  double rate = 0;           ///< keys/s over all sources (copy, drains, cleanup); 0: no limit
+  std::size_t batch = 1000;  ///< SCAN COUNT of the passes and keys per drain batch
+  std::chrono::milliseconds lock_ttl{10000};  ///< the lock's TTL (renewed every third)
+  /// Longest wait for registered clients to follow an epoch; 0 (default): 2 x lease + 5 s.
+  std::chrono::milliseconds client_wait{0};
+  std::size_t verify_per_source = 50;  ///< keys compared per source before the flip
+  /// Catch-up stops repeating when a pass over every dirty set drains fewer keys. Default 100.
+  std::uint64_t catchup_small = 100;
+  LinkOptions links;
+  CopyOptions copy;
+  /// Test hook: stop (print "flyshard: paused after <phase>" to stderr and sleep until
+  /// killed) at that point: "preparing" (its record written), "copying" (after the first
+  /// checkpointed page), "catchup" (drained), "cutover" (verified, before the flip),
+  /// "cleanup" (after the first unlinked page). Empty: never.
+  std::string pause_after;
+  /// Progress, from the migrator's threads (one call at a time).
+  std::function<void(const MigrationProgress&)> on_progress;
+  /// Describes this process in the lock (host, pid).
+  std::string who;
+};
+
+struct MigrationOutcome {
+  Decision decision = Decision::nothing_to_do;
+  std::string message;
+  std::uint64_t epoch = 0;        ///< the record's epoch at the end
+  bool aborted = false;           ///< rolled back (asked, or after an unrecoverable error)
+  std::string abort_reason;       ///< why it aborted by itself
+  std::uint64_t keys_copied = 0;  ///< copy phase, this run (resumed runs count from the checkpoint)
+  std::uint64_t bytes_copied = 0;
+  std::uint64_t keys_drained = 0;  ///< catch-up and cutover
+  std::uint64_t keys_unlinked = 0;
+  std::uint64_t big_keys = 0;  ///< keys copied in chunks (copy and drains)
+  /// The slowest single command of a chunked copy, on either node: how long a big key
+  /// blocked a node at most.
+  std::chrono::microseconds longest_chunk{0};
+  std::chrono::milliseconds copy_time{0};
+  /// From the cutover record to the flip: the longest a moving key could not be written.
+  std::chrono::milliseconds cutover_time{0};
+  std::chrono::milliseconds total_time{0};
+};
+
+class Migrator {
+ public:
+  /// `seed`: the caller's cluster file (addresses to find the record; its credentials).
+  Migrator(Topology seed, MigrateOptions options);
+  ~Migrator();
+
+  /// Starts or resumes the migration to `target`. Throws MigrationRefused (nothing changed),
+  /// Error (a node failed: run again to resume).
+  MigrationOutcome migrate(const Topology& target);
+  /// Rolls back the running migration (before its flip).
+  MigrationOutcome abort();
+  /// Writes the first record (epoch 1, stable, layout = seed) on the seed's primaries.
+  MigrationOutcome init();
+
+ private:
+  struct Run;
+  StoredRecords read_all(const Topology* extra);
+  TopologyRecord locked_newest(Run& run, const Topology* extra);
+  void run_phases(Run& run, TopologyRecord r, MigrationOutcome& out);
+  TopologyRecord step(Run& run, const TopologyRecord& from, const TopologyRecord& to);
+  void copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
+  void drain_phase(Run& run, const TopologyRecord& r, bool to_empty, MigrationOutcome& out);
+  void cutover_checks(Run& run, const TopologyRecord& r);
+  void cleanup_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
+  void rollback_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
+  /// UNLINKs, on each of `shards`, the keys `drop` selects (resumable pass `pass`), then
+  /// deletes the migration's own keys everywhere; returns the keys unlinked.
+  std::uint64_t sweep(
+      Run& run, const TopologyRecord& r, const std::vector<std::string>& shards,
+      const std::string& pass,
+      const std::function<bool(const std::string& shard, const std::string& key)>& drop);
+  void wait_clients(const TopologyRecord& r, const std::vector<std::string>& shards);
+  void report(MigrationProgress p);
+  void pause_point(const std::string& phase);
+
+  Topology seed_;
+  MigrateOptions options_;
+  ShardLinks links_;
+  std::mutex progress_mu_;
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,38 @@
+#pragma once
+// --rate: keys per second over every source together. Each batch reserves its share of time
+// before it runs; a batch that finds the budget spent sleeps until its turn. Thread-safe.
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+namespace flyshard::detail {
+
+class RateLimiter {
+ public:
+  /// `keys_per_second` 0 means no limit.
+  explicit RateLimiter(double keys_per_second) : rate_(keys_per_second) {}
+
+  /// Waits until `keys` more keys fit in the rate.
+  void acquire(std::size_t keys) {
+    if (rate_ <= 0 || keys == 0) return;
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point start;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = Clock::now();
+      // Idle time is not saved up: a burst after a pause still keeps to the rate.
+      start = next_ < now ? now : next_;
+      next_ = start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(static_cast<double>(keys) / rate_));
+    }
+    std::this_thread::sleep_until(start);
+  }
+
+ private:
+  double rate_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point next_{};
+};
+
+}  // namespace flyshard::detail

@@ -1,0 +1,329 @@
+// `flyshard init` and `flyshard migrate` run as processes against a real 4-shard cluster
+// (one replica each, so the cutover's WAIT runs): 3 -> 4 and 4 -> 3 with keys of every type
+// and TTLs while writers follow the record, the migrator SIGKILLed in every phase and
+// started again, a second migrator refused, abort before the flip, a big key in chunks.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "eventually.hpp"
+#include "migrate_support.hpp"
+#include "reshard/topology_record.hpp"
+#include "shared_cluster_test.hpp"
+
+using namespace flyshard;
+using namespace flyshard::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+class MigrateTest : public SharedClusterTest<4, 1> {
+ protected:
+  void SetUp() override {
+    SharedClusterTest::SetUp();
+    dir_ = fs::temp_directory_path() / ("flyshard-migrate-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    all_ = cluster_->topology();
+    three_ = first(3);
+    four_ = first(4);
+    a_ = write("three.json", three_);
+    b_ = write("four.json", four_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Topology first(std::size_t n) const {
+    Topology t = all_;
+    t.shards.resize(n);
+    return t;
+  }
+  fs::path write(const std::string& name, const Topology& t) const {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << t.to_json();
+    return p;
+  }
+  ToolRun tool(const std::string& args) const { return run_flyshard(args, dir_); }
+  std::string migrate_args(const fs::path& from, const fs::path& to) const {
+    return "migrate --lock-ttl-ms 500 -c " + from.string() + " --to " + to.string();
+  }
+  // The lock of a killed migrator expires by itself (--lock-ttl-ms 500).
+  void wait_lock_free() {
+    ASSERT_TRUE(eventually(
+        [&] {
+          for (std::size_t i = 0; i < 4; ++i)
+            if (cluster_->primary(i).command({"EXISTS", "flyshard:migrator"}).integer() != 0)
+              return false;
+          return true;
+        },
+        std::chrono::seconds(10)));
+  }
+  // Runs the migrator until it pauses after `phase`, SIGKILLs it by its PID and waits for
+  // its lock to expire.
+  void kill_after(const std::string& phase, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"migrate", "--lock-ttl-ms", "500",           "-c", a_.string(),
+                                  "--to",    b_.string(),     "--pause-after", phase};
+    args.insert(args.end(), extra.begin(), extra.end());
+    {
+      ToolProcess first(args, dir_);
+      ASSERT_TRUE(first.wait_for_stderr("paused after " + phase, std::chrono::seconds(30)))
+          << first.err();
+      first.kill();
+    }
+    wait_lock_free();
+  }
+  std::uint64_t epoch_on(std::size_t shard) {
+    const Reply r = cluster_->primary(shard).command({"HGET", "flyshard:topology", "epoch"});
+    return r.is_nil() ? 0 : std::stoull(r.str());
+  }
+
+  fs::path dir_;
+  Topology all_, three_, four_;
+  fs::path a_, b_;
+};
+
+void expect_clean(const std::vector<std::string>& problems) {
+  EXPECT_TRUE(problems.empty()) << [&] {
+    std::string s;
+    for (const auto& p : problems) s += p + "\n";
+    return s;
+  }();
+}
+
+TEST_F(MigrateTest, InitWritesTheRecordOnEveryPrimaryAndRefusesAnotherLayout) {
+  ToolRun none = tool(migrate_args(a_, b_));
+  EXPECT_EQ(none.rc, 3) << none.err;
+  EXPECT_NE(none.err.find("flyshard init"), std::string::npos) << none.err;
+
+  ToolRun r = tool("init -c " + a_.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(epoch_on(i), 1u) << i;
+  EXPECT_EQ(epoch_on(3), 0u) << "s4 is not in the layout";
+  const auto fields = cluster_->primary(1).command({"HGETALL", "flyshard:topology"});
+  std::vector<std::pair<std::string, std::string>> pairs =
+      fields.as<std::vector<std::pair<std::string, std::string>>>();
+  const auto rec = detail::TopologyRecord::from_fields(pairs, three_);
+  EXPECT_EQ(rec.state, detail::MigrationState::stable);
+  EXPECT_EQ(rec.layout.shards.size(), 3u);
+
+  ToolRun again = tool("init -c " + a_.string());
+  EXPECT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.out.find("already"), std::string::npos) << again.out;
+  ToolRun other = tool("init -c " + b_.string());
+  EXPECT_EQ(other.rc, 3);
+  EXPECT_NE(other.err.find("another layout"), std::string::npos) << other.err;
+  EXPECT_EQ(epoch_on(0), 1u);
+
+  ToolRun status = tool("status --json -c " + a_.string());
+  ASSERT_EQ(status.rc, 0) << status.err;
+  const auto j = nlohmann::json::parse(status.out);
+  EXPECT_EQ(j["epoch"], 1);
+  EXPECT_EQ(j["topology_record"]["state"], "stable");
+}
+
+TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(three_);
+    keys = fill_every_type(c, 10000);
+  }
+  const auto before = snapshot(three_, keys);
+  GuardedWriter w1(four_, 1), w2(four_, 2);
+  w1.start();
+  w2.start();
+  // A rate keeps the copy long enough for the writers to write during every phase.
+  ToolRun r = tool(migrate_args(a_, b_) + " --json --rate 20000");
+  w1.stop();
+  w2.stop();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["keys_copied"].get<long long>(), 1500);
+  // Unlinked: the copied keys and the writers' moving keys (drained, not copied).
+  EXPECT_GE(j["keys_unlinked"].get<long long>(), j["keys_copied"].get<long long>());
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(epoch_on(i), j["epoch"].get<std::uint64_t>());
+  expect_clean(check_layout(all_, four_, before));
+  for (const GuardedWriter* w : {&w1, &w2}) {
+    EXPECT_EQ(w->errors, 0) << w->last_error;
+    EXPECT_GT(w->ops, 0);
+    expect_clean(check_writer(four_, *w));
+  }
+  std::cout << "writers: " << w1.ops + w2.ops << " ops, " << w1.guarded + w2.guarded
+            << " through the guard, " << w1.frozen + w2.frozen << " held at cutover\n";
+
+  ToolRun again = tool(migrate_args(a_, b_));
+  EXPECT_EQ(again.rc, 0);
+  EXPECT_NE(again.out.find("already"), std::string::npos) << again.out;
+}
+
+TEST_F(MigrateTest, ShrinkFourToThree) {
+  ASSERT_EQ(tool("init -c " + b_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(four_);
+    keys = fill_every_type(c, 10000);
+  }
+  const auto before = snapshot(four_, keys);
+  GuardedWriter w(four_, 3);
+  w.start();
+  ToolRun r = tool(migrate_args(b_, a_) + " --rate 20000");
+  w.stop();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_clean(check_layout(all_, three_, before));
+  EXPECT_EQ(w.errors, 0) << w.last_error;
+  expect_clean(check_writer(three_, w));  // check_layout saw no user key left on s4
+}
+
+TEST_F(MigrateTest, KilledInEveryPhaseResumesToTheSameResult) {
+  for (const std::string phase : {"preparing", "copying", "catchup", "cutover", "cleanup"}) {
+    SCOPED_TRACE(phase);
+    cluster_->flush_all();
+    ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+    std::vector<std::string> keys;
+    {
+      Client c(three_);
+      keys = fill_every_type(c, 3000);
+    }
+    const auto before = snapshot(three_, keys);
+    GuardedWriter w(four_, 4);
+    w.start();
+    kill_after(phase, {"--batch", "100"});
+    ToolRun r = tool(migrate_args(a_, b_));
+    w.stop();
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
+    expect_clean(check_layout(all_, four_, before));
+    EXPECT_EQ(w.errors, 0) << w.last_error;
+    expect_clean(check_writer(four_, w));
+  }
+}
+
+TEST_F(MigrateTest, SecondMigratorAndAnotherTargetAreRefused) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  {
+    Client c(three_);
+    fill_every_type(c, 2000);
+  }
+  ToolProcess first({"migrate", "--lock-ttl-ms", "500", "--batch", "100", "-c", a_.string(), "--to",
+                     b_.string(), "--pause-after", "copying"},
+                    dir_);
+  ASSERT_TRUE(first.wait_for_stderr("paused after copying", std::chrono::seconds(30)))
+      << first.err();
+  // The first one is alive and renews its lock: the second must be refused, naming it.
+  ToolRun second = tool(migrate_args(a_, b_));
+  EXPECT_EQ(second.rc, 3) << second.err;
+  EXPECT_NE(second.err.find("another migrator is running"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid())), std::string::npos) << second.err;
+  first.kill();
+  wait_lock_free();
+
+  Topology heavier = four_;
+  heavier.shards[3].weight = 2;
+  const fs::path other = write("heavier.json", heavier);
+  ToolRun different = tool(migrate_args(a_, other));
+  EXPECT_EQ(different.rc, 3) << different.err;
+  EXPECT_NE(different.err.find("to another layout"), std::string::npos) << different.err;
+
+  ToolRun done = tool(migrate_args(a_, b_));
+  EXPECT_EQ(done.rc, 0) << done.err;
+}
+
+TEST_F(MigrateTest, AbortBeforeTheFlipLeavesLayoutAIntactAndTargetsClean) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(three_);
+    keys = fill_every_type(c, 3000);
+  }
+  const auto before = snapshot(three_, keys);
+  kill_after("cutover");
+  EXPECT_GT(cluster_->primary(3).command({"DBSIZE"}).integer(), 100) << "s4 holds the copies";
+  const std::uint64_t epoch = epoch_on(0);
+  ToolRun r = tool("migrate --abort --lock-ttl-ms 500 -c " + a_.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("aborted"), std::string::npos) << r.out;
+  expect_clean(check_layout(all_, three_, before));
+  EXPECT_EQ(cluster_->primary(3).command({"DBSIZE"}).integer(), 1) << "only the record on s4";
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(epoch_on(i), epoch + 1) << i;
+  ToolRun status = tool("status --json -c " + a_.string());
+  const auto j = nlohmann::json::parse(status.out);
+  EXPECT_EQ(j["topology_record"]["state"], "stable");
+  EXPECT_EQ(j["topology_record"]["layout_shards"], 3);
+  EXPECT_EQ(tool("migrate --abort -c " + a_.string()).rc, 0) << "nothing to abort";
+
+  // After the flip an abort is refused; the migration finishes instead.
+  kill_after("cleanup");
+  ToolRun late = tool("migrate --abort --lock-ttl-ms 500 -c " + a_.string());
+  EXPECT_EQ(late.rc, 3) << late.err;
+  EXPECT_NE(late.err.find("cannot be aborted"), std::string::npos) << late.err;
+  ASSERT_EQ(tool(migrate_args(a_, b_)).rc, 0);
+  expect_clean(check_layout(all_, four_, before));
+}
+
+TEST_F(MigrateTest, BigKeyMovesInChunks) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  const Distribution da = three_.make_distribution();
+  const Distribution db = four_.make_distribution();
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string k = "big:" + std::to_string(i);
+    if (da.shards()[da.shard_for(k)].name != db.shards()[db.shard_for(k)].name) key = k;
+  }
+  const std::string set_key = "{" + key + "}:set";  // same tag, same move
+  {
+    ClientOptions o;
+    o.request_timeout = std::chrono::seconds(10);  // 230 commands of 1,000 elements each
+    Client c(three_, o);
+    Pipeline p = c.pipeline();
+    for (int i = 0; i < 200000; i += 1000) {
+      std::vector<std::string> words{"HSET", key};
+      for (int f = i; f < i + 1000; ++f) {
+        words.push_back("field:" + std::to_string(f));
+        words.push_back("value:" + std::to_string(f));
+      }
+      p.command(Args(words));
+    }
+    for (int i = 0; i < 30000; i += 1000) {
+      std::vector<std::string> words{"SADD", set_key};
+      for (int m = i; m < i + 1000; ++m) words.push_back("m" + std::to_string(m));
+      p.command(Args(words));
+    }
+    p.command({"PEXPIRE", key, 3600000});
+    for (auto& r : p.execute()) ASSERT_TRUE(r.ok()) << r.message();
+  }
+  const auto before = snapshot(three_, {key, set_key});
+  ToolRun r = tool(migrate_args(a_, b_) + " --json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["big_keys"], 2);
+  std::cout << "longest single chunk command: " << j["longest_chunk_us"] << " us\n";
+  expect_clean(check_layout(all_, four_, before));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(MigrateTest, ACopyThatDiffersIsCaughtBeforeTheFlipAndRolledBack) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(three_);
+    keys = fill_every_type(c, 2000);
+  }
+  const auto before = snapshot(three_, keys);
+  kill_after("catchup");
+  // Damage every copy behind the migrator's back (no client wrote them, so no dirty set
+  // will bring them back): a TTL far from the source's.
+  const auto on = keys_by_shard(four_);
+  ASSERT_FALSE(on.at("s4").empty());
+  for (const auto& k : on.at("s4"))
+    if (!k.starts_with("flyshard:")) cluster_->primary(3).command({"PEXPIRE", k, "99999999"});
+  ToolRun r = tool(migrate_args(a_, b_));
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.out.find("aborted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("differ"), std::string::npos) << r.out;
+  expect_clean(check_layout(all_, three_, before));
+}
+
+}  // namespace
