@@ -37,7 +37,10 @@ class Grower(threading.Thread):
         self.probes = []
 
     def prepare(self):
-        """Probe visitors, each with one product in its cart (products spread over shards)."""
+        """Starts the new server (from this thread: PR_SET_PDEATHSIG ends the child with the
+        thread that forked it, and the grower's own thread ends before the run does) and the
+        probe visitors, products spread over the shards."""
+        self.port = self.start_server()
         pids = [str(p["id"]) for p in self.env.products]
         for k in range(min(8, len(pids))):
             v = Visitor(self.env.url)
@@ -116,7 +119,7 @@ class Grower(threading.Thread):
         streaks = collections.defaultdict(float)
         prober = threading.Thread(target=self.probe_loop, args=(stop, streaks), daemon=True)
         try:
-            port = self.start_server()
+            port = self.port
             name, grown, layout = self.grown_layout(port)
             self.monitor(name, port, layout)
             self.report.update(shard=name, node=f"127.0.0.1:{port}", grown_layout=grown)
