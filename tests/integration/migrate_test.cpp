@@ -139,8 +139,10 @@ TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["keys_copied"].get<long long>(), 1500);
-  // Unlinked: the copied keys and the writers' moving keys (drained, not copied).
-  EXPECT_GE(j["keys_unlinked"].get<long long>(), j["keys_copied"].get<long long>());
+  // Cleanup unlinked the moved fixture keys (not a count to compare with keys_copied: a
+  // writer's key copied and then deleted or expired by its writer is gone before cleanup).
+  // check_layout below checks that nothing is left on the sources.
+  EXPECT_GT(j["keys_unlinked"].get<long long>(), 1500);
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(epoch_on(i), j["epoch"].get<std::uint64_t>());
   expect_clean(check_layout(all_, four_, before));
   for (const GuardedWriter* w : {&w1, &w2}) {
