@@ -7,6 +7,7 @@
 #include "io/callback_guard.hpp"
 #include "io/engine.hpp"
 #include "io/endpoint.hpp"
+#include "io/tsan_handover.hpp"
 
 namespace flyshard::detail {
 
@@ -85,6 +86,7 @@ struct LinkCallbacks {
   static void on_close(uv_handle_t* handle) noexcept { delete static_cast<TcpLink*>(handle->data); }
   // Thread pool: getaddrinfo may block for seconds, which the loop thread must never do.
   static void on_resolve_work(uv_work_t* req) noexcept {
+    FLYSHARD_HANDOVER_ACQUIRE(req);  // from connect_now on the loop
     auto* job = static_cast<ResolveJob*>(req->data);
     try {
       job->result = resolve_name(job->host, job->port);
@@ -92,8 +94,10 @@ struct LinkCallbacks {
       job->result =
           Result<std::vector<SocketAddress>>(errc::connection_lost, "cannot resolve " + job->host);
     }
+    FLYSHARD_HANDOVER_RELEASE(req);  // to on_resolve_done on the loop
   }
   static void on_resolve_done(uv_work_t* req, int /*status: UV_ECANCELED when cancelled*/) {
+    FLYSHARD_HANDOVER_ACQUIRE(req);  // from on_resolve_work (not run when cancelled)
     std::unique_ptr<ResolveJob> job(static_cast<ResolveJob*>(req->data));
     if (Connection* c = job->owner) {
       guarded(c, "on_resolved", [&] { c->on_resolved(std::move(job->result)); });
@@ -140,6 +144,7 @@ void Connection::connect_now() {
   job->host = node_.address.host;
   job->port = node_.address.port;
   job->work.data = job;
+  FLYSHARD_HANDOVER_RELEASE(&job->work);  // to on_resolve_work on the pool
   resolving_ = job;
   int rc = uv_queue_work(engine_.loop(), &job->work, LinkCallbacks::on_resolve_work,
                          LinkCallbacks::on_resolve_done);

@@ -278,12 +278,15 @@ void Migrator::copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& o
           return PageResult{c.keys, c.bytes};
         },
         [&](const PassState&, const PageResult& page) {
+          MigrationProgress now{"copying", r.epoch, 0, 0, 0, ""};
           {
+            // The counters are shared by the sources' threads: read them under the lock too.
             std::lock_guard lock(mu);
             keys += page.keys;
             bytes += page.bytes;
+            now = {"copying", r.epoch, keys, std::max(estimate, keys), bytes, ""};
           }
-          report({"copying", r.epoch, keys, std::max(estimate, keys), bytes, ""});
+          report(std::move(now));
           // Every source stops after its current page, so a kill lands mid-copy everywhere.
           pause_point("copying");
         });
@@ -373,11 +376,13 @@ std::uint64_t Migrator::sweep(
           return PageResult{words.size() - 1, 0};
         },
         [&](const PassState&, const PageResult& page) {
+          MigrationProgress now{pass, r.epoch, 0, 0, 0, ""};
           {
             std::lock_guard lock(mu);
             unlinked += page.keys;
+            now = {pass, r.epoch, unlinked, 0, 0, ""};
           }
-          report({pass, r.epoch, unlinked, 0, 0, ""});
+          report(std::move(now));
           pause_point(pass);
         });
   });
