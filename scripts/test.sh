@@ -11,27 +11,29 @@ cd "$(dirname "$0")/.."
 quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 jobs=$(nproc 2>/dev/null || echo 2)
+# Each stage's heading carries the time since the start, so a slow stage shows in CI's log.
+stage() { printf '== %s (at %dm%02ds) ==\n' "$1" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 bash scripts/deps.sh
 
-echo "== build (RelWithDebInfo) =="
+stage "build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 
-echo "== unit tests =="
+stage "unit tests"
 (cd build && ctest -L unit -j"$jobs" --output-on-failure)
-echo "== integration tests =="
+stage "integration tests"
 # One at a time: they start servers and inject faults with tight timeouts.
 (cd build && ctest -L integration --output-on-failure)
-echo "== shop tests =="
+stage "shop tests"
 # The example shop end to end (Python drivers start their own cluster, servers and worker).
 (cd build && ctest -L shop --output-on-failure)
-echo "== browser test =="
+stage "browser test"
 # The shop's page in headless Debian chromium, driven by playwright-core (tests/browser).
 (cd build && ctest -L browser --output-on-failure)
 
 if [[ $quick -eq 0 ]]; then
-  echo "== ASan + UBSan build =="
+  stage "ASan + UBSan build"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLYSHARD_SANITIZE=ON \
     -DFLYSHARD_BUILD_BENCH=OFF -DFLYSHARD_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-asan -j"$jobs"
@@ -41,10 +43,10 @@ if [[ $quick -eq 0 ]]; then
   (cd build-asan && ctest -L integration --output-on-failure)
 
   # Fuzzing: a bounded run of every libFuzzer target (scripts/fuzz.sh --minutes N for longer).
-  echo "== fuzz (libFuzzer + ASan + UBSan) =="
+  stage "fuzz (libFuzzer + ASan + UBSan)"
   bash scripts/fuzz.sh --seconds "${FLYSHARD_FUZZ_SECONDS:-20}"
 
-  echo "== ThreadSanitizer build =="
+  stage "ThreadSanitizer build"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLYSHARD_TSAN=ON \
     -DFLYSHARD_BUILD_BENCH=OFF -DFLYSHARD_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-tsan -j"$jobs"
@@ -52,4 +54,4 @@ if [[ $quick -eq 0 ]]; then
   (cd build-tsan && ctest -j"$jobs" -L unit --output-on-failure)
   (cd build-tsan && ctest -L integration --output-on-failure)
 fi
-echo "scripts/test.sh: all tests passed"
+echo "scripts/test.sh: all tests passed in $((SECONDS / 60))m$((SECONDS % 60))s"
