@@ -220,7 +220,7 @@ bool has_shop_prefix(const std::string& key) {
 // SCAN + UNLINK of the shop's keys on every shard's primary.
 std::size_t remove_shop_keys(flyshard::Client& client) {
   std::size_t removed = 0;
-  for (std::size_t shard = 0; shard < client.topology().shards.size(); ++shard) {
+  for (std::size_t shard = 0; shard < client.layout().shards.size(); ++shard) {
     std::string cursor = "0";
     do {
       auto r = client.command_on_shard(shard, {"SCAN", cursor, "COUNT", "1000"});

@@ -33,12 +33,8 @@ bool valid_idempotency_key(std::string_view key) {
 }
 
 Checkout::Checkout(flyshard::Client& client, Catalog& catalog, Metrics& metrics,
-                   CheckoutOptions options)
-    : client_(client),
-      catalog_(catalog),
-      metrics_(metrics),
-      options_(options),
-      streams_(event_streams(client)) {}
+                   LayoutTracker& layouts, CheckoutOptions options)
+    : client_(client), catalog_(catalog), metrics_(metrics), options_(options), layouts_(layouts) {}
 
 void Checkout::release_all(const std::vector<long long>& product_ids, const std::string& order_id) {
   for (long long pid : product_ids) {
@@ -125,10 +121,15 @@ CheckoutResult Checkout::run(const std::string& uid,
   try {
     for (const auto& item : order.items) {
       reserving = item.product_id;
-      auto ack = replica_ack(client_, client_.shard_for(keys::product(item.product_id)),
-                             options_.replica_ack);
-      auto out =
-          reserve_stock(client_, item.product_id, order.order_id, item.quantity, now_ms(), ack);
+      auto out = retry_while_migrating(options_.migrating_wait, [&] {
+        const auto layout = layouts_.current();
+        const auto ack = layout->replica_ack(layout->shard_for(keys::product(item.product_id)),
+                                             options_.replica_ack);
+        auto out =
+            reserve_stock(client_, item.product_id, order.order_id, item.quantity, now_ms(), ack);
+        out.replicated = out.replicated && ack.replicas > 0;
+        return out;
+      });
       if (out.status != ReserveStatus::reserved) {
         release_all(reserved, order.order_id);
         metrics_.count_checkout("out_of_stock");
@@ -138,7 +139,7 @@ CheckoutResult Checkout::run(const std::string& uid,
       }
       reserved.push_back(item.product_id);
       reserving = 0;
-      replicated = replicated && ack.replicas > 0 && out.replicated;
+      replicated = replicated && out.replicated;
     }
   } catch (const flyshard::Error& e) {
     note_store_error(e, "reserve stock");
@@ -155,37 +156,50 @@ CheckoutResult Checkout::run(const std::string& uid,
     throw HttpError(503, "unavailable", "the store was too slow to take the order; retry");
   }
 
-  // Step 2: the order, atomically with its event, on the visitor's shard.
-  const std::size_t shard = client_.shard_for(keys::cart(uid));
+  // Step 2: the order, atomically with its event, on the visitor's shard (in the layout the
+  // client routes by now: a resharding flip between here and EXEC is refused before anything
+  // is sent, as cross_shard or migrating, and the step is tried again with the new layout).
   const std::string order_key = keys::order(uid, number);
   order.created_at = now_ms();
-  auto ack = replica_ack(client_, shard, options_.replica_ack);
-  // Written optimistically; corrected below in the rare case the WAIT falls short.
-  order.replicated = replicated && ack.replicas > 0;
-  const std::string record = order_record(order);
   bool confirmed = false;
   try {
-    auto tx = client_.transaction();
-    tx.command({"SET", order_key, record});
-    tx.command({"LPUSH", keys::orders(uid), std::to_string(number)});
-    if (idempotency_key) tx.command({"SET", idem_key, order.order_id});
-    tx.command({"DEL", keys::cart(uid)});
-    tx.command({"XADD", streams_.at(shard), "*", "order_id", order.order_id, "uid", uid, "items",
-                items_event_json(order), "created_at", std::to_string(order.created_at)});
-    std::vector<flyshard::Reply> replies;
-    if (ack.replicas > 0) {
-      auto r = tx.exec_and_wait(ack);
-      if (!r) throw flyshard::Error(flyshard::errc::server_error, "transaction aborted");
-      replies = std::move(r->replies);
-      confirmed = r->confirmed;
-    } else {
-      auto r = tx.exec();
-      if (!r) throw flyshard::Error(flyshard::errc::server_error, "transaction aborted");
-      replies = std::move(*r);
-    }
-    if (replies.empty() || replies[0].is_error())
-      throw flyshard::Error(flyshard::errc::server_error,
-                            replies.empty() ? "empty EXEC reply" : replies[0].str());
+    retry_while_migrating(options_.migrating_wait, [&] {
+      const auto layout = layouts_.current();
+      const std::size_t shard = layout->shard_for(keys::cart(uid));
+      const auto ack = layout->replica_ack(shard, options_.replica_ack);
+      // Written optimistically; corrected below in the rare case the WAIT falls short.
+      order.replicated = replicated && ack.replicas > 0;
+      auto tx = client_.transaction();
+      tx.command({"SET", order_key, order_record(order)});
+      tx.command({"LPUSH", keys::orders(uid), std::to_string(number)});
+      if (idempotency_key) tx.command({"SET", idem_key, order.order_id});
+      tx.command({"DEL", keys::cart(uid)});
+      tx.command({"XADD", layout->streams.at(shard), "*", "order_id", order.order_id, "uid", uid,
+                  "items", items_event_json(order), "created_at",
+                  std::to_string(order.created_at)});
+      std::vector<flyshard::Reply> replies;
+      try {
+        if (ack.replicas > 0) {
+          auto r = tx.exec_and_wait(ack);
+          if (!r) throw flyshard::Error(flyshard::errc::server_error, "transaction aborted");
+          replies = std::move(r->replies);
+          confirmed = r->confirmed;
+        } else {
+          auto r = tx.exec();
+          if (!r) throw flyshard::Error(flyshard::errc::server_error, "transaction aborted");
+          replies = std::move(*r);
+        }
+      } catch (const flyshard::Error& e) {
+        // The cart and the stream were on one shard by `layout`; when they are not by the
+        // client's table, the layout changed under this request: nothing was sent.
+        if (e.value() == flyshard::errc::cross_shard && client_.epoch() != layout->epoch)
+          throw flyshard::Error(flyshard::errc::migrating, e.what());
+        throw;
+      }
+      if (replies.empty() || replies[0].is_error())
+        throw flyshard::Error(flyshard::errc::server_error,
+                              replies.empty() ? "empty EXEC reply" : replies[0].str());
+    });
   } catch (const flyshard::Error& e) {
     note_store_error(e, "write order");
     // The outcome may be unknown (the link broke after EXEC left). Look before releasing:

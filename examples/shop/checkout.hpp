@@ -20,12 +20,16 @@
 #include "catalog.hpp"
 #include "json_util.hpp"
 #include "metrics.hpp"
+#include "shop_layout.hpp"
 
 namespace shop {
 
 struct CheckoutOptions {
   std::chrono::milliseconds reservation_timeout{30000};
   std::chrono::milliseconds replica_ack{200};  ///< WAIT timeout per step
+  /// How long a step retries while the store answers errc::migrating (keys frozen for an
+  /// online resharding cutover; nothing was written), beyond the library's own wait.
+  std::chrono::milliseconds migrating_wait{3000};
 };
 
 struct CheckoutResult {
@@ -38,7 +42,8 @@ bool valid_idempotency_key(std::string_view key);
 
 class Checkout {
  public:
-  Checkout(flyshard::Client& client, Catalog& catalog, Metrics& metrics, CheckoutOptions options);
+  Checkout(flyshard::Client& client, Catalog& catalog, Metrics& metrics, LayoutTracker& layouts,
+           CheckoutOptions options);
   /// Runs a checkout for visitor `uid`. Throws HttpError for answers other than 201 and
   /// flyshard::Error when the store cannot be reached (the caller answers 503).
   CheckoutResult run(const std::string& uid, const std::optional<std::string>& idempotency_key);
@@ -50,7 +55,7 @@ class Checkout {
   Catalog& catalog_;
   Metrics& metrics_;
   CheckoutOptions options_;
-  std::vector<std::string> streams_;  // one per shard
+  LayoutTracker& layouts_;  // event streams and replica counts of the layout in use
 };
 
 }  // namespace shop

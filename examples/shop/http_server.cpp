@@ -148,14 +148,19 @@ int serve(const ServeOptions& opt) {
     log_event("warning", "catalogue not loaded yet", {{"error", e.what()}});
   }
   Sessions sessions(*client);
-  CheckoutOptions copt{opt.reservation_timeout, opt.replica_ack};
-  std::optional<Checkout> checkout;
+  LayoutTracker layouts(*client);
   try {
-    checkout.emplace(*client, catalog, metrics, copt);
+    // Fails at start, not at the first checkout, for a layout some shard of which gets no
+    // event stream (the layout may change later; the tracker re-derives it then).
+    make_shop_layout(client->epoch(), client->layout());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "flyshard-shop: %s\n", e.what());
     return 1;
   }
+  CheckoutOptions copt;
+  copt.reservation_timeout = opt.reservation_timeout;
+  copt.replica_ack = opt.replica_ack;
+  Checkout checkout(*client, catalog, metrics, layouts, copt);
   const std::size_t max_streams = std::max(1u, opt.threads / 4);
   EventHub hub(max_streams, 256);
   try {
@@ -164,7 +169,7 @@ int serve(const ServeOptions& opt) {
     log_event("warning", "cannot subscribe to order events", {{"error", e.what()}});
   }
 
-  ShopContext ctx{*client, catalog, sessions, *checkout, hub, metrics, event_streams(*client)};
+  ShopContext ctx{*client, catalog, sessions, checkout, hub, metrics, layouts};
 
   ShopHttpServer svr;
   configure(svr, opt);
@@ -219,7 +224,8 @@ int serve(const ServeOptions& opt) {
              {"port", opt.port},
              {"threads", opt.threads},
              {"web", opt.web_dir},
-             {"shards", client->topology().shards.size()}});
+             {"shards", client->layout().shards.size()},
+             {"epoch", client->epoch()}});
   svr.listen_after_bind();
   hub.stop();
   log_event("info", "stopped");

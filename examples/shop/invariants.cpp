@@ -19,7 +19,7 @@ constexpr std::size_t kMaxViolationsShown = 50;
 // Every key matching `pattern` on every shard's primary.
 std::vector<std::string> scan_all(flyshard::Client& client, const std::string& pattern) {
   std::vector<std::string> out;
-  for (std::size_t shard = 0; shard < client.topology().shards.size(); ++shard) {
+  for (std::size_t shard = 0; shard < client.layout().shards.size(); ++shard) {
     std::string cursor = "0";
     do {
       auto r = client.command_on_shard(shard, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});

@@ -12,6 +12,8 @@ inline constexpr std::string_view kCatalogIds = "catalog:ids";        // set of 
 inline constexpr std::string_view kLowStock = "worker:low_stock";     // zset product id -> stock
 inline constexpr std::string_view kOrderChannel = "order_completed";  // pub/sub channel
 inline constexpr std::string_view kEventsGroup = "inventory";         // the worker's group
+/// Every event stream a layout used (set): the worker consumes each (shop_layout.hpp).
+inline constexpr std::string_view kEventStreams = "worker:event_streams";
 
 inline std::string product(long long id) {
   return "product:{p" + std::to_string(id) + "}";
@@ -53,7 +55,7 @@ inline std::string idempotency(std::string_view uid, std::string_view key) {
   return "idem:{u" + std::string(uid) + "}:" + std::string(key);
 }
 
-/// The event stream with number k; event_streams() picks one k per shard.
+/// The event stream with number k; make_shop_layout() picks one k per shard.
 inline std::string event_stream(long long k) {
   return "events:{e" + std::to_string(k) + "}";
 }

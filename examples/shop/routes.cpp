@@ -202,7 +202,10 @@ void events(ShopContext& ctx, const Request&, Response& res) {
 }
 
 void cluster(ShopContext& ctx, const Request&, Response& res) {
-  const auto& topo = ctx.client.topology();
+  // The layout the client routes by (online resharding changes it; shard i of it is what
+  // command_on_shard(i) reaches).
+  const auto layout = ctx.layouts.current();
+  const auto& topo = layout->layout;
   auto stats = ctx.client.stats();
   // DBSIZE of every shard at once, so a slow shard costs its own wait, not the sum.
   std::vector<std::future<std::optional<long long>>> sizes;
@@ -233,12 +236,14 @@ void cluster(ShopContext& ctx, const Request&, Response& res) {
                       {"nodes", std::move(nodes)}});
   }
   send_json(res, 200,
-            {{"epoch", 0}, {"distribution", topo.distribution}, {"shards", std::move(shards)}});
+            {{"epoch", layout->epoch},
+             {"distribution", topo.distribution},
+             {"shards", std::move(shards)}});
 }
 
 long long events_applied(ShopContext& ctx) {
   std::vector<std::string> counters;
-  for (const auto& s : ctx.streams) counters.push_back(keys::events_applied(s));
+  for (const auto& s : ctx.layouts.all_streams()) counters.push_back(keys::events_applied(s));
   long long total = 0;
   for (const auto& v : ctx.client.mget(counters))
     if (v) total += parse_int(*v).value_or(0);

@@ -18,6 +18,7 @@
 #include "json_util.hpp"
 #include "metrics.hpp"
 #include "sessions.hpp"
+#include "shop_layout.hpp"
 
 namespace shop {
 
@@ -29,7 +30,7 @@ struct ShopContext {
   Checkout& checkout;
   EventHub& hub;
   Metrics& metrics;
-  std::vector<std::string> streams;  ///< event streams, one per shard
+  LayoutTracker& layouts;  ///< the layout in use and the event streams
   std::chrono::milliseconds ping_interval{15000};
 };
 

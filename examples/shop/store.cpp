@@ -25,38 +25,12 @@ std::unique_ptr<flyshard::Client> open_store(const std::string& config_path,
   return std::make_unique<flyshard::Client>(std::move(topology), options);
 }
 
-std::vector<std::string> event_streams(const flyshard::Client& client) {
-  const std::size_t shards = client.topology().shards.size();
-  std::vector<std::string> streams(shards);
-  std::size_t found = 0;
-  // A key per shard exists for any sane distribution well within this bound; a shard with
-  // weight so small that none maps to it simply has no stream (its visitors' events are
-  // then not representable, so we fail loudly).
-  for (long long k = 0; k < 100000 && found < shards; ++k) {
-    std::string key = keys::event_stream(k);
-    std::size_t s = client.shard_for(key);
-    if (streams[s].empty()) {
-      streams[s] = std::move(key);
-      ++found;
-    }
-  }
-  if (found < shards)
-    throw flyshard::Error(flyshard::errc::config, "no event stream key maps to some shard");
-  return streams;
-}
-
-flyshard::ReplicaAck replica_ack(const flyshard::Client& client, std::size_t shard,
-                                 std::chrono::milliseconds timeout) {
-  flyshard::ReplicaAck ack;
-  ack.replicas = client.topology().shards.at(shard).replicas.empty() ? 0 : 1;
-  ack.timeout = timeout;
-  return ack;
-}
-
 bool is_unavailable(flyshard::errc e) noexcept {
   using flyshard::errc;
+  // migrating: a key frozen for a resharding cutover (or a lease being renewed) past the
+  // request timeout; the next try goes through.
   return e == errc::timeout || e == errc::connection_lost || e == errc::shard_unavailable ||
-         e == errc::overloaded || e == errc::shutting_down;
+         e == errc::overloaded || e == errc::shutting_down || e == errc::migrating;
 }
 
 bool is_unavailable(const flyshard::Error& e) noexcept {

@@ -1,10 +1,10 @@
 #pragma once
-// Opening the store and the few facts about its layout the shop needs.
+// Opening the store, and which of its errors mean "unavailable, retry".
 
 #include <chrono>
 #include <memory>
 #include <string>
-#include <vector>
+#include <thread>
 
 #include <flyshard/flyshard.hpp>
 
@@ -19,20 +19,27 @@ flyshard::ClientOptions store_options(std::size_t pool);
 std::unique_ptr<flyshard::Client> open_store(const std::string& config_path,
                                              const flyshard::ClientOptions& options);
 
-/// One event stream key per shard (index = shard index): the first events:{e<k>} that maps
-/// to that shard. Every process computes the same list from the same topology, so the
-/// checkout writes an order's event on the visitor's shard, atomically with the order.
-std::vector<std::string> event_streams(const flyshard::Client& client);
-
-/// The WAIT a write on `shard` should ask for: one replica when the shard has any, else
-/// none (replicas = 0).
-flyshard::ReplicaAck replica_ack(const flyshard::Client& client, std::size_t shard,
-                                 std::chrono::milliseconds timeout);
-
 /// True for errors that mean "the store cannot be reached in time" (answered with 503).
 bool is_unavailable(flyshard::errc e) noexcept;
 /// The same for an error, including server errors a failover produces (READONLY on a demoted
 /// primary, LOADING, MASTERDOWN, TRYAGAIN, NOREPLICAS).
 bool is_unavailable(const flyshard::Error& e) noexcept;
+
+/// Runs `step` until it does not fail with errc::migrating (keys frozen for a resharding
+/// cutover, or a layout that changed under the step: the library refuses those before sending,
+/// so nothing ran), for at most `wait` after the library's own bounded wait; then rethrows.
+template <class Step>
+auto retry_while_migrating(std::chrono::milliseconds wait, Step&& step) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    try {
+      return step();
+    } catch (const flyshard::Error& e) {
+      if (e.value() != flyshard::errc::migrating || std::chrono::steady_clock::now() >= until)
+        throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 }  // namespace shop

@@ -13,6 +13,7 @@
 #include "access_log.hpp"
 #include "catalog.hpp"
 #include "keys.hpp"
+#include "shop_layout.hpp"
 #include "stop_signal.hpp"
 #include "store.hpp"
 
@@ -46,24 +47,37 @@ std::string default_consumer() {
 class Worker {
  public:
   Worker(flyshard::Client& client, const WorkerOptions& opt, std::string consumer)
-      : client_(client),
-        opt_(opt),
-        consumer_(std::move(consumer)),
-        streams_(event_streams(client)) {}
+      : client_(client), opt_(opt), consumer_(std::move(consumer)), layouts_(client) {}
 
   void run() {
     std::vector<std::thread> threads;
-    for (const auto& s : streams_) threads.emplace_back([this, s] { consume(s); });
-    // The main thread keeps the low-stock list in step with stock changes the events do
-    // not carry (reservations released, restocking).
+    std::set<std::string> consumed;
+    auto last_refresh = std::chrono::steady_clock::now() - std::chrono::seconds(10);
     while (!stopping()) {
+      // A stream per stream any layout used: online resharding adds streams (a new layout
+      // picks some new ones), and the old ones keep what was not read yet.
       try {
-        refresh_low_stock();
+        for (auto& s : layouts_.all_streams()) {
+          if (!consumed.insert(s).second) continue;
+          log_event("info", "consuming event stream", {{"stream", s}});
+          threads.emplace_back([this, s] { consume(s); });
+        }
       } catch (const flyshard::Error& e) {
-        log_event("warning", "low-stock refresh failed",
+        log_event("warning", "event stream list failed",
                   {{"errc", flyshard::errc_name(e.value())}});
       }
-      wait_for(std::chrono::seconds(10));
+      // The low-stock list follows stock changes the events do not carry (reservations
+      // released, restocking).
+      if (std::chrono::steady_clock::now() - last_refresh >= std::chrono::seconds(10)) {
+        last_refresh = std::chrono::steady_clock::now();
+        try {
+          refresh_low_stock();
+        } catch (const flyshard::Error& e) {
+          log_event("warning", "low-stock refresh failed",
+                    {{"errc", flyshard::errc_name(e.value())}});
+        }
+      }
+      wait_for(std::chrono::seconds(1));
     }
     for (auto& t : threads) t.join();
   }
@@ -206,7 +220,7 @@ class Worker {
   flyshard::Client& client_;
   const WorkerOptions& opt_;
   const std::string consumer_;
-  const std::vector<std::string> streams_;
+  LayoutTracker layouts_;
   std::atomic<long long> applied_{0};
   std::mutex mutex_;
   std::condition_variable cv_;

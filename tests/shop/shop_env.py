@@ -445,3 +445,20 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def run_shop_test(name, run, **env_args):
+    """The main of a shop test: `--build BUILD_DIR`, a ShopEnv(BUILD_DIR, **env_args), then
+    run(t, env); the processes' logs are printed when a check failed. Returns the exit status."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    a = ap.parse_args()
+
+    def body(t):
+        with ShopEnv(a.build, **env_args) as env:
+            try:
+                run(t, env)
+            finally:
+                if t.failed:
+                    env.dump_logs()
+    return shophttp.main_guard(shophttp.Results(name), body)

@@ -6,14 +6,13 @@ healthy.
     python3 tests/shop/test_bad_input.py --build BUILD_DIR
 """
 
-import argparse
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shophttp import Results, Visitor, main_guard, request  # noqa: E402
-from shop_env import ShopEnv, test_catalog  # noqa: E402
+from shophttp import Visitor, request  # noqa: E402
+from shop_env import run_shop_test, test_catalog  # noqa: E402
 
 
 def lines(v):
@@ -141,19 +140,7 @@ def run(t, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    a = ap.parse_args()
-    t = Results("shop_bad_input")
-
-    def body(t):
-        with ShopEnv(a.build, catalog=test_catalog(20, 50)) as env:
-            try:
-                run(t, env)
-            finally:
-                if t.failed:
-                    env.dump_logs()
-    return main_guard(t, body)
+    return run_shop_test("shop_bad_input", run, catalog=test_catalog(20, 50))
 
 
 if __name__ == "__main__":

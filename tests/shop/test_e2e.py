@@ -5,15 +5,14 @@ checkout, orders, events, cluster, health, metrics, the page.
     python3 tests/shop/test_e2e.py --build BUILD_DIR
 """
 
-import argparse
 import json
 import os
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shophttp import EventReader, Results, Visitor, main_guard, request, wait_until  # noqa: E402
-from shop_env import SOURCE_DIR, ShopEnv, test_catalog  # noqa: E402
+from shophttp import EventReader, Visitor, request, wait_until  # noqa: E402
+from shop_env import SOURCE_DIR, run_shop_test, test_catalog  # noqa: E402
 
 PRODUCT_FIELDS = {"id", "name", "category", "price_cents", "stock"}
 
@@ -221,21 +220,8 @@ def run(t, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    a = ap.parse_args()
-    t = Results("shop_e2e")
-    web = os.path.join(SOURCE_DIR, "examples", "shop", "web")
-
-    def body(t):
-        with ShopEnv(a.build, instances=1, catalog=test_catalog(40, 50),
-                     server_args=["--web", web]) as env:
-            try:
-                run(t, env)
-            finally:
-                if t.failed:
-                    env.dump_logs()
-    return main_guard(t, body)
+    return run_shop_test("shop_e2e", run, instances=1, catalog=test_catalog(40, 50),
+                         server_args=["--web", os.path.join(SOURCE_DIR, "examples", "shop", "web")])
 
 
 if __name__ == "__main__":

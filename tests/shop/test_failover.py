@@ -6,15 +6,14 @@ within a bound; every order answered 201 with replicated=true is still readable;
     python3 tests/shop/test_failover.py --build BUILD_DIR
 """
 
-import argparse
 import collections
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shophttp import Results, Visitor, main_guard, wait_until  # noqa: E402
-from shop_env import ShopEnv, test_catalog  # noqa: E402
+from shophttp import Visitor, wait_until  # noqa: E402
+from shop_env import run_shop_test, test_catalog  # noqa: E402
 from shopload import CheckoutLoad, map_probes  # noqa: E402
 
 THREADS = 8
@@ -127,19 +126,7 @@ def run(t, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    a = ap.parse_args()
-    t = Results("shop_failover")
-
-    def body(t):
-        with ShopEnv(a.build, instances=1, catalog=test_catalog(40, 1000)) as env:
-            try:
-                run(t, env)
-            finally:
-                if t.failed:
-                    env.dump_logs()
-    return main_guard(t, body)
+    return run_shop_test("shop_failover", run, instances=1, catalog=test_catalog(40, 1000))
 
 
 if __name__ == "__main__":

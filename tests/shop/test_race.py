@@ -6,14 +6,13 @@ both instances, makes exactly one order.
     python3 tests/shop/test_race.py --build BUILD_DIR
 """
 
-import argparse
 import os
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shophttp import Results, Visitor, main_guard, request, wait_until  # noqa: E402
-from shop_env import ShopEnv, test_catalog  # noqa: E402
+from shophttp import Visitor, request, wait_until  # noqa: E402
+from shop_env import run_shop_test, test_catalog  # noqa: E402
 
 BUYERS = 240
 STOCK = 30
@@ -145,22 +144,13 @@ def idempotency(t, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    a = ap.parse_args()
-    t = Results("shop_race")
     catalog = test_catalog(10, 50)
     catalog["products"][0]["stock"] = STOCK
 
-    def body(t):
-        with ShopEnv(a.build, instances=2, catalog=catalog) as env:
-            try:
-                buyers(t, env)
-                idempotency(t, env)
-            finally:
-                if t.failed:
-                    env.dump_logs()
-    return main_guard(t, body)
+    def run(t, env):
+        buyers(t, env)
+        idempotency(t, env)
+    return run_shop_test("shop_race", run, instances=2, catalog=catalog)
 
 
 if __name__ == "__main__":

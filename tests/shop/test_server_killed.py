@@ -7,13 +7,12 @@ restarts and serves.
     python3 tests/shop/test_server_killed.py --build BUILD_DIR
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shophttp import Results, Visitor, main_guard, request, wait_until  # noqa: E402
-from shop_env import ShopEnv, test_catalog  # noqa: E402
+from shophttp import Visitor, request, wait_until  # noqa: E402
+from shop_env import run_shop_test, test_catalog  # noqa: E402
 from shopload import CheckoutLoad, stocks, units_in_orders  # noqa: E402
 
 INITIAL = 1000
@@ -101,19 +100,8 @@ def run(t, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    a = ap.parse_args()
-    t = Results("shop_server_killed")
-
-    def body(t):
-        with ShopEnv(a.build, instances=2, catalog=test_catalog(20, INITIAL)) as env:
-            try:
-                run(t, env)
-            finally:
-                if t.failed:
-                    env.dump_logs()
-    return main_guard(t, body)
+    return run_shop_test("shop_server_killed", run, instances=2,
+                         catalog=test_catalog(20, INITIAL))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@ in confirmed orders, and `check` passes.
     python3 tests/shop/test_worker_killed.py --build BUILD_DIR
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from shophttp import Results, main_guard, request, wait_until  # noqa: E402
-from shop_env import ShopEnv, test_catalog  # noqa: E402
+from shophttp import request, wait_until  # noqa: E402
+from shop_env import run_shop_test, test_catalog  # noqa: E402
 from shopload import CheckoutLoad, units_in_orders  # noqa: E402
 
 
@@ -86,21 +85,10 @@ def run(t, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    a = ap.parse_args()
-    t = Results("shop_worker_killed")
-
-    def body(t):
-        # A short claim time: the new consumer takes over the dead one's pending events soon.
-        with ShopEnv(a.build, instances=1, catalog=test_catalog(20, 100000),
-                     worker_args=["--claim-idle-ms", "1000"]) as env:
-            try:
-                run(t, env)
-            finally:
-                if t.failed:
-                    env.dump_logs()
-    return main_guard(t, body)
+    # A short claim time: the new consumer takes over the dead one's pending events soon.
+    return run_shop_test("shop_worker_killed", run, instances=1,
+                         catalog=test_catalog(20, 100000),
+                         worker_args=["--claim-idle-ms", "1000"])
 
 
 if __name__ == "__main__":
