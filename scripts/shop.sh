@@ -49,7 +49,7 @@ done
 if ((build)); then
   bash scripts/deps.sh
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" --target flyshard-cluster flyshard-shop
+  cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" --target flyshard-cluster flyshard-shop flyshard_cli
 fi
 cluster_bin="$build_dir/flyshard-cluster"
 shop_bin="$build_dir/examples/shop/flyshard-shop"

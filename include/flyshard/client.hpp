@@ -202,7 +202,7 @@ class AsyncClient {
   void unlink(const std::vector<std::string>& keys, Callback<long long> cb);
   void touch(const std::vector<std::string>& keys, Callback<long long> cb);
 
-  /// A command on shard `shard`'s primary (index into the topology's shards; out of range:
+  /// A command on shard `shard`'s primary (index into Client::layout().shards; out of range:
   /// errc::config). Refused like Client::command_on_shard (connection-state commands) and,
   /// on the shared link, a command that blocks (errc::config).
   void command_on_shard(std::size_t shard, Args args, Callback<Reply> cb);
@@ -326,9 +326,10 @@ class Client {
   /// A keyless command (PING, DBSIZE, FLUSHDB, SCRIPT LOAD, ...) on every shard's primary;
   /// replies in shard order. Connection-state commands are refused (errc::config).
   std::vector<Reply> command_on_all(Args args);
-  /// Any command on the primary of shard `shard` (index into topology().shards); its keys
-  /// are not checked: the caller chose the shard. Connection-state commands are refused
-  /// (errc::config); a blocking command may wait its own timeout, as with command().
+  /// Any command on the primary of shard `shard` (index into layout().shards: the record's
+  /// layout, or topology().shards without a record); its keys are not checked: the caller
+  /// chose the shard. Connection-state commands are refused (errc::config); a blocking
+  /// command may wait its own timeout, as with command().
   Reply command_on_shard(std::size_t shard, Args args);
 
   // Strings and counters.
