@@ -182,7 +182,7 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
 std::unique_ptr<Node> ClientCore::make_node(const NodeAddress& a, std::size_t shard,
                                             bool primary) const {
   auto n = std::make_unique<Node>(a, shard, primary, options_.blocking_pool_size);
-  n->tls = tls_peer(tls_, a.host);
+  n->tls = tls_peer(tls_, a);
   prepare_handshake(*n);
   return n;
 }

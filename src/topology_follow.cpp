@@ -67,7 +67,7 @@ std::optional<TopologyRecord> ClientCore::read_record_at_start() {
           handshake, s.primary, topology_.auth, options_.client_name, topology_.database);
       auto opened = BlockingConnection::open(s.primary, options_.connect_timeout, handshake,
                                              handshake_replies, s.primary.to_string(),
-                                             options_.reply_limits, tls_peer(tls_, s.primary.host));
+                                             options_.reply_limits, tls_peer(tls_, s.primary));
       if (!opened.ok()) continue;
       std::vector<Reply> out;
       std::string message;

@@ -40,7 +40,8 @@ struct NodeAddress {
   /// Database SELECTed on every connection to this node. nullopt (default): the topology's
   /// "database".
   std::optional<int> db;
-  /// rediss://: the node speaks TLS. Default false.
+  /// rediss://: the node speaks TLS, with Topology::tls's settings when given, else the
+  /// defaults of TlsOptions (system CA store, host-name check). Default false.
   bool tls = false;
 
   /// True for a Unix socket address (unix://).

@@ -141,7 +141,7 @@ std::vector<SentinelView> ask_sentinels(const std::vector<NodeAddress>& sentinel
     std::string handshake;
     const std::uint32_t handshake_replies = append_handshake(handshake, s, auth, client_name, 0);
     auto conn = BlockingConnection::open(s, timeout, handshake, handshake_replies,
-                                         "sentinel " + s.to_string(), {}, tls_peer(tls, s.host));
+                                         "sentinel " + s.to_string(), {}, tls_peer(tls, s));
     if (!conn.ok()) {
       log.log(LogLevel::warning, conn.message());
       continue;

@@ -47,7 +47,7 @@ void SentinelWatcher::start(Engine& engine) {
     std::unique_ptr<Node> n;
     try {
       n = std::make_unique<Node>(a, 0, false, 0);
-      n->tls = tls_peer(tls_, a.host);
+      n->tls = tls_peer(tls_, a);
     } catch (const Error& e) {
       log_.log(LogLevel::warning, std::string("sentinel ") + e.what());
       continue;

@@ -57,10 +57,22 @@ TlsContext::~TlsContext() {
   SSL_CTX_free(ctx_);
 }
 
-TlsPeer tls_peer(const std::shared_ptr<const TlsContext>& context, const std::string& host) {
-  if (!context) return {};
-  const std::string& name = context->options().server_name;
-  return TlsPeer{context, name.empty() ? host : name};
+namespace {
+
+// One per process, made at the first rediss:// node without a "tls" section: loading the
+// system's CA store costs milliseconds, and the settings never differ.
+const std::shared_ptr<const TlsContext>& default_context() {
+  static const std::shared_ptr<const TlsContext> context = TlsContext::create(TlsOptions{}, "tls");
+  return context;
+}
+
+}  // namespace
+
+TlsPeer tls_peer(const std::shared_ptr<const TlsContext>& context, const NodeAddress& node) {
+  if (!context && !node.tls) return {};
+  const auto& use = context ? context : default_context();
+  const std::string& name = use->options().server_name;
+  return TlsPeer{use, name.empty() ? node.host : name};
 }
 
 std::shared_ptr<const TlsContext> tls_context_for(const std::optional<TlsOptions>& options,

@@ -40,8 +40,12 @@ struct TlsPeer {
   explicit operator bool() const noexcept { return context != nullptr; }
 };
 
-/// The peer settings for a node at `host` under `context` (null context: plain TCP).
-TlsPeer tls_peer(const std::shared_ptr<const TlsContext>& context, const std::string& host);
+/// The peer settings for `node` under `context` (the topology's "tls" section, or
+/// sentinel.tls). A null context means plain TCP, unless the address asks for TLS itself
+/// (rediss://): then the defaults of TlsOptions apply (verification against the system's CA
+/// store, host-name check), the way redis-cli and other clients read such a URI. Throws
+/// flyshard::Error(errc::config) when the system's CA store cannot be loaded.
+TlsPeer tls_peer(const std::shared_ptr<const TlsContext>& context, const NodeAddress& node);
 
 /// The context for `options` when they enable TLS, else null; `path` names the JSON section
 /// in errors ("tls", "sentinel.tls").

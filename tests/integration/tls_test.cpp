@@ -207,6 +207,39 @@ TEST_F(TlsTest, WrongCaIsRefusedWithAClearErrorWithinTheConnectTimeout) {
   EXPECT_FALSE(is_retriable(errc::tls));
 }
 
+// rediss:// addresses and no "tls" section: TLS with the defaults (the system's CA store,
+// which OpenSSL reads from SSL_CERT_FILE when set; each test runs in its own process).
+Topology rediss_only(const Topology& tls_cluster) {
+  Topology t = tls_cluster;
+  t.tls.reset();
+  for (auto& s : t.shards) {
+    s.primary = NodeAddress::parse("rediss://" + s.primary.to_string());
+    s.replicas.clear();
+  }
+  return t;
+}
+
+TEST_F(TlsTest, RedissAddressesUseTlsWithTheSystemTrustStore) {
+  ASSERT_EQ(setenv("SSL_CERT_FILE", certs_->ca_file.c_str(), 1), 0);
+  Client c(rediss_only(cluster_->topology()), fast_options());
+  for (int i = 0; i < 20; ++i) c.set("tls:rediss:" + std::to_string(i), "r" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(c.async().command({"GET", "tls:rediss:" + std::to_string(i)}).get().str(),
+              "r" + std::to_string(i));
+}
+
+TEST_F(TlsTest, RedissToAServerTheSystemStoreDoesNotTrustIsRefused) {
+  // The test CA is not in the system's store: the handshake is refused, so TLS was spoken
+  // (a plain connection to the TLS port would fail otherwise) and verification is on.
+  ASSERT_EQ(setenv("SSL_CERT_FILE", certs_->other_ca_file.c_str(), 1), 0);
+  ClientOptions o = fast_options();
+  o.health_interval = 0ms;
+  Client c(rediss_only(cluster_->topology()), o);
+  auto [code, message] = set_error(c, "tls:rediss-untrusted");
+  EXPECT_EQ(code, errc::tls) << message;
+  EXPECT_NE(message.find("certificate verify failed"), std::string::npos) << message;
+}
+
 TEST_F(TlsTest, NodeDownForATlsFailureSaysWhyInShardUnavailable) {
   // With health checks the refused node is soon marked down, and calls fail fast with
   // shard_unavailable: its message still names the TLS reason.

@@ -236,13 +236,12 @@ TEST(NodeAddressUri, TopologyJsonErrorsNameThePath) {
                          "shards[0].primary)"));
 }
 
-TEST(NodeAddressUri, RedissNeedsTls) {
-  EXPECT_THAT(json_error("rediss://h:6380"),
-              StartsWith("shards[0].primary: rediss:// needs TLS (tls settings)"));
-  Topology t;
-  t.shards.push_back(ShardSpec{"s1", 1, NodeAddress::parse("rediss://h:1"), {}});
-  EXPECT_THAT(config_error([&] { t.validate(); }),
-              StartsWith("shards[0].primary: rediss:// needs TLS (tls settings)"));
+TEST(NodeAddressUri, RedissIsAcceptedWithoutATlsSection) {
+  // The URI asks for TLS itself; the defaults apply (tls_test connects to one).
+  const auto t =
+      Topology::from_json(R"({"shards": [{"name": "s1", "primary": "rediss://h:6380"}]})");
+  EXPECT_TRUE(t.shards[0].primary.tls);
+  EXPECT_FALSE(t.tls.has_value());
 }
 
 TEST(NodeAddressUri, ValidateChecksHandBuiltAddresses) {

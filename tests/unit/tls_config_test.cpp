@@ -138,12 +138,18 @@ TEST_F(TlsConfigTest, ContextRefusesFilesThatAreNotPemNamingTheField) {
   auto system = detail::TlsContext::create(TlsOptions{}, "tls");
   ASSERT_NE(system, nullptr);
   // The name checked: server_name when given, else the node's host.
-  EXPECT_EQ(detail::tls_peer(system, "10.0.0.7").host, "10.0.0.7");
+  const NodeAddress plain = NodeAddress::parse("10.0.0.7:6379");
+  EXPECT_EQ(detail::tls_peer(system, plain).host, "10.0.0.7");
   o = TlsOptions{};
   o.server_name = "cache.internal";
   auto named = detail::TlsContext::create(o, "tls");
-  EXPECT_EQ(detail::tls_peer(named, "10.0.0.7").host, "cache.internal");
-  EXPECT_FALSE(detail::tls_peer(nullptr, "10.0.0.7"));
+  EXPECT_EQ(detail::tls_peer(named, plain).host, "cache.internal");
+  EXPECT_FALSE(detail::tls_peer(nullptr, plain));
+  // rediss:// without a "tls" section: TLS with the defaults (verify, the node's host name).
+  const auto uri = detail::tls_peer(nullptr, NodeAddress::parse("rediss://cache.example:6380"));
+  ASSERT_TRUE(uri);
+  EXPECT_EQ(uri.host, "cache.example");
+  EXPECT_TRUE(uri.context->options().verify);
 }
 
 }  // namespace
