@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "flyshard/client.hpp"
+
 namespace flyshard::cli {
 
 void add_common_options(CLI::App& sub, CommonOptions& o) {
@@ -29,6 +31,18 @@ ClientOptions client_options(const CommonOptions& o) {
     c.log = [](LogLevel, std::string_view) {};
   }
   return c;
+}
+
+ClientOptions routing_client_options(const CommonOptions& o) {
+  ClientOptions c = client_options(o);
+  // The record is read at start only with health rounds on (without them a client would
+  // never follow it afterwards).
+  c.health_interval = std::chrono::hours(1);
+  return c;
+}
+
+Topology routed_layout(const CommonOptions& o) {
+  return Client(load_topology(o.config), routing_client_options(o)).layout();
 }
 
 Topology load_topology(const std::string& path) {

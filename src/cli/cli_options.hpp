@@ -43,6 +43,15 @@ void add_common_options(CLI::App& sub, CommonOptions& o);
 /// library's log silenced unless -v, because the tool reports each failure itself.
 ClientOptions client_options(const CommonOptions& o);
 
+/// client_options() for a Client that routes as programs do: it reads the topology record
+/// at start (a migration may have changed the layout since the file was written). Its
+/// health round is an hour away: a one-shot run never sees one.
+ClientOptions routing_client_options(const CommonOptions& o);
+
+/// The layout programs route by now: the topology record's when the primaries hold one,
+/// else the cluster file's. Throws flyshard::Error.
+Topology routed_layout(const CommonOptions& o);
+
 /// Loads the cluster file; a bad file throws flyshard::Error(errc::config) whose message
 /// names the file and the JSON path.
 Topology load_topology(const std::string& path);

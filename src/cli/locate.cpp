@@ -30,8 +30,9 @@ std::string join(const std::vector<NodeAddress>& v) {
 
 int run_locate(const LocateOptions& lo) {
   const CommonOptions& o = lo.common;
-  const Topology t = load_topology(o.config);
-  Client client(t, client_options(o));
+  Client client(load_topology(o.config), routing_client_options(o));
+  // The layout the client routes by: the topology record's once a migration changed it.
+  const Topology t = client.layout();
 
   nlohmann::json out = nlohmann::json::array();
   int rc = kExitOk;

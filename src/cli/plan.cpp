@@ -152,7 +152,8 @@ std::string shape(const Topology& t) {
 
 int run_plan(const PlanOptions& po) {
   const CommonOptions& o = po.common;
-  const Topology cur = load_topology(o.config);
+  // From the layout programs route by now (a migration may have changed the file's).
+  const Topology cur = routed_layout(o);
   const Topology next = load_topology(po.to);
   const Distribution dcur = cur.make_distribution();
   const Distribution dnew = next.make_distribution();

@@ -6,6 +6,7 @@
 // Exit code: 0 when every node answered, 1 when the report shows a node down (the table is
 // printed either way), 2 for a bad command line or cluster file.
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -179,27 +180,31 @@ void print_migration(std::ostream& out, const std::optional<detail::TopologyReco
   table.print(out);
 }
 
-}  // namespace
-
-static int run_status(const CommonOptions& o) {
-  const Topology t = load_topology(o.config);
-
+// Every node of `t` and what the sentinels say, all asked at once.
+struct Probed {
   std::vector<NodeReport> nodes;
-  for (const auto& s : t.shards) {
-    nodes.push_back(make_report(s.name, s.primary, "primary"));
-    for (const auto& r : s.replicas) nodes.push_back(make_report(s.name, r, "replica"));
-  }
   std::vector<ShardSentinelView> sentinel;
-  {
-    std::vector<std::thread> threads;
-    for (auto& n : nodes) threads.emplace_back([&] { probe_node(t, o, n); });
-    threads.emplace_back([&] { sentinel = ask_sentinels(t, o); });
-    for (auto& th : threads) th.join();
-  }
+};
 
-  // The newest topology record any primary holds, and each primary's epoch.
+Probed probe_cluster(const Topology& t, const CommonOptions& o) {
+  Probed p;
+  for (const auto& s : t.shards) {
+    p.nodes.push_back(make_report(s.name, s.primary, "primary"));
+    for (const auto& r : s.replicas) p.nodes.push_back(make_report(s.name, r, "replica"));
+  }
+  std::vector<std::thread> threads;
+  for (auto& n : p.nodes) threads.emplace_back([&] { probe_node(t, o, n); });
+  threads.emplace_back([&] { p.sentinel = ask_sentinels(t, o); });
+  for (auto& th : threads) th.join();
+  return p;
+}
+
+// The newest topology record any primary holds; `epoch_of` gets each primary's epoch.
+std::optional<detail::TopologyRecord> newest_record(
+    const std::vector<NodeReport>& nodes, const Topology& t,
+    std::map<std::string, std::uint64_t>& epoch_of) {
   std::optional<detail::TopologyRecord> record;
-  std::map<std::string, std::uint64_t> epoch_of;  // shard -> its primary's record epoch
+  epoch_of.clear();
   for (const auto& n : nodes) {
     if (n.record.empty()) continue;
     try {
@@ -210,6 +215,54 @@ static int run_status(const CommonOptions& o) {
       std::cerr << "flyshard: " << n.address << ": " << e.what() << '\n';
     }
   }
+  return record;
+}
+
+// The shards to show: the layout clients route by (the record's, which a migration changed
+// from the file's), plus, while a migration runs or cleans up, the shards only the other
+// layout has (a new shard being filled, an old one being emptied).
+Topology shown_layout(const detail::TopologyRecord& r) {
+  Topology t = r.layout;
+  const Topology* other = r.target ? &*r.target : r.previous ? &*r.previous : nullptr;
+  if (other == nullptr) return t;
+  for (const auto& s : other->shards) {
+    const bool known = std::any_of(t.shards.begin(), t.shards.end(),
+                                   [&](const ShardSpec& x) { return x.name == s.name; });
+    if (!known) t.shards.push_back(s);
+  }
+  return t;
+}
+
+bool same_shards(const Topology& a, const Topology& b) {
+  if (a.shards.size() != b.shards.size()) return false;
+  for (std::size_t i = 0; i < a.shards.size(); ++i) {
+    if (a.shards[i].name != b.shards[i].name || !(a.shards[i].primary == b.shards[i].primary))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+static int run_status(const CommonOptions& o) {
+  Topology t = load_topology(o.config);
+  Probed probed = probe_cluster(t, o);
+  std::map<std::string, std::uint64_t> epoch_of;  // shard -> its primary's record epoch
+  std::optional<detail::TopologyRecord> record = newest_record(probed.nodes, t, epoch_of);
+  if (record) {
+    // Once a migration has changed the layout, the file is only the seed: show what clients
+    // use, asking the nodes of that layout.
+    Topology shown = shown_layout(*record);
+    if (!same_shards(shown, t)) {
+      t = std::move(shown);
+      probed = probe_cluster(t, o);
+      if (auto again = newest_record(probed.nodes, t, epoch_of);
+          again && again->epoch >= record->epoch)
+        record = std::move(again);
+    }
+  }
+  std::vector<NodeReport>& nodes = probed.nodes;
+  std::vector<ShardSentinelView>& sentinel = probed.sentinel;
   std::vector<SourceProgress> progress;
   if (record && record->state != detail::MigrationState::stable) {
     const Topology& from =

@@ -176,6 +176,32 @@ TEST_F(MigrateTest, ShrinkFourToThree) {
   expect_clean(check_writer(three_, w));  // check_layout saw no user key left on s4
 }
 
+TEST_F(MigrateTest, ToolReadsTheRecordsLayoutAfterAMigrationNotTheFilesAnyMore) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  std::string moved;  // a key layout B places on s4
+  const Distribution d4 = four_.make_distribution();
+  for (int i = 0; moved.empty(); ++i)
+    if (d4.shard_for("tool:" + std::to_string(i)) == 3) moved = "tool:" + std::to_string(i);
+  {
+    Client c(three_);
+    c.set(moved, "v");
+  }
+  ASSERT_EQ(tool(migrate_args(a_, b_)).rc, 0);
+  // Every subcommand is given the old file (three shards): each follows the record.
+  ToolRun loc = tool("locate --json -c " + a_.string() + " " + moved);
+  ASSERT_EQ(loc.rc, 0) << loc.err;
+  const auto lj = nlohmann::json::parse(loc.out);
+  EXPECT_EQ(lj.at(0).at("shard"), "s4") << loc.out;
+  EXPECT_EQ(lj.at(0).at("exists"), true) << loc.out;
+  ToolRun st = tool("status --json -c " + a_.string());
+  const auto sj = nlohmann::json::parse(st.out);
+  EXPECT_EQ(sj.at("totals").at("shards"), 4) << st.out;
+  EXPECT_EQ(sj.at("shards").at(3).at("name"), "s4") << st.out;
+  ToolRun plan = tool("plan -c " + a_.string() + " --to " + b_.string());
+  ASSERT_EQ(plan.rc, 0) << plan.err;
+  EXPECT_NE(plan.out.find("moving: 0 of "), std::string::npos) << plan.out;
+}
+
 TEST_F(MigrateTest, KilledInEveryPhaseResumesToTheSameResult) {
   for (const std::string phase : {"preparing", "copying", "catchup", "cutover", "cleanup"}) {
     SCOPED_TRACE(phase);
