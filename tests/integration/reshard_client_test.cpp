@@ -399,7 +399,10 @@ TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysAreRecordedWhileCopy
   EXPECT_EQ(on_source(tag + "i").str(), "w");
   EXPECT_TRUE(dirty(tag + "i"));
 
-  // A pipeline: a script on a moving key is recorded, the replies stay in order.
+  // A pipeline: a script on a moving key is recorded, the replies stay in order. (Its guarded
+  // SET is an EVALSHA of the guard with no EVAL fallback: a fresh node gets the guard from
+  // the health round, or from a blocking guarded write, as here.)
+  c.set(tag + "p0", "0");
   {
     auto pl = c.pipeline();
     pl.command({"SET", tag + "p1", "1"})
