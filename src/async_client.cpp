@@ -6,6 +6,7 @@
 #include "gather.hpp"
 #include "io/resp.hpp"
 #include "reply_access.hpp"
+#include "reshard/guard_script.hpp"
 #include "routing/scatter.hpp"
 
 namespace flyshard {
@@ -176,6 +177,7 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
                               Callback<Reply> cb) {
   std::optional<std::size_t> shard;
   std::string payload;
+  std::optional<detail::ClientCore::BatchRecord> record;
   try {
     if (commands.empty()) throw Error(errc::config, "empty transaction");
     for (const auto& c : commands) {
@@ -188,6 +190,9 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
       }
       if (s) shard = s;
     }
+    // Online resharding: the moving keys it writes go to the dirty set by a SADD inside the
+    // transaction (errc::migrating in the cutover: the async face does not wait).
+    record = core_->batch_record(commands);
   } catch (const Error& e) {
     core_->submit_error(e.value(), e.what(), std::move(cb));
     return;
@@ -197,6 +202,16 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
   std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
   append_command(payload, multi);
   for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
+  if (record) {
+    append_command(payload, record->words());
+    cb = [cb = std::move(cb)](Result<Reply> r) mutable {
+      if (r.ok()) {
+        detail::strip_record(r.value());
+        if (r.value().is_error()) r = Result<Reply>(errc::server_error, r.value().str());
+      }
+      cb(std::move(r));
+    };
+  }
   append_command(payload, exec);
   detail::Node* node;
   try {
@@ -205,8 +220,8 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
     core_->submit_error(e.value(), e.what(), std::move(cb));
     return;
   }
-  core_->submit(*node, std::move(payload), static_cast<std::uint32_t>(commands.size() + 2),
-                std::move(cb));
+  core_->submit(*node, std::move(payload),
+                static_cast<std::uint32_t>(commands.size() + 2 + (record ? 1 : 0)), std::move(cb));
 }
 
 }  // namespace flyshard

@@ -89,7 +89,14 @@ void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHa
       submit_error(e.value(), e.what(), std::move(cb));
       return;
     }
-    if (f.kind == FenceKind::guard) {
+    if (f.kind == FenceKind::record) {
+      // A script on moving keys: MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
+      // comes back as the script's own error: Script::run then sends EVAL, recorded the same.
+      std::string dirty;
+      append_recorded(p.payload, words, record_words(table->reshard->dirty_key, f.moving, dirty));
+      p.replies = kRecordedReplies;
+      cb = [cb = std::move(cb)](Result<Reply> r) mutable { cb(recorded_reply(std::move(r))); };
+    } else if (f.kind == FenceKind::guard) {
       const GuardCall call{table->reshard->epoch, table->reshard->fencing,
                            table->reshard->dirty_key, f.moving, f.others};
       std::vector<std::string> scratch;
@@ -127,7 +134,7 @@ void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHa
                    : router_->pick(*table, target, write, read_from.value_or(router_->read_from()));
   if (node != nullptr) {
     if (encoded) {
-      submit(*node, std::move(p.payload), 1, std::move(cb), p.affinity);
+      submit(*node, std::move(p.payload), p.replies, std::move(cb), p.affinity);
     } else {
       // Encoded by the engine: into the link's write buffer when it can take it at once.
       engine_->submit_command(make_request(*node, 1, std::move(cb), p.affinity), words);
@@ -169,7 +176,7 @@ void ClientCore::retry_parked(Clock::time_point now) {
       }
       Node* node = held[p.shard] ? nullptr : router_->pick(p.shard, true, ReadFrom::primary);
       if (node != nullptr) {
-        submit(*node, std::move(p.payload), 1, std::move(p.cb), p.affinity);
+        submit(*node, std::move(p.payload), p.replies, std::move(p.cb), p.affinity);
         parked_count_[p.shard].fetch_sub(1, std::memory_order_acq_rel);
       } else if (now >= p.until) {
         submit_error(errc::shard_unavailable, router_->unavailable_reason(p.shard, true),

@@ -55,7 +55,9 @@ class ClientCore {
   /// write_and_wait, WATCH): nullopt for a keyless command. Throws before anything is sent:
   /// cross_shard when the keys span shards, unknown_command for a command the table does not
   /// know, config for one that changes the connection's state (WATCH aside, which
-  /// Transaction::watch routes through here).
+  /// Transaction::watch routes through here). During a migration (lease fencing, not the
+  /// cutover) a write of moving keys passes: a caller that sends writes must record them with
+  /// batch_record().
   std::optional<std::size_t> shard_of(std::span<const std::string_view> words) const;
   /// The node a command of command()/pipeline() goes to. Throws like shard_of, and config for
   /// a keyless command (PING, ECHO and TIME aside: the first shard). Throws shard_unavailable
@@ -152,17 +154,21 @@ class ClientCore {
   std::uint64_t topology_changes() const noexcept { return topology_changes_.load(); }
   /// How a request on `keys` must go under `table`'s record. `plain` for everything when the
   /// table has no record.
-  enum class FenceKind : std::uint8_t { plain, guard, frozen };
+  /// `record`: a write of moving keys the guard cannot wrap (a script), sent as MULTI, the
+  /// command, SADD of `moving` to the dirty set, EXEC (guard_script.hpp, append_recorded).
+  enum class FenceKind : std::uint8_t { plain, guard, frozen, record };
   struct Fence {
     FenceKind kind = FenceKind::plain;
-    std::vector<std::string_view> moving;  // guard: the keys that move (into the dirty set)
+    std::vector<std::string_view> moving;  // guard, record: the keys that move (dirty set)
     std::vector<std::string_view> others;  // guard: the other keys
   };
   /// Throws cross_shard when the keys mix moving and staying keys, or moving keys bound for
   /// two target shards, during a migration.
   /// `script`: EVAL/EVALSHA, which the guard cannot wrap (a script may not call EVAL): on
-  /// moving keys it is refused retriably (errc::migrating) until the flip; under strict
-  /// fencing on other keys it runs unguarded (not fenced yet).
+  /// moving keys under lease fencing it is recorded through MULTI/EXEC (`record`); under
+  /// strict fencing it is refused retriably (errc::migrating) until the flip (MULTI/EXEC
+  /// cannot check the stored epoch first), and on other keys it runs unguarded (not fenced
+  /// yet).
   Fence fence_for(const RoutingTable& table, std::span<const std::string_view> keys, bool read,
                   bool script = false) const;
   /// Lease fencing: has the client read the record within its lease? (any thread; one clock
@@ -175,9 +181,27 @@ class ClientCore {
   void want_record() const noexcept { record_wanted_.store(true, std::memory_order_relaxed); }
   /// A pipelined command under a topology record: the guard's EVALSHA words for a guarded
   /// write, `words` otherwise. Throws errc::migrating where command() would wait.
+  /// A recorded write (FenceKind::record) returns `words` and sets `record` to the SADD words
+  /// (record_words) the caller sends with them via append_recorded(); `record` is cleared
+  /// otherwise. Its views point into `words` and `scratch`.
   std::vector<std::string_view> pipeline_words(const Route& route,
                                                std::span<const std::string_view> words,
-                                               std::vector<std::string>& scratch) const;
+                                               std::vector<std::string>& scratch,
+                                               std::vector<std::string_view>& record) const;
+  /// A batch with a shard of its own (MULTI/EXEC, write_and_wait) under a topology record:
+  /// the SADD of the moving keys its writes touch, to send inside MULTI/EXEC with them
+  /// (recorded like a script, guard_script.hpp). nullopt when none of its writes touches a
+  /// moving key (or there is no migration). Throws errc::migrating (retriable) where the
+  /// batch would have to wait: an expired lease, frozen keys (cutover), moving keys under
+  /// strict fencing; cross_shard when the batch's keys mix moving and staying keys or move to
+  /// two shards (once the flip is done they would span shards).
+  struct BatchRecord {
+    std::string dirty_key;
+    std::vector<std::string> moving;
+    std::vector<std::string_view> words() const;  ///< SADD dirty_key moving...
+  };
+  std::optional<BatchRecord> batch_record(
+      const std::vector<std::vector<std::string>>& commands) const;
   /// Must a multi-key call go key by key (split_keys_one_by_one) rather than by shard? Yes
   /// while a migration runs, for strict-fenced writes, and for writes with an expired lease.
   bool one_by_one(bool write) const;
@@ -220,6 +244,7 @@ class ClientCore {
     std::size_t shard;
     std::size_t affinity;
     std::string payload;
+    std::uint32_t replies = 1;  // the payload's (a recorded script: kRecordedReplies)
     ReplyHandler cb;
     Clock::time_point until;
   };

@@ -104,18 +104,27 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
   if (use == Use::routed && std::find(r.keys.begin(), r.keys.end(), routing_key) == r.keys.end())
     r.keys.push_back(routing_key);
   if (use == Use::batch) {
-    // Transactions and write_and_wait run as one batch on one shard: they do not wait and are
-    // not guarded, so they are refused (retriably) where a single command would be.
+    // Transactions and write_and_wait run as one batch on one shard: they do not wait, so
+    // they are refused (retriably) where a single command would wait. Their writes of moving
+    // keys are not guarded but recorded inside MULTI/EXEC (batch_record, which every caller
+    // of shard_of() that sends a write calls), so only the cutover and strict fencing refuse
+    // them here.
     if (!r.read && !lease_valid(*r.table)) {
       want_record();
       throw Error(errc::migrating, "topology record not read within the lease: retry");
     }
     const Fence f = fence_for(*r.table, r.keys, r.read, r.script);
-    if (f.kind == FenceKind::frozen || !f.moving.empty()) {
+    if (f.kind == FenceKind::frozen) {
       want_record();
       throw Error(errc::migrating, command_name(words, r.info) +
-                                       ": a transaction on keys that move waits for the "
-                                       "migration's flip: retry");
+                                       ": a transaction on keys frozen for the migration's "
+                                       "cutover waits for the flip: retry");
+    }
+    if (!f.moving.empty() && v.fencing == Fencing::strict) {
+      want_record();
+      throw Error(errc::migrating, command_name(words, r.info) +
+                                       ": under strict fencing a transaction on keys that move "
+                                       "waits for the migration's flip: retry");
     }
   }
   return r;

@@ -11,6 +11,7 @@
 #include "flyshard/client.hpp"
 #include "flyshard/durability.hpp"
 #include "io/resp.hpp"
+#include "reshard/guard_script.hpp"
 #include "wait_batch.hpp"
 
 namespace flyshard {
@@ -99,17 +100,43 @@ AckedReplies Client::write_and_wait(const std::vector<std::vector<std::string>>&
                                     const ReplicaAck& ack) {
   if (commands.empty()) throw Error(errc::config, "write_and_wait: no commands");
   const std::size_t shard = detail::batch_shard(*core_, commands, std::nullopt, "write_and_wait");
+  // Online resharding: writes of moving keys are recorded in the dirty set by a SADD, atomically
+  // with them, so the batch goes as MULTI, the commands, SADD, EXEC, WAIT (then a command the
+  // server refuses when queued, such as a wrong number of arguments, aborts the whole batch).
+  const auto record = core_->batch_record(commands);
   std::string payload;
+  std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+  if (record) detail::append_command(payload, multi);
   for (const auto& c : commands) detail::append_command(payload, std::span<const std::string>(c));
+  if (record) {
+    detail::append_command(payload, record->words());
+    detail::append_command(payload, exec);
+  }
   const std::uint32_t waits = detail::append_wait(payload, ack);
   const auto n = static_cast<std::uint32_t>(commands.size());
+  const std::uint32_t sent = record ? n + 3 : n;  // the replies before WAIT's
   detail::Node& node = core_->node_for_shard(shard, true, true);
-  auto r = detail::execute_batch(*core_, node, payload, n + waits,
+  auto r = detail::execute_batch(*core_, node, payload, sent + waits,
                                  waits ? detail::wait_timeout(ack) : std::chrono::milliseconds(0));
   if (!r.ok()) throw Error(r.error(), r.message());
   std::vector<Reply>& out = r.value();
   AckedReplies result;
-  if (waits) detail::take_wait_reply(result, out[n], ack);
+  if (waits) detail::take_wait_reply(result, out[sent], ack);
+  if (record) {
+    Reply exec_reply = std::move(out[n + 2]);
+    if (exec_reply.is_array()) {
+      detail::strip_record(exec_reply);
+      exec_reply.throw_if_error();  // SADD failed: the writes may be unrecorded
+      out = std::move(exec_reply.elements());
+    } else {
+      // EXECABORT: nothing ran. Each command's reply is its own refusal, if it had one.
+      if (!exec_reply.is_error()) exec_reply = Reply::error("ERR EXEC answered nil");
+      std::vector<Reply> each(n, exec_reply);
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (out[1 + i].is_error()) each[i] = std::move(out[1 + i]);
+      out = std::move(each);
+    }
+  }
   out.resize(n);
   result.replies = std::move(out);
   return result;
@@ -118,15 +145,18 @@ AckedReplies Client::write_and_wait(const std::vector<std::vector<std::string>>&
 std::optional<AckedReplies> Transaction::exec_and_wait(const ReplicaAck& ack) {
   // Throws cross_shard before anything is sent; the commands stay queued then, as in exec().
   const std::size_t shard = detail::batch_shard(*core_, commands_, shard_, "transaction");
+  // Online resharding: SADD of the moving keys written, inside the transaction (as exec()).
+  const auto record = core_->batch_record(commands_);
   std::vector<std::vector<std::string>> commands;
   commands.swap(commands_);
   std::string payload;
   std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
   detail::append_command(payload, multi);
   for (const auto& c : commands) detail::append_command(payload, std::span<const std::string>(c));
+  if (record) detail::append_command(payload, record->words());
   detail::append_command(payload, exec);
   const std::uint32_t waits = detail::append_wait(payload, ack);
-  const auto exec_at = static_cast<std::uint32_t>(commands.size() + 1);
+  const auto exec_at = static_cast<std::uint32_t>(commands.size() + 1 + (record ? 1 : 0));
   const std::uint32_t replies = exec_at + 1 + waits;
   const auto extra = waits ? detail::wait_timeout(ack) : std::chrono::milliseconds(0);
   std::vector<Reply> out;
@@ -146,6 +176,7 @@ std::optional<AckedReplies> Transaction::exec_and_wait(const ReplicaAck& ack) {
     out = std::move(r.value());
   }
   Reply& exec_reply = out[exec_at];
+  if (record) detail::strip_record(exec_reply);
   if (exec_reply.is_nil()) return std::nullopt;  // a WATCHed key changed
   exec_reply.throw_if_error();
   AckedReplies result;

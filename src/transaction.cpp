@@ -3,6 +3,7 @@
 #include "client_core.hpp"
 #include "flyshard/client.hpp"
 #include "io/resp.hpp"
+#include "reshard/guard_script.hpp"
 
 namespace flyshard {
 
@@ -42,23 +43,26 @@ std::vector<Result<Reply>> Pipeline::execute() {
   commands.swap(commands_);
   std::vector<Result<Reply>> results(commands.size(),
                                      Result<Reply>(errc::shutting_down, "not sent"));
-  // One job per node; positions[j][k] is the command whose reply is the job's k-th.
+  // One job per node; positions[j] lists its commands in order, each with the number of
+  // replies it produces (1, or kRecordedReplies for a recorded script: its EXEC's is last).
   std::map<detail::Node*, std::size_t> job_of;
   std::vector<detail::BlockingJob> jobs;
-  std::vector<std::vector<std::size_t>> positions;
+  std::vector<std::vector<std::pair<std::size_t, std::uint32_t>>> positions;  // (command, replies)
   // One wait for a promoted primary for the whole call, however many writes it holds.
   const auto wait_until = core_->promotion_deadline();
   for (std::size_t i = 0; i < commands.size(); ++i) {
     std::vector<std::string_view> w(commands[i].begin(), commands[i].end());
     detail::Node* node;
     std::vector<std::string> scratch;
+    std::vector<std::string_view> record;  // a recorded script: SADD's words
     try {
       auto route = core_->route_until(w, wait_until);
       node = route.node;
       if (route.table) [[unlikely]] {
         // Online resharding: a pipeline does not wait (retriable errc::migrating instead);
-        // a guarded write goes as EVALSHA of the guard, which every health round loads.
-        w = core_->pipeline_words(route, w, scratch);
+        // a guarded write goes as EVALSHA of the guard, which every health round loads; a
+        // script on moving keys as MULTI, the script, SADD to the dirty set, EXEC.
+        w = core_->pipeline_words(route, w, scratch, record);
       }
     } catch (const Error& e) {
       results[i] = Result<Reply>(e.value(), e.what());
@@ -71,21 +75,31 @@ std::vector<Result<Reply>> Pipeline::execute() {
       positions.emplace_back();
     }
     detail::BlockingJob& job = jobs[it->second];
-    append_command(job.payload, w);
-    ++job.replies;
-    positions[it->second].push_back(i);
+    if (record.empty()) {
+      append_command(job.payload, w);
+      ++job.replies;
+      positions[it->second].push_back({i, 1});
+    } else {
+      detail::append_recorded(job.payload, w, record);
+      job.replies += detail::kRecordedReplies;
+      positions[it->second].push_back({i, detail::kRecordedReplies});
+    }
   }
   core_->execute_many(jobs);
   for (std::size_t j = 0; j < jobs.size(); ++j) {
-    for (std::size_t k = 0; k < positions[j].size(); ++k) {
-      Result<Reply>& slot = results[positions[j][k]];
-      if (k < jobs[j].out.size()) {
-        Reply& r = jobs[j].out[k];
+    std::size_t k = 0;  // the job's reply where the command's replies begin
+    for (const auto& [index, count] : positions[j]) {
+      Result<Reply>& slot = results[index];
+      const std::size_t last = k + count - 1;  // the command's reply, or a recorded one's EXEC
+      if (last < jobs[j].out.size()) {
+        Reply& r = jobs[j].out[last];
         slot =
             r.is_error() ? Result<Reply>(errc::server_error, r.str()) : Result<Reply>(std::move(r));
+        if (count != 1) slot = detail::recorded_reply(std::move(slot));
       } else {
         slot = Result<Reply>(jobs[j].error, jobs[j].message);
       }
+      k += count;
     }
   }
   return results;
@@ -144,6 +158,12 @@ void Transaction::watch(const std::vector<std::string>& keys) {
 Reply Transaction::read(Args args) {
   std::optional<std::size_t> shard = shard_;
   merge_shard(*core_, args.span(), shard);
+  if (core_->batch_record({std::vector<std::string>(args.begin(), args.end())})) {
+    // Sent at once, outside MULTI/EXEC, so nothing can record it in the dirty set.
+    throw Error(errc::migrating,
+                "transaction read: a write of keys that move in the running migration is not "
+                "sent outside MULTI/EXEC; queue it with command(), or retry after the flip");
+  }
   std::string payload;
   append_command(payload, args.span());
   if (!lease_) {
@@ -171,14 +191,18 @@ std::optional<std::vector<Reply>> Transaction::exec() {
     std::vector<std::string_view> w(c.begin(), c.end());
     merge_shard(*core_, w, shard);  // throws cross_shard before anything is sent
   }
+  // Online resharding: the moving keys the transaction writes go to the dirty set by a SADD
+  // inside the transaction (throws errc::migrating in the cutover, before anything is sent).
+  const auto record = core_->batch_record(commands_);
   std::vector<std::vector<std::string>> commands;
   commands.swap(commands_);
   std::string payload;
   std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
   append_command(payload, multi);
   for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
+  if (record) append_command(payload, record->words());
   append_command(payload, exec);
-  const auto replies = static_cast<std::uint32_t>(commands.size() + 2);
+  const auto replies = static_cast<std::uint32_t>(commands.size() + 2 + (record ? 1 : 0));
   Reply last;
   if (lease_) {
     auto r = lease_->exchange(payload, replies);
@@ -192,6 +216,7 @@ std::optional<std::vector<Reply>> Transaction::exec() {
     shard_.reset();
     last = detail::value_or_throw(core_->execute(node, payload, replies));
   }
+  if (record) detail::strip_record(last);
   if (last.is_nil()) return std::nullopt;  // a WATCHed key changed
   last.throw_if_error();
   return std::move(last.elements());

@@ -1,8 +1,13 @@
 // Requests during online resharding: which go through the guard script (writes of moving keys
-// while they are copied; every write under strict fencing), which wait for the cutover to end
-// (moving keys), and which wait for a fresh read of the record (lease fencing, an expired
-// lease). Without a topology record none of this runs: the routing table's `reshard` is null.
+// while they are copied; every write under strict fencing), which are recorded through
+// MULTI/EXEC instead (scripts and transactions writing moving keys, lease fencing), which wait
+// for the cutover to end (moving keys), and which wait for a fresh read of the record (lease
+// fencing, an expired lease). Without a topology record none of this runs: the routing
+// table's `reshard` is null.
+#include <algorithm>
+
 #include "client_core.hpp"
+#include "command_table.hpp"
 #include "io/resp.hpp"
 #include "reshard/guard_script.hpp"
 
@@ -36,9 +41,15 @@ ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
   if (moving != 0 && v.frozen()) {
     f.kind = FenceKind::frozen;
   } else if (script && moving != 0 && !read) {
-    throw Error(errc::migrating,
-                "a script on keys that move waits for the migration's flip "
-                "(the guard cannot wrap a script): retry");
+    if (v.fencing == Fencing::strict) {
+      throw Error(errc::migrating,
+                  "under strict fencing a script on keys that move waits for the migration's "
+                  "flip (the guard cannot wrap a script, and MULTI/EXEC cannot check the "
+                  "stored epoch first): retry");
+    }
+    // The guard cannot wrap a script (Lua may not call EVAL): MULTI/EXEC records it.
+    f.kind = FenceKind::record;
+    f.moving.assign(keys.begin(), keys.end());
   } else if (script) {
     // Strict fencing does not cover scripts yet: the guard cannot call EVAL.
   } else if (moving != 0 && !read) {
@@ -59,9 +70,64 @@ bool ClientCore::one_by_one(bool write) const {
          (write && (t->reshard->fencing == Fencing::strict || !lease_valid(*t)));
 }
 
-std::vector<std::string_view> ClientCore::pipeline_words(const Route& route,
-                                                         std::span<const std::string_view> words,
-                                                         std::vector<std::string>& scratch) const {
+std::vector<std::string_view> ClientCore::BatchRecord::words() const {
+  std::vector<std::string_view> w{"SADD", dirty_key};
+  w.insert(w.end(), moving.begin(), moving.end());
+  return w;
+}
+
+std::optional<ClientCore::BatchRecord> ClientCore::batch_record(
+    const std::vector<std::vector<std::string>>& commands) const {
+  const auto table = router_->table();
+  if (!table->reshard) [[likely]]
+    return std::nullopt;
+  const ReshardView& v = *table->reshard;
+  if (!v.migrating()) return std::nullopt;
+  // The views point into `commands`.
+  std::vector<std::string_view> keys;
+  bool writes_moving = false;
+  for (const auto& c : commands) {
+    const std::vector<std::string_view> w(c.begin(), c.end());
+    if (w.empty()) continue;
+    const CommandInfo* info = lookup_command(w);
+    const std::vector<std::string_view> ck = command_keys(w, info);
+    if (!is_read_command(info)) {
+      writes_moving = writes_moving || std::any_of(ck.begin(), ck.end(), [&](std::string_view k) {
+                        return v.pair.moves(k);
+                      });
+    }
+    keys.insert(keys.end(), ck.begin(), ck.end());
+  }
+  if (!writes_moving) return std::nullopt;
+  if (!lease_valid(*table)) {
+    want_record();
+    throw Error(errc::migrating, "topology record not read within the lease: retry");
+  }
+  if (v.fencing == Fencing::strict) {
+    want_record();
+    throw Error(errc::migrating,
+                "under strict fencing a transaction on keys that move waits for the migration's "
+                "flip (MULTI/EXEC cannot check the stored epoch first): retry");
+  }
+  // All the batch's keys, as one command's: all move to one shard, or none moves.
+  const Fence f = fence_for(*table, keys, false);
+  if (f.kind == FenceKind::frozen) {
+    want_record();
+    throw Error(errc::migrating, "a transaction on keys frozen for the cutover of topology epoch " +
+                                     std::to_string(v.epoch) + " waits for the flip: retry");
+  }
+  BatchRecord r;
+  r.dirty_key = v.dirty_key;
+  for (std::string_view k : f.moving) {
+    if (std::find(r.moving.begin(), r.moving.end(), k) == r.moving.end()) r.moving.emplace_back(k);
+  }
+  return r;
+}
+
+std::vector<std::string_view> ClientCore::pipeline_words(
+    const Route& route, std::span<const std::string_view> words, std::vector<std::string>& scratch,
+    std::vector<std::string_view>& record) const {
+  record.clear();
   const RoutingTable& t = *route.table;
   if (!route.read && !lease_valid(t)) {
     want_record();
@@ -75,6 +141,11 @@ std::vector<std::string_view> ClientCore::pipeline_words(const Route& route,
   }
   if (f.kind == FenceKind::plain) return {words.begin(), words.end()};
   // The views of `f` point into `words` (the caller's), so they outlive this call.
+  if (f.kind == FenceKind::record) {
+    scratch.resize(1);
+    record = record_words(t.reshard->dirty_key, f.moving, scratch[0]);
+    return {words.begin(), words.end()};
+  }
   const GuardCall call{t.reshard->epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving,
                        f.others};
   return guard_words(words, call, false, scratch);
@@ -130,6 +201,15 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
       append_command(payload, words);
       return execute(*route.node, payload, 1, route.read && !route.blocks, route.blocks,
                      route.known);
+    }
+    if (f.kind == FenceKind::record) {
+      // A script on moving keys: MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
+      // comes back as the script's own error (EXEC's first element): Script::run then sends
+      // EVAL, which comes through here again.
+      std::string dirty;
+      append_recorded(payload, words, record_words(t.reshard->dirty_key, f.moving, dirty));
+      return recorded_reply(
+          execute(*route.node, payload, kRecordedReplies, false, std::nullopt, route.known));
     }
     const GuardCall call{epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving, f.others};
     append_command(payload, guard_words(words, call, false, scratch));

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "io/resp.hpp"
 #include "sha1_hex.hpp"
 
 namespace flyshard::detail {
@@ -57,6 +58,60 @@ std::vector<std::string_view> guard_words(std::span<const std::string_view> comm
   w.push_back(scratch[2]);
   w.insert(w.end(), command.begin(), command.end());
   return w;
+}
+
+std::vector<std::string_view> record_words(std::string_view dirty_key,
+                                           std::span<const std::string_view> moving,
+                                           std::string& dirty_copy) {
+  dirty_copy.assign(dirty_key);
+  std::vector<std::string_view> w;
+  w.reserve(2 + moving.size());
+  w.push_back("SADD");
+  w.push_back(dirty_copy);
+  w.insert(w.end(), moving.begin(), moving.end());
+  return w;
+}
+
+void append_recorded(std::string& payload, std::span<const std::string_view> command,
+                     std::span<const std::string_view> record) {
+  constexpr std::string_view kMulti[] = {"MULTI"};
+  constexpr std::string_view kExec[] = {"EXEC"};
+  append_command(payload, kMulti);
+  append_command(payload, command);
+  append_command(payload, record);
+  append_command(payload, kExec);
+}
+
+Result<Reply> recorded_reply(Result<Reply> exec) {
+  if (!exec.ok()) return exec;
+  Reply& r = exec.value();
+  if (r.is_error()) return Result<Reply>(errc::server_error, r.str());
+  if (!r.is_array() || r.elements().size() != 2) {
+    return Result<Reply>(errc::protocol_error,
+                         "MULTI/EXEC recording a moving key: EXEC did not answer two replies");
+  }
+  Reply& sadd = r.elements()[1];
+  if (sadd.is_error()) {
+    return Result<Reply>(errc::server_error,
+                         "the write ran but recording its moving keys in the migration's dirty "
+                         "set failed: " +
+                             sadd.str());
+  }
+  Reply& first = r.elements()[0];
+  if (first.is_error()) return Result<Reply>(errc::server_error, first.str());
+  return Result<Reply>(std::move(first));
+}
+
+void strip_record(Reply& exec) {
+  if (!exec.is_array() || exec.elements().empty()) return;
+  if (exec.elements().back().is_error()) {
+    exec = Reply::error(
+        "the transaction ran but recording its moving keys in the migration's dirty set "
+        "failed: " +
+        exec.elements().back().str());
+    return;
+  }
+  exec.elements().pop_back();
 }
 
 std::optional<std::uint64_t> stale_epoch(std::string_view message) noexcept {

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "flyshard/reply.hpp"
+#include "flyshard/result.hpp"
 #include "reshard/topology_record.hpp"
 
 namespace flyshard::detail {
@@ -43,6 +45,42 @@ struct GuardCall {
 std::vector<std::string_view> guard_words(std::span<const std::string_view> command,
                                           const GuardCall& call, bool eval,
                                           std::vector<std::string>& scratch);
+
+// Writes the guard cannot wrap, under lease fencing: a script (Lua may not call EVAL) and a
+// MULTI/EXEC batch (a transaction, write_and_wait). They are recorded through MULTI/EXEC
+// instead: the SADD of their moving keys to the dirty set is queued in the same transaction
+// as the write, so both run or neither does, with no other client's command in between,
+// which is what the guard gives a single command. In plain (non-cluster) mode a transaction
+// may touch any key of the node, so the dirty set (a fixed per-node name) can be in it. There
+// is no epoch check in it: strict fencing, whose guard checks the stored epoch first, still
+// refuses these writes on moving keys (lease fencing needs none: the migrator waits the lease
+// out before each phase, and a client writes only within its lease).
+
+/// The words of `SADD <dirty_key> <moving...>`. The views point into `moving` and
+/// `dirty_copy`, which receives a copy of `dirty_key` (the record the key came from may go
+/// before the words are sent).
+std::vector<std::string_view> record_words(std::string_view dirty_key,
+                                           std::span<const std::string_view> moving,
+                                           std::string& dirty_copy);
+
+/// Appends `MULTI`, `command`, `record` (record_words) and `EXEC` to `payload`: 4 replies,
+/// the last (EXEC's) holding the command's reply and SADD's.
+void append_recorded(std::string& payload, std::span<const std::string_view> command,
+                     std::span<const std::string_view> record);
+/// How many replies append_recorded() adds.
+inline constexpr std::uint32_t kRecordedReplies = 4;
+
+/// The command's reply out of EXEC's reply to append_recorded(): the first element (an error
+/// element, such as a script's NOSCRIPT, becomes errc::server_error with its text, as the
+/// command alone would have given). A failed SADD is an error too: the write may have run
+/// without being recorded. An error in `exec` (EXECABORT, a lost link) is passed on.
+Result<Reply> recorded_reply(Result<Reply> exec);
+
+/// A MULTI/EXEC batch recorded by a SADD queued last, before EXEC: takes SADD's reply off
+/// EXEC's reply (an array) so the caller sees its own commands' replies only. A failed SADD
+/// turns `exec` into an error reply (the writes may have run without being recorded). A nil
+/// (a WATCHed key changed) or an error (EXECABORT) is left as it is.
+void strip_record(Reply& exec);
 
 /// The stored epoch of a FLYSHARDSTALE error message; nullopt for any other message.
 std::optional<std::uint64_t> stale_epoch(std::string_view message) noexcept;

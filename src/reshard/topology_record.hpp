@@ -52,7 +52,8 @@ inline constexpr std::string_view kRecordChannel = "flyshard:topology";
 /// client routes by, with a TTL of the lease, on every primary of its layout.
 inline constexpr std::string_view kClientKeyPrefix = "flyshard:client:";
 /// Prefix of the dirty sets: "flyshard:dirty:<migration id>" on each source primary holds the
-/// moving keys written since the migration began (the guard script adds them).
+/// moving keys written since the migration began (the guard script adds them, or a SADD
+/// inside the MULTI/EXEC of a script or transaction that writes them: guard_script.hpp).
 inline constexpr std::string_view kDirtyKeyPrefix = "flyshard:dirty:";
 /// Prefix of the library's own keys (never migrated, never counted as user keys).
 inline constexpr std::string_view kInternalKeyPrefix = "flyshard:";
@@ -61,7 +62,8 @@ inline constexpr std::string_view kInternalKeyPrefix = "flyshard:";
 /// keys that move (target.shard_for(key) != layout.shard_for(key)):
 enum class MigrationState {
   stable,     ///< no migration; `target` and `migration_id` empty
-  preparing,  ///< writes of moving keys go through the guard script (source + dirty set)
+  preparing,  ///< writes of moving keys go through the guard script (source + dirty set;
+              ///< scripts and transactions: MULTI/EXEC with a SADD, lease fencing only)
   copying,    ///< as preparing; the migrator copies moving keys source -> target
   catchup,    ///< as preparing; the migrator drains the dirty sets
   cutover,    ///< moving keys are frozen: clients wait (bounded by their timeout) and retry

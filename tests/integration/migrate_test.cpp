@@ -10,6 +10,7 @@
 
 #include "eventually.hpp"
 #include "migrate_support.hpp"
+#include "reshard/layout_pair.hpp"
 #include "reshard/topology_record.hpp"
 #include "shared_cluster_test.hpp"
 
@@ -286,6 +287,75 @@ TEST_F(MigrateTest, AbortBeforeTheFlipLeavesLayoutAIntactAndTargetsClean) {
   EXPECT_NE(late.err.find("cannot be aborted"), std::string::npos) << late.err;
   ASSERT_EQ(tool(migrate_args(a_, b_)).rc, 0);
   expect_clean(check_layout(all_, four_, before));
+}
+
+// The library's own client during the copy: a script and a transaction overwrite moving keys
+// the copy already took to s4. They are recorded in the source's dirty set atomically with
+// the write (MULTI/EXEC), so the catch-up carries the new values over: nothing is lost.
+TEST_F(MigrateTest, ScriptsAndTransactionsOnCopiedKeysReachTheTarget) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  const detail::LayoutPair p(three_, &four_);
+  std::vector<std::string> tags;  // hash tags that move to s4: "{g<i>}a" and "{g<i>}b" move
+  {
+    Client c(three_);
+    for (int i = 0; i < 1500; ++i) {
+      const std::string tag = "{g" + std::to_string(i) + "}";
+      c.set(tag + "a", "old");
+      c.set(tag + "b", "old");
+      if (p.moves(tag + "a")) tags.push_back(tag);
+    }
+  }
+  ASSERT_GE(tags.size(), 2u);
+  // One page holds a whole source: the copy is done (or nearly) where the migrator stops.
+  kill_after("copying", {"--batch", "5000"});
+  ASSERT_EQ(cluster_->primary(0).command({"HGET", "flyshard:topology", "state"}).str(), "copying");
+  ServerProcess& s4 = cluster_->primary(3);
+  auto copied = [&](const std::string& tag) {
+    return s4.command({"GET", tag + "a"}).str() == "old" &&
+           s4.command({"GET", tag + "b"}).str() == "old";
+  };
+  std::vector<std::string> chosen;
+  for (const auto& t : tags) {
+    if (copied(t)) chosen.push_back(t);
+    if (chosen.size() == 2) break;
+  }
+  ASSERT_EQ(chosen.size(), 2u) << "the copy took no pair of moving keys to s4";
+  const std::string script_tag = chosen[0], tx_tag = chosen[1];
+
+  ClientOptions o;
+  o.health_interval = std::chrono::milliseconds(100);
+  Client c(three_, o);
+  ASSERT_GT(c.epoch(), 1u);
+  // (a) a Script (EVALSHA, NOSCRIPT, then EVAL) on a moving key.
+  const Script set("return redis.call('SET', KEYS[1], ARGV[1])");
+  EXPECT_EQ(set.run(c, {script_tag + "a"}, {"script-new"}).str(), "OK");
+  // (b) a transaction on two moving keys (one tag: one source, one target).
+  auto tx = c.transaction();
+  tx.command({"SET", tx_tag + "a", "tx-new"}).command({"APPEND", tx_tag + "b", "+tx"});
+  const auto replies = tx.exec();
+  ASSERT_TRUE(replies.has_value());
+  ASSERT_EQ(replies->size(), 2u);
+  EXPECT_EQ((*replies)[0].str(), "OK");
+  EXPECT_EQ((*replies)[1].integer(), 6);
+  // Written on the source only, and each key in the source's dirty set.
+  for (const std::string& k : {script_tag + "a", tx_tag + "a", tx_tag + "b"}) {
+    ServerProcess& source = cluster_->primary(p.shard_for(k));
+    const Reply dirty_sets = source.command({"KEYS", "flyshard:dirty:*"});
+    ASSERT_EQ(dirty_sets.elements().size(), 1u) << k;
+    EXPECT_EQ(source.command({"SISMEMBER", dirty_sets.elements()[0].str(), k}).integer(), 1) << k;
+    EXPECT_EQ(s4.command({"GET", k}).str(), "old") << k << ": the copy is older than the write";
+  }
+  // (c) the migration finishes: the new values are on s4, nothing left on the sources.
+  ToolRun r = tool(migrate_args(a_, b_));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(s4.command({"GET", script_tag + "a"}).str(), "script-new");
+  EXPECT_EQ(s4.command({"GET", tx_tag + "a"}).str(), "tx-new");
+  EXPECT_EQ(s4.command({"GET", tx_tag + "b"}).str(), "old+tx");
+  for (const std::string& k : {script_tag + "a", tx_tag + "a", tx_tag + "b"}) {
+    EXPECT_EQ(cluster_->primary(p.shard_for(k)).command({"EXISTS", k}).integer(), 0) << k;
+  }
+  ASSERT_TRUE(eventually([&] { return c.epoch() == epoch_on(0); }, std::chrono::seconds(5)));
+  EXPECT_EQ(c.get(tx_tag + "b"), "old+tx");
 }
 
 TEST_F(MigrateTest, BigKeyMovesInChunks) {

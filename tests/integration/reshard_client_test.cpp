@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -224,16 +225,20 @@ TEST_F(ReshardClientTest, PreparingWritesMovingKeysThroughTheGuardIntoTheDirtySe
   EXPECT_EQ(
       cluster_->primary(p.shard_for(mk)).command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(),
       1);
-  // A transaction on a moving key is refused retriably; on staying keys it runs.
+  // A transaction on a moving key runs, its SADD to the dirty set inside the same MULTI/EXEC
+  // (moving_in_transactions_and_scripts covers it in depth).
+  const std::string mk2 = moving_key(2000);
   auto tx = c.transaction();
-  tx.command({"SET", mk, "t"});
-  try {
-    tx.exec();
-    FAIL() << "a transaction on a moving key ran during preparing";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.value(), errc::migrating);
-    EXPECT_TRUE(is_retriable(e.value()));
-  }
+  tx.command({"SET", mk2, "t"});
+  const auto replies = tx.exec();
+  ASSERT_TRUE(replies.has_value());
+  ASSERT_EQ(replies->size(), 1u);
+  EXPECT_EQ((*replies)[0].str(), "OK");
+  EXPECT_EQ(cluster_->primary(p.shard_for(mk2)).command({"GET", mk2}).str(), "t");
+  EXPECT_EQ(cluster_->primary(p.shard_for(mk2))
+                .command({"SISMEMBER", "flyshard:dirty:m1", mk2})
+                .integer(),
+            1);
 }
 
 TEST_F(ReshardClientTest, ScriptsAndTheAsyncFaceDuringAMigration) {
@@ -244,13 +249,13 @@ TEST_F(ReshardClientTest, ScriptsAndTheAsyncFaceDuringAMigration) {
   LayoutPair p(a, &b);
   const std::string mk = moving_key(), sk = staying_key();
   const std::string script = "return redis.call('SET', KEYS[1], ARGV[1])";
-  // A script cannot run inside the guard: on a moving key it is refused, retriably.
-  try {
-    c.eval(script, {mk}, {"x"});
-    FAIL() << "a script wrote a moving key during preparing";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.value(), errc::migrating) << e.what();
-  }
+  // A script cannot run inside the guard: on a moving key it runs inside MULTI/EXEC with the
+  // SADD to the dirty set instead.
+  EXPECT_EQ(c.eval(script, {mk}, {"x"}).str(), "OK");
+  EXPECT_EQ(cluster_->primary(p.shard_for(mk)).command({"GET", mk}).str(), "x");
+  EXPECT_EQ(
+      cluster_->primary(p.shard_for(mk)).command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(),
+      1);
   c.eval(script, {sk}, {"y"});
   EXPECT_EQ(c.get(sk), "y");
   // The async face guards as the blocking one does.
@@ -270,6 +275,239 @@ TEST_F(ReshardClientTest, ScriptsAndTheAsyncFaceDuringAMigration) {
   }
   c.async().command({"SET", sk, "fine"}).get();
   EXPECT_EQ(c.get(sk), "fine");
+}
+
+TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysAreRecordedWhileCopying) {
+  testing::write_record(primaries_a(), migrating(2, MigrationState::copying));
+  Client c(layout_a(), fast_poll());
+  ASSERT_EQ(c.epoch(), 2u);
+  const Topology a = layout_a(), b = layout_b();
+  LayoutPair p(a, &b);
+  std::string tag;
+  for (int i = 0;; ++i) {
+    tag = "{mt" + std::to_string(i) + "}";
+    if (p.moves(tag + "x")) break;
+  }
+  ServerProcess& source = cluster_->primary(p.shard_for(tag + "x"));
+  auto dirty = [&](const std::string& k) {
+    return source.command({"SISMEMBER", "flyshard:dirty:m1", k}).integer() == 1;
+  };
+  auto on_source = [&](const std::string& k) { return source.command({"GET", k}); };
+
+  // Scripts no node holds yet (a fresh comment each run; no SCRIPT FLUSH, which would drop
+  // the guard too, and a pipeline does not fall back from the guard's NOSCRIPT).
+  const std::string fresh =
+      "\n-- " + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  // A Script: the node does not hold it yet, so EVALSHA's NOSCRIPT (EXEC's first element)
+  // makes Script::run send EVAL, recorded the same way.
+  const Script set_script("return redis.call('SET', KEYS[1], ARGV[1])" + fresh);
+  ASSERT_EQ(source.command({"SCRIPT", "EXISTS", set_script.sha1()}).elements()[0].integer(), 0);
+  EXPECT_EQ(set_script.run(c, {tag + "script"}, {"s1"}).str(), "OK");
+  EXPECT_EQ(on_source(tag + "script").str(), "s1");
+  EXPECT_TRUE(dirty(tag + "script"));
+  // Loaded now: EVALSHA itself runs inside MULTI/EXEC.
+  EXPECT_EQ(set_script.run(c, {tag + "script2"}, {"s2"}).str(), "OK");
+  EXPECT_TRUE(dirty(tag + "script2"));
+  // A script's own error comes back as from a lone EVAL, and a read-only one is not recorded.
+  try {
+    c.eval("return redis.error_reply('MYERR no')", {tag + "err"}, {});
+    FAIL() << "the script's error was lost";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::server_error);
+    EXPECT_NE(std::string(e.what()).find("MYERR no"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(c.command({"EVAL_RO", "return redis.call('GET', KEYS[1])", "1", tag + "script"}).str(),
+            "s1");
+
+  // A transaction: its replies are its own commands' (the SADD's is taken off), the keys it
+  // writes are in the dirty set, a key it only reads is not.
+  {
+    auto tx = c.transaction();
+    tx.command({"SET", tag + "a", "1"})
+        .command({"INCRBY", tag + "b", "5"})
+        .command({"GET", tag + "script"});
+    const auto r = tx.exec();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0].str(), "OK");
+    EXPECT_EQ((*r)[1].integer(), 5);
+    EXPECT_EQ((*r)[2].str(), "s1");
+  }
+  EXPECT_TRUE(dirty(tag + "a"));
+  EXPECT_TRUE(dirty(tag + "b"));
+  EXPECT_EQ(on_source(tag + "b").str(), "5");
+  // WATCHed, as the shop's checkout does; a script inside the transaction too.
+  {
+    auto tx = c.transaction();
+    tx.watch({tag + "b"});
+    EXPECT_EQ(tx.read({"GET", tag + "b"}).str(), "5");
+    tx.command({"DECRBY", tag + "b", "2"})
+        .command({"EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", tag + "c", "v"});
+    const auto r = tx.exec();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[0].integer(), 3);
+    EXPECT_EQ((*r)[1].str(), "OK");
+  }
+  EXPECT_TRUE(dirty(tag + "c"));
+  // A WATCHed key that changed still aborts it (nil), with nothing written.
+  {
+    auto tx = c.transaction();
+    tx.watch({tag + "b"});
+    source.command({"SET", tag + "b", "100"});
+    tx.command({"SET", tag + "d", "x"});
+    EXPECT_FALSE(tx.exec().has_value());
+    EXPECT_TRUE(on_source(tag + "d").is_nil());
+  }
+  // A write sent at once by Transaction::read cannot be recorded: refused, retriably.
+  {
+    auto tx = c.transaction();
+    try {
+      tx.read({"SET", tag + "e", "x"});
+      FAIL() << "Transaction::read wrote a moving key unrecorded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.value(), errc::migrating) << e.what();
+    }
+  }
+  // exec_and_wait and write_and_wait (Script::run_and_wait, EVALSHA then EVAL) record too.
+  ReplicaAck ack;
+  ack.replicas = 0;
+  {
+    auto tx = c.transaction();
+    tx.command({"SET", tag + "f", "f"});
+    const auto r = tx.exec_and_wait(ack);
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->replies.size(), 1u);
+    EXPECT_EQ(r->replies[0].str(), "OK");
+  }
+  EXPECT_TRUE(dirty(tag + "f"));
+  {
+    const AckedReplies r = c.write_and_wait({{"SET", tag + "g", "g"}, {"INCR", tag + "h"}}, ack);
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(r.replies[0].str(), "OK");
+    EXPECT_EQ(r.replies[1].integer(), 1);
+  }
+  EXPECT_TRUE(dirty(tag + "g"));
+  EXPECT_TRUE(dirty(tag + "h"));
+  const Script other("return redis.call('SET', KEYS[1], 'w')" +
+                     fresh);  // not loaded: NOSCRIPT first
+  {
+    const AckedReplies r = other.run_and_wait(c, {tag + "i"}, {}, ack);
+    ASSERT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(r.replies[0].str(), "OK");
+  }
+  EXPECT_EQ(on_source(tag + "i").str(), "w");
+  EXPECT_TRUE(dirty(tag + "i"));
+
+  // A pipeline: a script on a moving key is recorded, the replies stay in order. (Its guarded
+  // SET is an EVALSHA of the guard with no EVAL fallback: a fresh node gets the guard from
+  // the health round, or from a blocking guarded write, as here.)
+  c.set(tag + "p0", "0");
+  {
+    auto pl = c.pipeline();
+    pl.command({"SET", tag + "p1", "1"})
+        .command({"EVAL", "return redis.call('INCR', KEYS[1])", "1", tag + "p2"})
+        .command({"EVALSHA", "0000000000000000000000000000000000000000", "1", tag + "p3"})
+        .command({"GET", tag + "p1"});
+    const auto r = pl.execute();
+    ASSERT_EQ(r.size(), 4u);
+    EXPECT_EQ(r[0].value().str(), "OK");
+    EXPECT_EQ(r[1].value().integer(), 1);
+    ASSERT_FALSE(r[2].ok());
+    EXPECT_NE(r[2].message().find("NOSCRIPT"), std::string::npos) << r[2].message();
+    EXPECT_EQ(r[3].value().str(), "1");
+  }
+  EXPECT_TRUE(dirty(tag + "p1"));
+  EXPECT_TRUE(dirty(tag + "p2"));
+
+  // The async face: Script::run (NOSCRIPT, then EVAL) and a transaction.
+  const Script async_script("return redis.call('SET', KEYS[1], 'async')" + fresh);
+  {
+    std::promise<Result<Reply>> done;
+    async_script.run(c.async(), {tag + "as"}, {},
+                     [&](Result<Reply> r) { done.set_value(std::move(r)); });
+    const Result<Reply> r = done.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r.value().str(), "OK");
+  }
+  EXPECT_EQ(on_source(tag + "as").str(), "async");
+  EXPECT_TRUE(dirty(tag + "as"));
+  {
+    std::promise<Result<Reply>> done;
+    c.async().transaction({{"SET", tag + "at", "1"}, {"INCR", tag + "at"}},
+                          [&](Result<Reply> r) { done.set_value(std::move(r)); });
+    const Result<Reply> r = done.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.message();
+    ASSERT_EQ(r.value().elements().size(), 2u);
+    EXPECT_EQ(r.value().elements()[0].str(), "OK");
+    EXPECT_EQ(r.value().elements()[1].integer(), 2);
+  }
+  EXPECT_TRUE(dirty(tag + "at"));
+
+  // Keys that move and keys that stay in one transaction: they would span shards after the
+  // flip, so cross_shard, before anything is sent.
+  const std::string stays = [&] {
+    for (int i = 0;; ++i) {
+      const std::string k = "st" + std::to_string(i);
+      if (!p.moves(k) && p.shard_for(k) == p.shard_for(tag + "x")) return k;
+    }
+  }();
+  {
+    auto tx = c.transaction();
+    tx.command({"SET", tag + "m", "1"}).command({"SET", stays, "1"});
+    try {
+      tx.exec();
+      FAIL() << "a transaction mixing moving and staying keys ran";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.value(), errc::cross_shard) << e.what();
+    }
+    EXPECT_TRUE(on_source(tag + "m").is_nil());
+  }
+  // Nothing of this was copied by the client itself: the migrator does that.
+  EXPECT_EQ(extra_->command({"DBSIZE"}).integer(), 0);
+
+  // The cutover: transactions and scripts on moving keys are refused, retriably.
+  testing::write_record(primaries_a(), migrating(3, MigrationState::cutover));
+  ASSERT_TRUE(eventually([&] { return c.epoch() == 3; }, 5s));
+  {
+    auto tx = c.transaction();
+    tx.command({"SET", tag + "a", "2"});
+    try {
+      tx.exec();
+      FAIL() << "a transaction on a frozen key ran";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.value(), errc::migrating) << e.what();
+    }
+  }
+  EXPECT_EQ(on_source(tag + "a").str(), "1");
+}
+
+TEST_F(ReshardClientTest, StrictFencingRefusesScriptsAndTransactionsOnMovingKeys) {
+  // MULTI/EXEC cannot check the stored epoch before the write as the guard does.
+  testing::write_record(primaries_a(), migrating(2, MigrationState::copying, Fencing::strict));
+  Client c(layout_a(), fast_poll());
+  ASSERT_EQ(c.epoch(), 2u);
+  const std::string mk = moving_key(), sk = staying_key();
+  try {
+    c.eval("return redis.call('SET', KEYS[1], ARGV[1])", {mk}, {"x"});
+    FAIL() << "a script wrote a moving key under strict fencing";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::migrating) << e.what();
+  }
+  auto tx = c.transaction();
+  tx.command({"SET", mk, "t"});
+  try {
+    tx.exec();
+    FAIL() << "a transaction on a moving key ran under strict fencing";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::migrating) << e.what();
+    EXPECT_TRUE(is_retriable(e.value()));
+  }
+  EXPECT_FALSE(c.get(mk).has_value()) << "nothing was written";
+  auto tx2 = c.transaction();
+  tx2.command({"SET", sk, "s"});
+  EXPECT_TRUE(tx2.exec().has_value());
+  EXPECT_EQ(c.get(sk), "s");
 }
 
 TEST_F(ReshardClientTest, StrictFencingRefusesAStaleEpochThenTheClientRereadsAndWrites) {

@@ -174,5 +174,61 @@ TEST(GuardScriptTest, StaleEpochParsed) {
   EXPECT_TRUE(is_noscript("NOSCRIPT No matching script. Please use EVAL."));
 }
 
+TEST(RecordedWriteTest, MultiTheCommandSaddExecAsOnePayload) {
+  const std::vector<std::string_view> cmd{"EVALSHA", "abc", "1", "{t}a"};
+  const std::vector<std::string_view> moving{"{t}a"};
+  std::string dirty;
+  std::string payload;
+  {
+    const std::string key = "flyshard:dirty:m1";  // gone before the words are used
+    const auto record = record_words(key, moving, dirty);
+    append_recorded(payload, cmd, record);
+  }
+  EXPECT_EQ(payload,
+            "*1\r\n$5\r\nMULTI\r\n"
+            "*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n1\r\n$4\r\n{t}a\r\n"
+            "*3\r\n$4\r\nSADD\r\n$17\r\nflyshard:dirty:m1\r\n$4\r\n{t}a\r\n"
+            "*1\r\n$4\r\nEXEC\r\n");
+  EXPECT_EQ(kRecordedReplies, 4u);
+}
+
+TEST(RecordedWriteTest, TheCommandsReplyComesOutOfExecs) {
+  auto exec = [](Reply first, Reply sadd) {
+    return Result<Reply>(Reply::array({std::move(first), std::move(sadd)}));
+  };
+  Result<Reply> ok = recorded_reply(exec(Reply::status("OK"), Reply::integer(1)));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok.value(), Reply::status("OK"));
+  // The script's own error, as a lone EVALSHA gives it (Script::run falls back on it).
+  Result<Reply> noscript =
+      recorded_reply(exec(Reply::error("NOSCRIPT No matching script."), Reply::integer(0)));
+  EXPECT_EQ(noscript.error(), errc::server_error);
+  EXPECT_TRUE(is_noscript(noscript.message()));
+  // A failed SADD: the write may be unrecorded, so an error.
+  Result<Reply> lost = recorded_reply(exec(Reply::status("OK"), Reply::error("WRONGTYPE x")));
+  EXPECT_EQ(lost.error(), errc::server_error);
+  EXPECT_NE(lost.message().find("WRONGTYPE x"), std::string::npos);
+  // EXECABORT and transport errors pass.
+  EXPECT_EQ(recorded_reply(Result<Reply>(Reply::error("EXECABORT t"))).message(), "EXECABORT t");
+  EXPECT_EQ(recorded_reply(Result<Reply>(errc::timeout, "late")).error(), errc::timeout);
+  EXPECT_EQ(recorded_reply(Result<Reply>(Reply::array({}))).error(), errc::protocol_error);
+}
+
+TEST(RecordedWriteTest, StripRecordLeavesTheCallersReplies) {
+  Reply r = Reply::array({Reply::status("OK"), Reply::integer(5), Reply::integer(2)});
+  strip_record(r);
+  EXPECT_EQ(r, Reply::array({Reply::status("OK"), Reply::integer(5)}));
+  Reply nil = Reply::nil();  // a WATCHed key changed
+  strip_record(nil);
+  EXPECT_TRUE(nil.is_nil());
+  Reply aborted = Reply::error("EXECABORT t");
+  strip_record(aborted);
+  EXPECT_EQ(aborted, Reply::error("EXECABORT t"));
+  Reply failed = Reply::array({Reply::status("OK"), Reply::error("OOM no")});
+  strip_record(failed);
+  ASSERT_TRUE(failed.is_error());
+  EXPECT_NE(failed.str().find("OOM no"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace flyshard::detail
