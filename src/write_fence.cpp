@@ -38,7 +38,9 @@ ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
                   "a hash tag: keys with one tag move together)");
     }
   }
-  if (moving != 0 && v.frozen()) {
+  if (moving != 0 && v.frozen() && !read) {
+    // Reads are not frozen: until the flip the source holds every moving key's last value
+    // (writes to them are what the freeze stops), so a read there is current.
     f.kind = FenceKind::frozen;
   } else if (script && moving != 0 && !read) {
     if (v.fencing == Fencing::strict) {
@@ -148,7 +150,9 @@ std::vector<std::string_view> ClientCore::pipeline_words(
   }
   const GuardCall call{t.reshard->epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving,
                        f.others};
-  return guard_words(words, call, false, scratch);
+  // EVAL, not EVALSHA: a pipeline's replies come back together, too late to resend one that
+  // met NOSCRIPT (a node the health round has not loaded the guard on yet) in its place.
+  return guard_words(words, call, true, scratch);
 }
 
 namespace {

@@ -97,7 +97,9 @@ SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pa
 SplitPlan split_keys_one_by_one(std::string_view name, const std::vector<std::string>& keys) {
   SplitPlan plan;
   plan.kind = kind_of(upper(name));
-  const std::string cmd = upper(name) == "MGET" ? "GET" : upper(name);
+  // MGET stays MGET: a one-key MGET answers an array of one, the shape merge_parts expects
+  // (a GET's bulk string is not).
+  const std::string cmd = upper(name);
   plan.key_count = keys.size();
   for (std::size_t i = 0; i < keys.size(); ++i) {
     ShardPart part;

@@ -197,6 +197,25 @@ TEST(ScatterTest, MergeMgetKeepsNilValues) {
   }
 }
 
+// During a migration multi-key calls go key by key; what a server answers each part (a
+// one-key MGET: an array of one) merges back in the caller's order.
+TEST(ScatterTest, OneByOneMgetMergesTheServersArraysOfOne) {
+  const auto keys = some_keys();
+  const SplitPlan plan = split_keys_one_by_one("mget", keys);
+  ASSERT_EQ(plan.parts.size(), keys.size());
+  std::vector<Result<Reply>> results;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(plan.parts[i].words, (std::vector<std::string>{"MGET", keys[i]}));
+    std::vector<Reply> one;
+    one.push_back(value_for(keys[i]));
+    results.emplace_back(Reply::array(std::move(one)));
+  }
+  const MultiKeyReply m = merge_parts(plan, results);
+  ASSERT_TRUE(m.ok()) << m.error_message;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(m.reply.elements()[i], value_for(keys[i]));
+}
+
 TEST(ScatterTest, MergeDelSums) {
   const Distribution d = three_shards();
   const SplitPlan plan = split_keys("DEL", some_keys(), d);
