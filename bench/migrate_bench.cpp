@@ -12,9 +12,11 @@
 //             cutover record to the flip: the longest a moving key could not be written).
 // Scenarios: small values (--keys, --small-size) at several --batches (the pipeline depth),
 // then large values (--large-keys, --large-size). Prints a Markdown table; --json FILE too.
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "bench_util.hpp"
 #include "flyshard/flyshard.hpp"
@@ -34,6 +36,11 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
   --large-size N    bytes per large value (default 4096)
   --batches LIST    pipeline depths (keys per batch) of the small runs (default 100,1000)
   --naive-keys N    moving keys the naive loop copies at most per run (default 20000)
+  --replicas N      replicas per shard (default 0): the cutover WAITs for the targets' ones
+  --clients N       Clients following the record during the migration (default 0): the
+                    cutover waits for them to register its epoch
+  --client-write-ms N  each of them SETs a random key of the data set every N ms (default
+                    2; 0: they only follow the record, as an idle application does)
   --json FILE       also write the results as JSON
 )";
 
@@ -44,6 +51,9 @@ struct Config {
   std::uint64_t large_size = 4096;
   std::vector<std::uint64_t> batches{100, 1000};
   std::uint64_t naive_keys = 20000;
+  std::uint64_t replicas = 0;
+  std::uint64_t clients = 0;
+  std::uint64_t client_write_ms = 2;
   std::string json;
 };
 
@@ -56,6 +66,8 @@ struct RunResult {
   double keys_s = 0, mb_s = 0;
   std::uint64_t keys_moved = 0;
   double cutover_ms = 0, total_s = 0;
+  std::string cutover_parts;  // the migrator's own breakdown of the pause
+  std::uint64_t client_writes = 0, client_errors = 0;
 };
 
 Topology first(const Topology& all, std::size_t n) {
@@ -125,8 +137,54 @@ void naive(detail::ShardLinks& links, const Topology& a, const detail::MovePlan&
   for (const auto& [to, key] : copied) links.run(to, {"UNLINK", key});
 }
 
+// Clients of the application kind: they follow the record (register, guard, freeze, flip) and
+// write keys of the data set, some of which move, while the migration runs.
+class Writers {
+ public:
+  Writers(const Topology& a, std::uint64_t clients, std::uint64_t keys, std::uint64_t every_ms) {
+    for (std::uint64_t i = 0; i < clients; ++i) {
+      ClientOptions o;
+      o.request_timeout = std::chrono::seconds(5);
+      clients_.push_back(std::make_unique<Client>(a, o));
+    }
+    for (std::uint64_t i = 0; i < clients; ++i) {
+      if (every_ms == 0) continue;
+      threads_.emplace_back([this, i, keys, every_ms] {
+        std::uint64_t x = 0x9e3779b97f4a7c15ull * (i + 1);
+        while (!stop_.load()) {
+          x ^= x << 13;
+          x ^= x >> 7;
+          x ^= x << 17;
+          try {
+            clients_[i]->command({"SET", "bench:" + std::to_string(x % keys), "w"});
+            ++writes_;
+          } catch (const Error&) {
+            ++errors_;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));
+        }
+      });
+    }
+  }
+  ~Writers() { stop(); }
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  std::uint64_t writes() const { return writes_.load(); }
+  std::uint64_t errors() const { return errors_.load(); }
+
+ private:
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> writes_{0}, errors_{0};
+};
+
 RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::uint64_t keys,
-              std::uint64_t size, std::uint64_t batch, std::uint64_t naive_limit) {
+              std::uint64_t size, std::uint64_t batch, std::uint64_t naive_limit,
+              std::uint64_t clients, std::uint64_t client_write_ms) {
   const Topology all = cluster.topology();
   const Topology a = first(all, 3);
   const Topology b = first(all, 4);
@@ -147,11 +205,17 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
     const detail::MovePlan plan(a, b);
     naive(links, a, plan, naive_limit, r);
   }
-  mo.on_progress = [](const detail::MigrationProgress& p) {
-    if (!p.message.empty()) std::cerr << "  " << p.message << "\n";
+  mo.on_progress = [&r](const detail::MigrationProgress& p) {
+    if (p.message.empty()) return;
+    std::cerr << "  " << p.message << "\n";
+    if (p.message.starts_with("cutover pause")) r.cutover_parts = p.message;
   };
+  Writers writers(a, clients, keys, client_write_ms);
   detail::Migrator m(a, mo);
   const detail::MigrationOutcome out = m.migrate(b);
+  writers.stop();
+  r.client_writes = writers.writes();
+  r.client_errors = writers.errors();
   const double copy_s = std::chrono::duration<double>(out.copy_time).count();
   r.keys_moved = out.keys_copied;
   r.keys_s = out.keys_copied / copy_s;
@@ -177,6 +241,12 @@ int main(int argc, char** argv) {
       c.large_size = cl.count(1, 64 << 20);
     else if (cl.flag() == "--naive-keys")
       c.naive_keys = cl.count(100, 100000000);
+    else if (cl.flag() == "--replicas")
+      c.replicas = cl.count(0, 4);
+    else if (cl.flag() == "--clients")
+      c.clients = cl.count(0, 64);
+    else if (cl.flag() == "--client-write-ms")
+      c.client_write_ms = cl.count(0, 60000);
     else if (cl.flag() == "--json")
       c.json = cl.value();
     else if (cl.flag() == "--batches") {
@@ -188,18 +258,20 @@ int main(int argc, char** argv) {
   }
   testing::ClusterOptions co;
   co.shards = 4;
+  co.replicas = c.replicas;
   testing::LocalCluster cluster(co);
   std::cerr << "cluster:\n" << cluster.describe();
 
   std::vector<RunResult> results;
   for (auto batch : c.batches) {
     std::cerr << "small values, batch " << batch << "...\n";
-    results.push_back(run(cluster, "small", c.keys, c.small_size, batch, c.naive_keys));
+    results.push_back(run(cluster, "small", c.keys, c.small_size, batch, c.naive_keys, c.clients,
+                          c.client_write_ms));
   }
   if (c.large_keys > 0) {
     std::cerr << "large values...\n";
-    results.push_back(
-        run(cluster, "large", c.large_keys, c.large_size, c.batches.back(), c.naive_keys));
+    results.push_back(run(cluster, "large", c.large_keys, c.large_size, c.batches.back(),
+                          c.naive_keys, c.clients, c.client_write_ms));
   }
 
   std::cout << "| values | batch | keys moved | migrator keys/s | MB/s | naive keys/s | MB/s | "
@@ -221,10 +293,17 @@ int main(int argc, char** argv) {
             ",\"naive_keys\":" + std::to_string(r.naive_keys) +
             ",\"naive_keys_per_s\":" + bench::fmt("%.1f", r.naive_keys_s) +
             ",\"naive_mb_per_s\":" + bench::fmt("%.3f", r.naive_mb_s) +
-            ",\"cutover_ms\":" + bench::fmt("%.1f", r.cutover_ms) +
+            ",\"cutover_ms\":" + bench::fmt("%.1f", r.cutover_ms) + ",\"cutover_parts\":\"" +
+            r.cutover_parts + "\"" + ",\"client_writes\":" + std::to_string(r.client_writes) +
+            ",\"client_errors\":" + std::to_string(r.client_errors) +
             ",\"total_s\":" + bench::fmt("%.3f", r.total_s) + "}";
   }
   json += "]\n";
+  for (const auto& r : results)
+    std::cout << "- " << r.scenario << ", batch " << r.batch << ": " << r.cutover_parts
+              << "; clients " << c.clients << " (a write every " << c.client_write_ms
+              << " ms each; " << r.client_writes << " writes, " << r.client_errors
+              << " failed), replicas per shard " << c.replicas << "\n";
   if (!c.json.empty()) bench::write_file(c.json, json);
   std::cout << "server: " << testing::server_binary() << ", CPUs " << bench::cpu_list() << "\n";
   return 0;

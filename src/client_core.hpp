@@ -280,6 +280,11 @@ class ClientCore {
   void record_tick(Clock::time_point now);
   /// Routes by `record` from now on (loop thread).
   void apply_record(const TopologyRecord& record);
+  /// Appends this client's registration at `view`'s epoch (SET with the lease, SADD to the
+  /// registry); returns the number of replies.
+  std::uint32_t append_registration(std::string& out, const ReshardView& view) const;
+  /// Registers the epoch routed by now on every primary of the layout (loop thread).
+  void register_epoch();
   /// Router entries for `layout`'s shards, nodes found or created (loop thread or ctor).
   std::vector<Router::ShardInit> shard_inits(const Topology& layout);
 

@@ -12,6 +12,10 @@
 namespace flyshard::detail {
 namespace {
 
+// Which of a primary's connections carries this client's registrations: always the same one,
+// so they land in the order they were sent.
+constexpr std::size_t kRegistrationLink = 0;
+
 std::int64_t ns_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
@@ -32,6 +36,33 @@ bool same_shards(const std::vector<ShardRoute>& now, const std::vector<Router::S
 }
 
 }  // namespace
+
+std::uint32_t ClientCore::append_registration(std::string& out, const ReshardView& view) const {
+  const std::string epoch = std::to_string(view.epoch);
+  const std::string key = std::string(kClientKeyPrefix) + client_id_;
+  const std::string ms = std::to_string(view.lease.count());
+  const std::string_view set[] = {"SET", key, epoch, "PX", ms};
+  append_command(out, set);
+  // The registry the migrator reads (SMEMBERS), instead of SCANning the keyspace for
+  // registrations; it drops the ids whose registration expired.
+  const std::string_view add[] = {"SADD", kClientRegistryKey, client_id_};
+  append_command(out, add);
+  return 2;
+}
+
+void ClientCore::register_epoch() {
+  // Right after a newer record was applied, not on the next round: the migrator waits for
+  // every client to show the epoch (inside the cutover's freeze, for one), and a round is a
+  // health interval away. On the connection the round's registration used, so that one (of
+  // the older epoch) cannot land after this one.
+  const auto table = router_->table();
+  if (!table->reshard) return;
+  std::string payload;
+  const std::uint32_t replies = append_registration(payload, *table->reshard);
+  for (const ShardRoute& s : table->shards)
+    submit(
+        *s.primary, payload, replies, [](Result<Reply>) {}, kRegistrationLink);
+}
 
 std::string ClientCore::random_client_id() {
   std::random_device rd;
@@ -197,15 +228,11 @@ void ClientCore::record_tick(Clock::time_point now) {
   std::string side;  // registration and the guard script, when a record exists
   std::uint32_t side_replies = 0;
   if (table->reshard) {
-    const std::string epoch = std::to_string(table->reshard->epoch);
-    const std::string key = std::string(kClientKeyPrefix) + client_id_;
-    const std::string ms = std::to_string(table->reshard->lease.count());
-    const std::string_view set[] = {"SET", key, epoch, "PX", ms};
-    append_command(side, set);
+    side_replies = append_registration(side, *table->reshard);
     // Loaded ahead, so that a guarded write in a pipeline finds it (EVALSHA, no fallback).
     const std::string_view load[] = {"SCRIPT", "LOAD", guard_script_source()};
     append_command(side, load);
-    side_replies = 2;
+    ++side_replies;
   }
   if (!hint_) {
     hint_ =
@@ -214,7 +241,10 @@ void ClientCore::record_tick(Clock::time_point now) {
   for (std::size_t i = 0; i < table->shards.size(); ++i) {
     Node& primary = *table->shards[i].primary;
     subscribe_node(*engine_, primary, std::string(kRecordChannel), hint_);
-    if (side_replies > 0) submit(primary, side, side_replies, [](Result<Reply>) {});
+    if (side_replies > 0) {
+      submit(
+          primary, side, side_replies, [](Result<Reply>) {}, kRegistrationLink);
+    }
     submit(primary, read_payload, 1, [this, round, i](Result<Reply> r) {
       try {
         if (r.ok()) {
@@ -229,7 +259,10 @@ void ClientCore::record_tick(Clock::time_point now) {
       if (round->answered) record_read_ns_.store(ns_of(round->start));
       const TopologyRecord* best = newest_record(round->read);
       const std::uint64_t now_epoch = topology_epoch();
-      if (best != nullptr && best->epoch > now_epoch) apply_record(*best);
+      if (best != nullptr && best->epoch > now_epoch) {
+        apply_record(*best);
+        register_epoch();
+      }
       {
         std::lock_guard lock(record_mu_);
         ++record_rounds_;

@@ -9,31 +9,42 @@ namespace flyshard::detail {
 
 namespace {
 
-// The registrations are found by SCAN MATCH, which walks the whole keyspace: large pages keep
-// the round trips few (this runs inside the cutover pause).
+// The registrations of the registry's ids (KEYS[2..], ids in ARGV), as id, epoch pairs; an id
+// whose registration expired leaves the registry in the same step (a client re-registering
+// SETs before it SADDs, so it is never dropped while its registration exists). Every key is
+// declared (Dragonfly runs scripts with declared keys only).
+constexpr const char* kRegisteredScript = R"lua(
+local out = {}
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    out[#out + 1] = ARGV[i - 1]
+    out[#out + 1] = v
+  else
+    redis.call('SREM', KEYS[1], ARGV[i - 1])
+  end
+end
+return out
+)lua";
+
+// Two round trips whatever the keyspace holds (this runs inside the cutover pause): the
+// registry's members, then their registrations.
 std::vector<Laggard> behind_on(ShardLinks& links, const std::string& s, std::uint64_t epoch) {
   std::vector<Laggard> out;
-  const std::string match = std::string(kClientKeyPrefix) + "*";
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    const Reply page = links.run(s, {"SCAN", cursor, "MATCH", match, "COUNT", 10000});
-    cursor = page.elements().at(0).str();
-    for (const Reply& k : page.elements().at(1).elements()) keys.push_back(k.str());
-  } while (cursor != "0");
-  if (keys.empty()) return out;
-  Pipeline p = links.shard(s).pipeline();
-  for (const auto& k : keys) p.command({"GET", k});
-  const auto values = p.execute();
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (!values[i].ok() || values[i]->is_nil()) continue;  // expired meanwhile, or not ours
-    const std::string& v = values[i]->str();
+  const auto ids = links.run(s, {"SMEMBERS", kClientRegistryKey}).as<std::vector<std::string>>();
+  if (ids.empty()) return out;
+  std::vector<std::string> words{"EVAL", kRegisteredScript, std::to_string(ids.size() + 1),
+                                 std::string(kClientRegistryKey)};
+  for (const auto& id : ids) words.push_back(std::string(kClientKeyPrefix) + id);
+  words.insert(words.end(), ids.begin(), ids.end());
+  const auto pairs = links.run(s, Args(words)).as<std::vector<std::string>>();
+  for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
     std::uint64_t e = 0;
     try {
-      e = std::stoull(v);
+      e = std::stoull(pairs[i + 1]);
     } catch (const std::exception&) {
     }
-    if (e < epoch) out.push_back({keys[i], s, v});
+    if (e < epoch) out.push_back({std::string(kClientKeyPrefix) + pairs[i], s, pairs[i + 1]});
   }
   return out;
 }
@@ -56,7 +67,9 @@ std::vector<Laggard> wait_for_clients(ShardLinks& links, const std::vector<std::
   for (;;) {
     auto behind = clients_behind(links, shards, epoch);
     if (behind.empty() || std::chrono::steady_clock::now() >= until) return behind;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Short: clients register an epoch as soon as they read it, and the cutover's pause
+    // lasts until they all have.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 

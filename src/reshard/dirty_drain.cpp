@@ -16,13 +16,15 @@ return keys
 }  // namespace
 
 DrainCounts drain_dirty(MoveContext& ctx, const std::string& source, std::size_t batch,
-                        std::uint64_t max_keys) {
+                        std::uint64_t max_keys, std::size_t keep) {
   DrainCounts out;
   const std::string dirty = dirty_key(ctx.migration_id);
   const std::string inflight = inflight_key(ctx.migration_id);
   auto finish = [&](const std::vector<std::string>& keys) {
     out.copy += copy_moving(ctx, source, keys, true);
     out.keys += keys.size();
+    for (std::size_t i = 0; i < keys.size() && out.taken.size() < keep; ++i)
+      out.taken.push_back(keys[i]);
     ctx.links.run(source, {"DEL", inflight});
   };
   // A crashed migrator's batch first.

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "reshard/copier.hpp"
 
@@ -17,12 +18,14 @@ namespace flyshard::detail {
 struct DrainCounts {
   std::uint64_t keys = 0;  ///< keys taken from the sets and copied or deleted
   CopyCounts copy;
+  std::vector<std::string> taken;  ///< the first `keep` keys taken (drain_dirty's argument)
 };
 
 /// Drains shard `source`'s sets: the in-flight set first, then batches of `batch` popped
 /// from the dirty set, until the dirty set is empty or `max_keys` (0: no limit) were taken.
+/// The first `keep` keys taken are listed in DrainCounts::taken.
 DrainCounts drain_dirty(MoveContext& ctx, const std::string& source, std::size_t batch,
-                        std::uint64_t max_keys);
+                        std::uint64_t max_keys, std::size_t keep = 0);
 
 /// SCARD of the dirty set plus the in-flight set of shard `source`.
 std::uint64_t dirty_count(MoveContext& ctx, const std::string& source);

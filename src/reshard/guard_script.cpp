@@ -10,11 +10,19 @@ namespace {
 
 // `unpack` is a global in Lua 5.1 (Redis) and table.unpack in 5.4 (Dragonfly). The epoch is
 // compared as text: the record stores it in decimal, as the client sends it.
+// Lease fencing refuses too, for moving keys only, once the stored record no longer lets
+// them be written on the source (cutover and after): a guarded write still on its way when
+// its client took the cutover's epoch (and registered it) must not land after the final
+// drain, where nothing would copy it.
 constexpr std::string_view kSource = R"lua(local unpack = unpack or table.unpack
-if ARGV[2] == 'strict' then
+local strict = ARGV[2] == 'strict'
+if strict or tonumber(ARGV[3]) > 0 then
   local stored = redis.call('HGET', KEYS[1], 'epoch')
   if stored ~= ARGV[1] then
-    return redis.error_reply('FLYSHARDSTALE ' .. (stored or '0'))
+    local state = (not strict) and redis.call('HGET', KEYS[1], 'state')
+    if strict or (state ~= 'preparing' and state ~= 'copying' and state ~= 'catchup') then
+      return redis.error_reply('FLYSHARDSTALE ' .. (stored or '0'))
+    end
   end
 end
 local reply = redis.call(unpack(ARGV, 4))

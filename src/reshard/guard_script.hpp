@@ -7,8 +7,11 @@
 //   KEYS = [record key, dirty set key, moving keys..., other keys of the command...]
 //   ARGV = [client epoch, "strict" | "lease", number of moving keys, command words...]
 //
-// Strict mode and a stored epoch other than ARGV[1]: the reply is the error
-// "FLYSHARDSTALE <stored epoch>" (0 when no record is stored) and nothing ran. Otherwise the
+// Strict mode and a stored epoch other than ARGV[1], or lease mode with moving keys
+// (ARGV[3] > 0), a stored epoch other than ARGV[1] and a stored state past catchup (the
+// cutover froze them; a write arriving late must not slip behind the final drain): the reply
+// is the error "FLYSHARDSTALE <stored epoch>" (0 when no record is stored) and nothing ran.
+// Otherwise the
 // command runs, then each of the ARGV[3] moving keys (KEYS[3..]) is SADDed to KEYS[2]. Only
 // moving keys are added: the migrator copies every dirty key to its target shard, and a key
 // that does not move has no other shard. Every key the script touches is declared (Dragonfly).

@@ -213,9 +213,14 @@ void Migrator::run_phases(Run& run, TopologyRecord r, MigrationOutcome& out) {
       copy_phase(run, r, out);
       r = step(run, r, advance(r, MigrationState::catchup));
     }
+    bool checked_before = false;
     if (r.state == MigrationState::catchup) {
       drain_phase(run, r, false, out);
       pause_point("catchup");
+      // What need not wait inside the freeze happens before it: the targets' replicas catch
+      // up with the copies, and the sample is compared while clients still write.
+      cutover_checks(run, r, false, nullptr);
+      checked_before = true;
       r = step(run, r, advance(r, MigrationState::cutover));
       cutover_started = SteadyClock::now();
     }
@@ -225,10 +230,11 @@ void Migrator::run_phases(Run& run, TopologyRecord r, MigrationOutcome& out) {
       wait_clients(r, sources);
       const auto clients = since(t);
       t = SteadyClock::now();
-      drain_phase(run, r, true, out);
+      std::map<std::string, std::vector<std::string>> drained;
+      drain_phase(run, r, true, out, &drained);
       const auto drain = since(t);
       t = SteadyClock::now();
-      cutover_checks(run, r);
+      cutover_checks(run, r, true, checked_before ? &drained : nullptr);
       const auto checks = since(t);
       pause_point("cutover");
       t = SteadyClock::now();
@@ -297,16 +303,22 @@ void Migrator::copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& o
   out.copy_time = since(t0);
 }
 
-void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty,
-                           MigrationOutcome& out) {
+void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, MigrationOutcome& out,
+                           std::map<std::string, std::vector<std::string>>* taken) {
   const std::vector<std::string> sources = names_of(source_layout(r));
   const std::string phase(to_string(r.state));
   for (int pass = 0;; ++pass) {
     std::mutex mu;
     std::uint64_t drained = 0;
     for_each_shard(sources, [&](std::size_t, const std::string& source) {
-      const DrainCounts d = drain_dirty(*run.ctx, source, options_.batch, 0);
+      const std::size_t keep = taken ? options_.verify_per_source : 0;
+      DrainCounts d = drain_dirty(*run.ctx, source, options_.batch, 0, keep);
       std::lock_guard lock(mu);
+      if (taken) {
+        auto& mine = (*taken)[source];
+        for (auto& k : d.taken)
+          if (mine.size() < keep) mine.push_back(std::move(k));
+      }
       drained += d.keys;
       out.big_keys += d.copy.big;
       out.longest_chunk = std::max(out.longest_chunk, d.copy.longest_chunk);
@@ -326,27 +338,55 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty,
   }
 }
 
-void Migrator::cutover_checks(Run& run, const TopologyRecord& r) {
+void Migrator::wait_replicas(const TopologyRecord& r) {
   // The targets' replicas must hold the copies before clients go there: a failover right
   // after the flip would otherwise lose them. One write + WAIT covers every earlier write
-  // (replication is one ordered stream per primary).
+  // (replication is one ordered stream per primary); the targets are waited for at once.
+  std::vector<std::string> targets;
+  std::vector<const ShardSpec*> specs;
   for (const auto& spec : target_layout(r).shards) {
     if (spec.replicas.empty()) continue;
+    targets.push_back(spec.name);
+    specs.push_back(&spec);
+  }
+  for_each_shard(targets, [&](std::size_t i, const std::string& name) {
+    const ShardSpec& spec = *specs[i];
     ReplicaAck ack;
     ack.replicas = static_cast<unsigned>(spec.replicas.size());
     ack.timeout = std::chrono::milliseconds(5000);
-    const AckedReplies a = links_.shard(spec.name).write_and_wait(
+    const AckedReplies a = links_.shard(name).write_and_wait(
         {{"SET", wait_key(r.migration_id), std::to_string(r.epoch), "PX", "60000"}}, ack);
     if (!a.acked) {
-      report({"cutover", r.epoch, 0, 0, 0,
-              "shard " + spec.name + " does not answer WAIT: its replicas are not confirmed"});
+      report({std::string(to_string(r.state)), r.epoch, 0, 0, 0,
+              "shard " + name + " does not answer WAIT: its replicas are not confirmed"});
     } else if (!a.confirmed) {
-      report({"cutover", r.epoch, 0, 0, 0,
-              "shard " + spec.name + ": " + std::to_string(*a.acked) + " of " +
+      report({std::string(to_string(r.state)), r.epoch, 0, 0, 0,
+              "shard " + name + ": " + std::to_string(*a.acked) + " of " +
                   std::to_string(spec.replicas.size()) + " replicas confirmed within 5 s"});
     }
+  });
+}
+
+void Migrator::cutover_checks(Run& run, const TopologyRecord& r, bool frozen,
+                              const std::map<std::string, std::vector<std::string>>* drained) {
+  // Inside the freeze this WAIT only covers the final drain's writes when the replicas were
+  // waited for before it.
+  const auto t0 = SteadyClock::now();
+  wait_replicas(r);
+  const auto replicas = since(t0);
+  const auto t1 = SteadyClock::now();
+  const std::vector<std::string> sources = names_of(source_layout(r));
+  std::vector<Mismatch> bad;
+  if (drained) {
+    std::vector<std::vector<Mismatch>> found(sources.size());
+    for_each_shard(sources, [&](std::size_t i, const std::string& s) {
+      if (const auto it = drained->find(s); it != drained->end() && !it->second.empty())
+        found[i] = verify_keys(*run.ctx, s, it->second, !frozen);
+    });
+    for (auto& f : found) bad.insert(bad.end(), f.begin(), f.end());
+  } else {
+    bad = verify_sample(*run.ctx, sources, options_.verify_per_source, !frozen);
   }
-  const auto bad = verify_sample(*run.ctx, names_of(source_layout(r)), options_.verify_per_source);
   if (!bad.empty()) {
     std::string what;
     for (std::size_t i = 0; i < bad.size() && i < 5; ++i)
@@ -354,7 +394,12 @@ void Migrator::cutover_checks(Run& run, const TopologyRecord& r) {
     throw MigrationUnrecoverable(std::to_string(bad.size()) +
                                  " sampled keys differ from their copies:" + what);
   }
-  report({"cutover", r.epoch, 0, 0, 0, "verified a sample of moving keys"});
+  report({std::string(to_string(r.state)), r.epoch, 0, 0, 0,
+          std::string(drained ? "verified the keys the final drain copied"
+                              : "verified a sample of moving keys") +
+              (frozen ? "" : " before the freeze") + " (replicas " +
+              std::to_string(replicas.count()) + " ms, comparison " +
+              std::to_string(since(t1).count()) + " ms)"});
 }
 
 std::uint64_t Migrator::sweep(

@@ -21,9 +21,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "reshard/key_copy.hpp"
 #include "reshard/phase_plan.hpp"
@@ -108,8 +110,18 @@ class Migrator {
   void run_phases(Run& run, TopologyRecord r, MigrationOutcome& out);
   TopologyRecord step(Run& run, const TopologyRecord& from, const TopologyRecord& to);
   void copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
-  void drain_phase(Run& run, const TopologyRecord& r, bool to_empty, MigrationOutcome& out);
-  void cutover_checks(Run& run, const TopologyRecord& r);
+  /// Drains the dirty sets (to empty: the cutover's final drain); `taken` (optional) gets
+  /// per source the first verify_per_source keys drained.
+  void drain_phase(Run& run, const TopologyRecord& r, bool to_empty, MigrationOutcome& out,
+                   std::map<std::string, std::vector<std::string>>* taken = nullptr);
+  /// The targets' replicas (one write + WAIT per target, all at once), then a comparison of
+  /// moving keys: before the freeze (`drained` null, `frozen` false) a sample, keys written
+  /// meanwhile excepted; in it the keys the final drain copied (`drained`), or the sample
+  /// again when this run did not check before the freeze (`drained` null). Throws
+  /// MigrationUnrecoverable on a difference.
+  void cutover_checks(Run& run, const TopologyRecord& r, bool frozen,
+                      const std::map<std::string, std::vector<std::string>>* drained);
+  void wait_replicas(const TopologyRecord& r);
   void cleanup_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
   void rollback_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
   /// UNLINKs, on each of `shards`, the keys `drop` selects (resumable pass `pass`), then

@@ -13,11 +13,14 @@
 //   KEYS = [record, dirty set, moving keys..., other keys...],
 //   ARGV = [client epoch, "strict"|"lease", number of moving keys, command words...]
 //   (one ARGV more than first agreed: the count, so that a strict-mode write of keys that do
-//   not move is guarded without making them dirty). Strict refusal: "FLYSHARDSTALE <epoch>".
+//   not move is guarded without making them dirty). Strict refusal: "FLYSHARDSTALE <epoch>";
+//   lease mode refuses the same way a write of moving keys whose epoch is not the stored one
+//   once the stored state is past catchup (a guarded write still in flight at the cutover).
 // - A client's lease counts from the *start* of its last record read that at least one
 //   primary answered; "flyshard:client:<id>" = that epoch, PX lease_ms, set each health round
-//   on every primary of the client's *layout* (not the target's: the migrator finds every
-//   client on the source primaries).
+//   and right after a newer record was applied, on every primary of the client's *layout*
+//   (not the target's: the migrator finds every client on the source primaries), each time
+//   with SADD "flyshard:clients" <id> (the registry the migrator reads instead of SCANning).
 // - Clients read the record from the primaries of the layout they route by (not the
 //   target's): the flip to B must be written on every primary of A too (A and B), and a
 //   record after the flip on every primary of B. Each round also SCRIPT LOADs the guard on
@@ -51,6 +54,10 @@ inline constexpr std::string_view kRecordChannel = "flyshard:topology";
 /// Prefix of the per-client registration keys: "flyshard:client:<client id>" = the epoch the
 /// client routes by, with a TTL of the lease, on every primary of its layout.
 inline constexpr std::string_view kClientKeyPrefix = "flyshard:client:";
+/// The registry of client ids on every primary (a set): each registration also SADDs the
+/// client's id here, so the migrator finds the registrations without SCANning the keyspace.
+/// The migrator removes ids whose registration key expired.
+inline constexpr std::string_view kClientRegistryKey = "flyshard:clients";
 /// Prefix of the dirty sets: "flyshard:dirty:<migration id>" on each source primary holds the
 /// moving keys written since the migration began (the guard script adds them, or a SADD
 /// inside the MULTI/EXEC of a script or transaction that writes them: guard_script.hpp).

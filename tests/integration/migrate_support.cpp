@@ -206,6 +206,7 @@ std::vector<std::string> check_layout(const Topology& all, const Topology& b,
     for (const auto& k : keys) {
       if (k.starts_with("flyshard:")) {
         const bool allowed = k == "flyshard:topology" || k == "flyshard:migrator:token" ||
+                             k == flyshard::detail::kClientRegistryKey ||
                              k.starts_with("flyshard:client:");
         if (!allowed) bad("leftover internal key " + k + " on " + shard);
         continue;
@@ -273,10 +274,12 @@ void GuardedWriter::stop() {
 
 void GuardedWriter::register_epoch(std::uint64_t epoch) {
   const std::uint32_t lease = state_->record ? state_->record->lease_ms : 5000;
-  for (const auto& s : all_.shards)
-    links_.run(s.name,
-               {"SET", std::string(flyshard::detail::kClientKeyPrefix) + "wr" + std::to_string(id_),
-                std::to_string(epoch), "PX", lease});
+  const std::string id = "wr" + std::to_string(id_);
+  for (const auto& s : all_.shards) {
+    links_.run(s.name, {"SET", std::string(flyshard::detail::kClientKeyPrefix) + id,
+                        std::to_string(epoch), "PX", lease});
+    links_.run(s.name, {"SADD", flyshard::detail::kClientRegistryKey, id});
+  }
   state_->registered = std::chrono::steady_clock::now();
 }
 

@@ -166,6 +166,63 @@ TEST_F(ReshardClientTest, FollowsQuicklyOnTheHint) {
       << "no poll in 60 s: only the pub/sub hint can have told the client";
 }
 
+TEST_F(ReshardClientTest, RegistersAnEpochAsSoonAsItAppliesIt) {
+  testing::write_record(primaries_a(), stable(1, layout_a()));
+  Client c(layout_a(), no_poll());
+  ASSERT_EQ(c.epoch(), 1u);
+  // Its id is in the registry, its registration shows 1 (the first round, right at start).
+  auto registered = [&](const std::string& epoch) {
+    for (std::size_t i = 0; i < 3; ++i) {
+      const Reply ids = cluster_->primary(i).command({"SMEMBERS", "flyshard:clients"});
+      if (ids.elements().size() != 1) return false;
+      const Reply e =
+          cluster_->primary(i).command({"GET", "flyshard:client:" + ids.elements()[0].str()});
+      if (e.is_nil() || e.str() != epoch) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually([&] { return registered("1"); }, 5s));
+  // Epoch 2 told by the hint only: the registration follows at once, not on the next round
+  // (60 s away).
+  const TopologyRecord r = stable(2, layout_a());
+  testing::write_record(primaries_a(), r);
+  EXPECT_TRUE(eventually(
+      [&] {
+        testing::write_record(primaries_a(), r, /*announce=*/true);
+        return registered("2");
+      },
+      10s));
+}
+
+TEST_F(ReshardClientTest, LeaseGuardRefusesAMovingKeyWriteThatArrivesAfterTheCutover) {
+  testing::write_record(primaries_a(), migrating(2, MigrationState::catchup));
+  Client c(layout_a(), no_poll());
+  ASSERT_EQ(c.epoch(), 2u);
+  const std::string mk = moving_key();
+  c.set(mk, "before");  // guarded, into the dirty set
+  // The cutover behind the client's back (no hint, no poll): its next write still carries
+  // epoch 2 (as one already on its way would). The guard must refuse it on the source,
+  // which the final drain has emptied; the client re-reads, holds the key, and writes it by
+  // layout B after the flip.
+  testing::write_record(primaries_a(), migrating(3, MigrationState::cutover));
+  std::thread migrator([&] {
+    std::this_thread::sleep_for(300ms);
+    TopologyRecord flip = stable(4, layout_b());
+    flip.state = MigrationState::cleanup;
+    flip.previous = layout_a();
+    flip.migration_id = "m1";
+    testing::write_record(primaries_b(), flip);
+  });
+  c.set(mk, "after");
+  migrator.join();
+  EXPECT_EQ(c.epoch(), 4u);
+  EXPECT_EQ(extra_->command({"GET", mk}).str(), "after");  // by layout B
+  const Topology a = layout_a();
+  const std::size_t from = a.make_distribution().shard_for(mk);
+  EXPECT_EQ(cluster_->primary(from).command({"GET", mk}).str(), "before")
+      << "the late write reached the source";
+}
+
 TEST_F(ReshardClientTest, HighestEpochWinsAndNeverGoesBack) {
   Client c(layout_a(), fast_poll());
   testing::write_record({&cluster_->primary(0)}, stable(3, layout_a()));
