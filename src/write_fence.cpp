@@ -12,6 +12,20 @@
 #include "reshard/guard_script.hpp"
 
 namespace flyshard::detail {
+namespace {
+
+// A write recorded through MULTI/EXEC cannot check the stored record when it runs, as the
+// guard script does, so one sent just before the cutover could land after the migrator's final
+// drain and be lost. Only while the copy runs is that out of reach (the client must read two
+// newer records before the final drain); from catch-up on they wait for the flip, retriably.
+void refuse_record_in_catchup(const ReshardView& v, const char* what) {
+  if (v.state != MigrationState::catchup) return;
+  throw Error(errc::migrating, std::string(what) +
+                                   " writing keys that move waits out the migration's catch-up "
+                                   "and cutover: retry");
+}
+
+}  // namespace
 
 ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
                                         std::span<const std::string_view> keys, bool read,
@@ -49,6 +63,7 @@ ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
                   "flip (the guard cannot wrap a script, and MULTI/EXEC cannot check the "
                   "stored epoch first): retry");
     }
+    refuse_record_in_catchup(v, "a script");
     // The guard cannot wrap a script (Lua may not call EVAL): MULTI/EXEC records it.
     f.kind = FenceKind::record;
     f.moving.assign(keys.begin(), keys.end());
@@ -118,6 +133,7 @@ std::optional<ClientCore::BatchRecord> ClientCore::batch_record(
     throw Error(errc::migrating, "a transaction on keys frozen for the cutover of topology epoch " +
                                      std::to_string(v.epoch) + " waits for the flip: retry");
   }
+  refuse_record_in_catchup(v, "a transaction");
   BatchRecord r;
   r.dirty_key = v.dirty_key;
   for (std::string_view k : f.moving) {

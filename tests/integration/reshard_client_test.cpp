@@ -334,6 +334,32 @@ TEST_F(ReshardClientTest, ScriptsAndTheAsyncFaceDuringAMigration) {
   EXPECT_EQ(c.get(sk), "fine");
 }
 
+TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysWaitOutTheCatchUp) {
+  testing::write_record(primaries_a(), migrating(2, MigrationState::catchup));
+  Client c(layout_a(), fast_poll());
+  ASSERT_EQ(c.epoch(), 2u);
+  const std::string mk = moving_key();
+  const Script set_script("return redis.call('SET', KEYS[1], ARGV[1])");
+  auto code = [](auto&& f) {
+    try {
+      f();
+      return errc{};
+    } catch (const Error& e) {
+      return e.value();
+    }
+  };
+  EXPECT_EQ(code([&] { set_script.run(c, {mk}, {"x"}); }), errc::migrating);
+  EXPECT_EQ(code([&] {
+              auto tx = c.transaction();
+              tx.command({"SET", mk, "x"});
+              (void)tx.exec();
+            }),
+            errc::migrating);
+  // A plain write goes through the guard, which checks the stored record when it runs.
+  c.set(mk, "guarded");
+  EXPECT_EQ(c.get(mk), "guarded");
+}
+
 TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysAreRecordedWhileCopying) {
   testing::write_record(primaries_a(), migrating(2, MigrationState::copying));
   Client c(layout_a(), fast_poll());
