@@ -453,6 +453,10 @@ Topology Client::layout() const {
   return core_->current_layout();
 }
 
+std::optional<Topology> Client::migration_target() const {
+  return core_->migration_target();
+}
+
 ClientStats Client::stats() const {
   return core_->stats();
 }

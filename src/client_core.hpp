@@ -150,6 +150,7 @@ class ClientCore {
   std::uint64_t topology_epoch() const noexcept;
   /// The layout routed by now: the record's, or the config file's without a record.
   Topology current_layout() const;
+  std::optional<Topology> migration_target() const;
   /// Times the client swapped its routing to a newer record.
   std::uint64_t topology_changes() const noexcept { return topology_changes_.load(); }
   /// How a request on `keys` must go under `table`'s record. `plain` for everything when the

@@ -86,6 +86,14 @@ Topology ClientCore::current_layout() const {
   return out;
 }
 
+std::optional<Topology> ClientCore::migration_target() const {
+  const auto t = router_->table();
+  if (!t->reshard || !t->reshard->migrating() || !t->reshard->record->target) return std::nullopt;
+  Topology out = *t->reshard->record->target;
+  out.sentinel = topology_.sentinel;
+  return out;
+}
+
 std::optional<TopologyRecord> ClientCore::read_record_at_start() {
   const auto start = Clock::now();
   const std::string payload = record_read_payload();

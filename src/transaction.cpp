@@ -50,6 +50,7 @@ std::vector<Result<Reply>> Pipeline::execute() {
   std::vector<std::vector<std::pair<std::size_t, std::uint32_t>>> positions;  // (command, replies)
   // One wait for a promoted primary for the whole call, however many writes it holds.
   const auto wait_until = core_->promotion_deadline();
+  std::uint64_t route_epoch = 0;  // the epoch the pipeline's guarded writes carried
   for (std::size_t i = 0; i < commands.size(); ++i) {
     std::vector<std::string_view> w(commands[i].begin(), commands[i].end());
     detail::Node* node;
@@ -59,6 +60,7 @@ std::vector<Result<Reply>> Pipeline::execute() {
       auto route = core_->route_until(w, wait_until);
       node = route.node;
       if (route.table) [[unlikely]] {
+        if (route.table->reshard) route_epoch = route.table->reshard->epoch;
         // Online resharding: a pipeline does not wait (retriable errc::migrating instead);
         // a guarded write goes as EVALSHA of the guard, which every health round loads; a
         // script on moving keys as MULTI, the script, SADD to the dirty set, EXEC.
@@ -93,6 +95,16 @@ std::vector<Result<Reply>> Pipeline::execute() {
       const std::size_t last = k + count - 1;  // the command's reply, or a recorded one's EXEC
       if (last < jobs[j].out.size()) {
         Reply& r = jobs[j].out[last];
+        if (r.is_error() && detail::stale_epoch(r.str())) [[unlikely]] {
+          // The guard refused this client's epoch (the record moved on while the pipeline
+          // was sent): nothing ran; the caller retries once the record is read again.
+          core_->want_record();
+          slot = Result<Reply>(errc::migrating, "the guard refused topology epoch " +
+                                                    std::to_string(route_epoch) + " (" + r.str() +
+                                                    "): retry");
+          k += count;
+          continue;
+        }
         slot =
             r.is_error() ? Result<Reply>(errc::server_error, r.str()) : Result<Reply>(std::move(r));
         if (count != 1) slot = detail::recorded_reply(std::move(slot));

@@ -174,8 +174,8 @@ CheckoutResult Checkout::run(const std::string& uid,
       tx.command({"LPUSH", keys::orders(uid), std::to_string(number)});
       if (idempotency_key) tx.command({"SET", idem_key, order.order_id});
       tx.command({"DEL", keys::cart(uid)});
-      tx.command({"XADD", layout->streams.at(shard), "*", "order_id", order.order_id, "uid", uid,
-                  "items", items_event_json(order), "created_at",
+      tx.command({"XADD", layout->stream_for(keys::cart(uid)), "*", "order_id", order.order_id,
+                  "uid", uid, "items", items_event_json(order), "created_at",
                   std::to_string(order.created_at)});
       std::vector<flyshard::Reply> replies;
       try {

@@ -9,10 +9,16 @@
 // streams; the old ones still hold events the worker may not have read yet (they moved with
 // the data, like any key), so every stream any layout used is recorded in a registry set,
 // which the worker reads to know what to consume.
+//
+// While a migration runs, a visitor whose keys move (shard s today, t after the flip) needs a
+// stream that moves the same way, or the order's transaction would span keys that move and
+// keys that stay (refused as cross_shard): then each (s, t) pair has its stream.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,18 +32,27 @@ struct ShopLayout {
   flyshard::Topology layout;         ///< Client::layout() at `epoch`
   flyshard::Distribution placement;  ///< layout.make_distribution()
   std::vector<std::string> streams;  ///< event stream per shard (index = shard in `layout`)
+  /// A running migration's target layout's placement, and a stream per (shard in `layout`,
+  /// shard in the target) pair.
+  std::optional<flyshard::Distribution> target;
+  std::map<std::pair<std::size_t, std::size_t>, std::string> pair_streams;
 
   /// The shard of `key` in this layout.
   std::size_t shard_for(std::string_view key) const noexcept { return placement.shard_for(key); }
-  /// The stream on the shard of `key` (the one an order of that visitor writes to).
-  const std::string& stream_for(std::string_view key) const { return streams.at(shard_for(key)); }
+  /// The stream that lives with `key` (the one an order of that visitor writes to): on its
+  /// shard, and during a migration on its target shard too. Throws flyshard::Error
+  /// (errc::migrating, retriable) when no stream key falls in that pair.
+  const std::string& stream_for(std::string_view key) const;
+  /// Every stream of this layout.
+  std::vector<std::string> all() const;
   /// The WAIT a write on `shard` should ask for: one replica when the shard has any.
   flyshard::ReplicaAck replica_ack(std::size_t shard, std::chrono::milliseconds timeout) const;
 };
 
 /// Builds the ShopLayout for a layout: throws flyshard::Error(errc::config) when some shard
 /// has no events:{e<k>} key within the search bound (a shard with a tiny weight).
-ShopLayout make_shop_layout(std::uint64_t epoch, flyshard::Topology layout);
+ShopLayout make_shop_layout(std::uint64_t epoch, flyshard::Topology layout,
+                            const std::optional<flyshard::Topology>& target = std::nullopt);
 
 class LayoutTracker {
  public:

@@ -494,6 +494,10 @@ class Client {
   /// The layout the client routes by now: the record's (shards, distribution) or, without
   /// a record, topology(). A copy; any thread.
   Topology layout() const;
+  /// While a migration moves keys (from its prepare phase to the flip): the layout it moves
+  /// them to; nullopt otherwise. Keys that must stay on one shard in a transaction (no hash
+  /// tag in common) must share a shard in both layout() and this one. A copy; any thread.
+  std::optional<Topology> migration_target() const;
   /// A snapshot of every node's counters.
   ClientStats stats() const;
 
