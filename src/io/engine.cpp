@@ -1,5 +1,8 @@
 #include "io/engine.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 
 #include "io/callback_guard.hpp"
@@ -51,6 +54,14 @@ void Engine::start() {
 
 void Engine::run() {
   loop_thread_id_ = std::this_thread::get_id();
+  // libuv writes with write(2), not send(2) with MSG_NOSIGNAL: a peer that reset the link
+  // would raise SIGPIPE, whose default action ends the whole program. Blocked on this thread
+  // only (a signal a write raises goes to the writing thread), the write just fails with EPIPE,
+  // and the program's own handling of SIGPIPE is left alone.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   uv_run(&loop_, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop_);
   if (rc != 0) log_.log(LogLevel::error, "event loop closed with live handles");

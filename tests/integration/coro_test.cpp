@@ -34,10 +34,11 @@ class Executor {
     thread_.join();
   }
   void post(std::coroutine_handle<> h) {
-    {
-      std::lock_guard l(mu_);
-      queue_.push_back(h);
-    }
+    // Notified under the lock: the resumed task may end the test, and the executor with it,
+    // as soon as the lock is released (TSan saw the condition variable destroyed under a
+    // notify made after the unlock).
+    std::lock_guard l(mu_);
+    queue_.push_back(h);
     cv_.notify_one();
   }
   std::thread::id id() const { return thread_.get_id(); }
