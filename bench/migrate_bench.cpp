@@ -54,7 +54,8 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
   --rate N          the migrator's limit in keys/s (default 0: none)
   --measure-load    also measure what clients see: a closed-loop GET/SET load on staying
                     and moving keys before the migration (baseline) and during it
-  --load-threads N  threads of that load, sharing one Client (default 2)
+  --load-threads N  threads of that load for staying keys, and as many for moving keys,
+                    all sharing one Client (default 1: 2 threads)
   --baseline-s N    seconds the load runs alone before the migration (default 10); the
                     baseline window is its last part, as long as the migration window
   --json FILE       also write the results as JSON
@@ -72,7 +73,7 @@ struct Config {
   std::uint64_t client_write_ms = 2;
   double rate = 0;
   bool measure_load = false;
-  std::uint64_t load_threads = 2;
+  std::uint64_t load_threads = 1;
   std::uint64_t baseline_s = 10;
   std::string json;
 };
@@ -81,7 +82,7 @@ struct Config {
 struct WindowStats {
   double seconds = 0;
   std::uint64_t ok = 0;
-  double ok_per_s = NAN, p50_us = NAN, p99_us = NAN;  // latency over every request
+  double ok_per_s = NAN, p50_us = NAN, p99_us = NAN, max_us = NAN;  // latency: every request
   std::map<std::string, std::uint64_t> errors;        // errc name -> count
 };
 
@@ -103,6 +104,7 @@ struct RunResult {
   std::uint64_t naive_keys = 0;
   double keys_s = 0, mb_s = 0;
   std::uint64_t keys_moved = 0;
+  std::uint64_t keys_drained = 0;  // copied again from the dirty sets (catch-up, cutover)
   double cutover_ms = 0, total_s = 0;
   std::string cutover_parts;  // the migrator's own breakdown of the pause
   std::uint64_t client_writes = 0, client_errors = 0;
@@ -221,10 +223,11 @@ class Writers {
   std::atomic<std::uint64_t> writes_{0}, errors_{0};
 };
 
-// The measured load: `threads` threads share one Client that follows the record, as a
-// program does. Each thread repeats GET and SET of a random staying key, then GET and SET of
-// a random moving key (layout A's and B's shard names differ), one request at a time, so the
-// load is the same whatever the phase. Every request is kept: its start, latency and errc.
+// The measured load: `threads` threads for keys that stay and as many for keys that move
+// (layout A's and B's shard names differ) share one Client that follows the record, as a
+// program does. Each thread alternates GET and SET of a random key of its kind, one request
+// at a time, so the load is the same whatever the phase, and a stalled moving key holds up
+// only the threads of moving keys. Every request is kept: its start, latency and errc.
 class Load {
  public:
   Load(const Topology& a, const Topology& b, std::uint64_t threads, std::uint64_t keys,
@@ -239,9 +242,10 @@ class Load {
     ClientOptions o;
     o.request_timeout = std::chrono::seconds(5);
     client_ = std::make_unique<Client>(a, o);
-    samples_.resize(threads);
+    samples_.resize(2 * threads);
     t0_ = Clock::now();
-    for (std::uint64_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { loop(i); });
+    for (std::uint64_t i = 0; i < 2 * threads; ++i)
+      threads_.emplace_back([this, i] { loop(i, i % 2 == 1); });
   }
   ~Load() { stop(); }
   void stop() {
@@ -257,7 +261,7 @@ class Load {
     std::array<std::array<std::vector<std::uint32_t>, 3>, 4> lat;
     LoadResult r;
     r.measured = true;
-    r.threads = samples_.size();
+    r.threads = samples_.size() / 2;
     for (std::size_t c = 0; c < 4; ++c)
       for (std::size_t w = 0; w < 3; ++w)
         r.stats[c][w].seconds = bench::seconds_between(edges[w], edges[w + 1]);
@@ -288,6 +292,7 @@ class Load {
         };
         ws.p50_us = at(0.50);
         ws.p99_us = at(0.99);
+        ws.max_us = static_cast<double>(v.back());
       }
     }
     return r;
@@ -301,25 +306,25 @@ class Load {
     std::uint8_t err;  // 0, or the errc value
   };
 
-  void loop(std::uint64_t i) {
+  void loop(std::uint64_t i, bool moving) {
     std::vector<Sample>& out = samples_[i];
     out.reserve(1 << 20);
     std::uint64_t x = 0x2545f4914f6cdd1dull * (i + 1);
-    std::uint8_t cls = 0;
+    const auto& pool = moving ? moving_ : staying_;
+    bool get = true;
     std::string key;
     while (!stop_.load(std::memory_order_relaxed)) {
-      const bool moving = cls >= 2;
-      const auto& pool = moving ? moving_ : staying_;
-      if (cls % 2 == 0) {  // a new key for each GET and SET pair
+      if (get) {  // a new key for each GET and SET pair
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         key = "bench:" + std::to_string(pool.empty() ? 0 : pool[x % pool.size()]);
       }
+      const auto cls = static_cast<std::uint8_t>((moving ? 2 : 0) + (get ? 0 : 1));
       std::uint8_t err = 0;
       const auto t = Clock::now();
       try {
-        if (cls % 2 == 0)
+        if (get)
           client_->command({"GET", key});
         else
           client_->command({"SET", key, value_});
@@ -331,7 +336,7 @@ class Load {
                      static_cast<std::uint32_t>(
                          std::chrono::duration_cast<std::chrono::microseconds>(done - t).count()),
                      cls, err});
-      cls = static_cast<std::uint8_t>((cls + 1) % 4);
+      get = !get;
     }
   }
 
@@ -401,6 +406,7 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
   r.client_errors = writers.errors();
   const double copy_s = std::chrono::duration<double>(out.copy_time).count();
   r.keys_moved = out.keys_copied;
+  r.keys_drained = out.keys_drained;
   r.keys_s = out.keys_copied / copy_s;
   r.mb_s = out.bytes_copied / copy_s / 1e6;
   r.cutover_ms = out.cutover_time.count();
@@ -430,7 +436,8 @@ std::string load_json(const LoadResult& l) {
       j += ",\"" + std::string(kWindows[w]) + "\":{\"seconds\":" + bench::fmt("%.3f", s.seconds) +
            ",\"ok\":" + std::to_string(s.ok) + ",\"ok_per_s\":" + num_or_null("%.1f", s.ok_per_s) +
            ",\"p50_us\":" + num_or_null("%.0f", s.p50_us) +
-           ",\"p99_us\":" + num_or_null("%.0f", s.p99_us) + ",\"errors\":{";
+           ",\"p99_us\":" + num_or_null("%.0f", s.p99_us) +
+           ",\"max_us\":" + num_or_null("%.0f", s.max_us) + ",\"errors\":{";
       bool first = true;
       for (const auto& [name, n] : s.errors) {
         j += std::string(first ? "" : ",") + "\"" + name + "\":" + std::to_string(n);
@@ -450,12 +457,13 @@ std::string load_json(const LoadResult& l) {
 // The client-visible cost: a row per run, class and window.
 void print_load(const std::vector<RunResult>& results, const Config& c) {
   if (!c.measure_load) return;
-  std::cout << "\nLoad while migrating (" << c.load_threads
-            << " threads, one record-following Client, one request at a time each: GET, SET "
-               "of a staying key, GET, SET of a moving key; requests/s count successes, "
-               "latency every request)\n\n"
-               "| run | requests | window | s | requests/s | p50 µs | p99 µs | requests/s vs "
-               "baseline | p99 vs baseline | errors |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout << "\nLoad while migrating (" << c.load_threads << " + " << c.load_threads
+            << " threads for staying + moving keys, one record-following Client; each thread "
+               "alternates GET and SET of a random key, one request at a time; requests/s "
+               "count successes, latency every request)\n\n"
+               "| run | requests | window | s | requests/s | p50 µs | p99 µs | max µs | "
+               "requests/s vs baseline | p99 vs baseline | errors |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : results) {
     const LoadResult& l = r.load;
     if (!l.measured) continue;
@@ -466,9 +474,9 @@ void print_load(const std::vector<RunResult>& results, const Config& c) {
         std::cout << "| " << r.scenario << ", batch " << r.batch << " | " << kLoadClasses[cls]
                   << " | " << kWindows[w] << " | " << bench::fmt("%.2f", s.seconds) << " | "
                   << bench::fmt("%.0f", s.ok_per_s) << " | " << bench::fmt("%.0f", s.p50_us)
-                  << " | " << bench::fmt("%.0f", s.p99_us) << " | "
-                  << (w == 0 ? "" : bench::fmt("%.2f", s.ok_per_s / base.ok_per_s)) << " | "
-                  << (w == 0 ? "" : bench::fmt("%.2f", s.p99_us / base.p99_us)) << " | "
+                  << " | " << bench::fmt("%.0f", s.p99_us) << " | " << bench::fmt("%.0f", s.max_us)
+                  << " | " << (w == 0 ? "" : bench::fmt("%.2f", s.ok_per_s / base.ok_per_s))
+                  << " | " << (w == 0 ? "" : bench::fmt("%.2f", s.p99_us / base.p99_us)) << " | "
                   << errors_text(s) << " |\n";
       }
     }
@@ -544,6 +552,7 @@ int main(int argc, char** argv) {
             "\",\"value_size\":" + std::to_string(r.value_size) +
             ",\"batch\":" + std::to_string(r.batch) +
             ",\"keys_moved\":" + std::to_string(r.keys_moved) +
+            ",\"keys_drained\":" + std::to_string(r.keys_drained) +
             ",\"keys_per_s\":" + bench::fmt("%.1f", r.keys_s) +
             ",\"mb_per_s\":" + bench::fmt("%.3f", r.mb_s) +
             ",\"naive_keys\":" + std::to_string(r.naive_keys) +
@@ -557,9 +566,10 @@ int main(int argc, char** argv) {
   json += "]\n";
   for (const auto& r : results)
     std::cout << "- " << r.scenario << ", batch " << r.batch << ": " << r.cutover_parts
-              << "; clients " << c.clients << " (a write every " << c.client_write_ms
-              << " ms each; " << r.client_writes << " writes, " << r.client_errors
-              << " failed), replicas per shard " << c.replicas << "\n";
+              << "; migration " << bench::fmt("%.1f", r.total_s) << " s, " << r.keys_drained
+              << " keys drained from the dirty sets; clients " << c.clients << " (a write every "
+              << c.client_write_ms << " ms each; " << r.client_writes << " writes, "
+              << r.client_errors << " failed), replicas per shard " << c.replicas << "\n";
   print_load(results, c);
   if (!c.json.empty()) bench::write_file(c.json, json);
   std::cout << "server: " << testing::server_binary() << ", CPUs " << bench::cpu_list() << "\n";
