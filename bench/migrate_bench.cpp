@@ -92,7 +92,7 @@ constexpr std::array<const char*, 3> kWindows{"baseline", "migration", "cleanup"
 
 struct LoadResult {
   bool measured = false;
-  std::uint64_t threads = 0;
+  std::uint64_t threads = 0;                        // per kind of key (staying, moving)
   std::array<std::array<WindowStats, 3>, 4> stats;  // [class][window]
 };
 
@@ -428,7 +428,7 @@ std::string errors_text(const WindowStats& w) {
 // ",\"load\":{...}" for a run's JSON object (empty without --measure-load).
 std::string load_json(const LoadResult& l) {
   if (!l.measured) return "";
-  std::string j = ",\"load\":{\"threads\":" + std::to_string(l.threads) + ",\"classes\":[";
+  std::string j = ",\"load\":{\"threads_per_kind\":" + std::to_string(l.threads) + ",\"classes\":[";
   for (std::size_t cls = 0; cls < kLoadClasses.size(); ++cls) {
     j += std::string(cls ? "," : "") + "{\"class\":\"" + kLoadClasses[cls] + "\"";
     for (std::size_t w = 0; w < kWindows.size(); ++w) {
