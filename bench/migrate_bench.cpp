@@ -12,7 +12,17 @@
 //             cutover record to the flip: the longest a moving key could not be written).
 // Scenarios: small values (--keys, --small-size) at several --batches (the pipeline depth),
 // then large values (--large-keys, --large-size). Prints a Markdown table; --json FILE too.
+//
+// --measure-load: the client-visible cost of a migration. A closed-loop GET/SET load through
+// one record-following Client runs from before the migration to its end; each request is
+// timed and classed by its key (stays or moves from layout A to B) and its command, and each
+// class is reported over three windows: the baseline (the load alone, just before the
+// migration starts, as long as the migration window), the migration (its start to the flip)
+// and the cleanup (the flip to the end).
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -41,6 +51,13 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
                     cutover waits for them to register its epoch
   --client-write-ms N  each of them SETs a random key of the data set every N ms (default
                     2; 0: they only follow the record, as an idle application does)
+  --rate N          the migrator's limit in keys/s (default 0: none)
+  --measure-load    also measure what clients see: a closed-loop GET/SET load on staying
+                    and moving keys before the migration (baseline) and during it
+  --load-threads N  threads of that load for staying keys, and as many for moving keys,
+                    all sharing one Client (default 1: 2 threads)
+  --baseline-s N    seconds the load runs alone before the migration (default 10); the
+                    baseline window is its last part, as long as the migration window
   --json FILE       also write the results as JSON
 )";
 
@@ -54,7 +71,29 @@ struct Config {
   std::uint64_t replicas = 0;
   std::uint64_t clients = 0;
   std::uint64_t client_write_ms = 2;
+  double rate = 0;
+  bool measure_load = false;
+  std::uint64_t load_threads = 1;
+  std::uint64_t baseline_s = 10;
   std::string json;
+};
+
+// One class of the measured load over one window.
+struct WindowStats {
+  double seconds = 0;
+  std::uint64_t ok = 0;
+  double ok_per_s = NAN, p50_us = NAN, p99_us = NAN, max_us = NAN;  // latency: every request
+  std::map<std::string, std::uint64_t> errors;        // errc name -> count
+};
+
+constexpr std::array<const char*, 4> kLoadClasses{"staying GET", "staying SET", "moving GET",
+                                                  "moving SET"};
+constexpr std::array<const char*, 3> kWindows{"baseline", "migration", "cleanup"};
+
+struct LoadResult {
+  bool measured = false;
+  std::uint64_t threads = 0;                        // per kind of key (staying, moving)
+  std::array<std::array<WindowStats, 3>, 4> stats;  // [class][window]
 };
 
 struct RunResult {
@@ -65,9 +104,11 @@ struct RunResult {
   std::uint64_t naive_keys = 0;
   double keys_s = 0, mb_s = 0;
   std::uint64_t keys_moved = 0;
+  std::uint64_t keys_drained = 0;  // copied again from the dirty sets (catch-up, cutover)
   double cutover_ms = 0, total_s = 0;
   std::string cutover_parts;  // the migrator's own breakdown of the pause
   std::uint64_t client_writes = 0, client_errors = 0;
+  LoadResult load;
 };
 
 Topology first(const Topology& all, std::size_t n) {
@@ -182,15 +223,141 @@ class Writers {
   std::atomic<std::uint64_t> writes_{0}, errors_{0};
 };
 
+// The measured load: `threads` threads for keys that stay and as many for keys that move
+// (layout A's and B's shard names differ) share one Client that follows the record, as a
+// program does. Each thread alternates GET and SET of a random key of its kind, one request
+// at a time, so the load is the same whatever the phase, and a stalled moving key holds up
+// only the threads of moving keys. Every request is kept: its start, latency and errc.
+class Load {
+ public:
+  Load(const Topology& a, const Topology& b, std::uint64_t threads, std::uint64_t keys,
+       std::uint64_t value_size)
+      : value_(value_size, 'x') {
+    const Distribution da = a.make_distribution(), db = b.make_distribution();
+    for (std::uint64_t i = 0; i < keys; ++i) {
+      const std::string key = "bench:" + std::to_string(i);
+      const bool moves = a.shards[da.shard_for(key)].name != b.shards[db.shard_for(key)].name;
+      (moves ? moving_ : staying_).push_back(i);
+    }
+    ClientOptions o;
+    o.request_timeout = std::chrono::seconds(5);
+    client_ = std::make_unique<Client>(a, o);
+    samples_.resize(2 * threads);
+    t0_ = Clock::now();
+    for (std::uint64_t i = 0; i < 2 * threads; ++i)
+      threads_.emplace_back([this, i] { loop(i, i % 2 == 1); });
+  }
+  ~Load() { stop(); }
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  /// Stats of every class over [from, to) (request starts), after stop().
+  LoadResult result(Clock::time_point baseline_from, Clock::time_point start,
+                    Clock::time_point flip, Clock::time_point end) const {
+    const std::array<Clock::time_point, 4> edges{baseline_from, start, flip, end};
+    std::array<std::array<std::vector<std::uint32_t>, 3>, 4> lat;
+    LoadResult r;
+    r.measured = true;
+    r.threads = samples_.size() / 2;
+    for (std::size_t c = 0; c < 4; ++c)
+      for (std::size_t w = 0; w < 3; ++w)
+        r.stats[c][w].seconds = bench::seconds_between(edges[w], edges[w + 1]);
+    for (const auto& per_thread : samples_) {
+      for (const Sample& s : per_thread) {
+        const auto at = t0_ + std::chrono::nanoseconds(s.start_ns);
+        for (std::size_t w = 0; w < 3; ++w) {
+          if (at < edges[w] || at >= edges[w + 1]) continue;
+          WindowStats& ws = r.stats[s.cls][w];
+          lat[s.cls][w].push_back(s.latency_us);
+          if (s.err == 0)
+            ++ws.ok;
+          else
+            ++ws.errors[std::string(errc_name(static_cast<errc>(s.err)))];
+        }
+      }
+    }
+    for (std::size_t c = 0; c < 4; ++c) {
+      for (std::size_t w = 0; w < 3; ++w) {
+        WindowStats& ws = r.stats[c][w];
+        auto& v = lat[c][w];
+        if (ws.seconds > 0) ws.ok_per_s = static_cast<double>(ws.ok) / ws.seconds;
+        if (v.empty()) continue;
+        std::sort(v.begin(), v.end());
+        const auto at = [&v](double q) {
+          return static_cast<double>(
+              v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]);
+        };
+        ws.p50_us = at(0.50);
+        ws.p99_us = at(0.99);
+        ws.max_us = static_cast<double>(v.back());
+      }
+    }
+    return r;
+  }
+
+ private:
+  struct Sample {
+    std::int64_t start_ns;  // since t0_
+    std::uint32_t latency_us;
+    std::uint8_t cls;  // index into kLoadClasses
+    std::uint8_t err;  // 0, or the errc value
+  };
+
+  void loop(std::uint64_t i, bool moving) {
+    std::vector<Sample>& out = samples_[i];
+    out.reserve(1 << 20);
+    std::uint64_t x = 0x2545f4914f6cdd1dull * (i + 1);
+    const auto& pool = moving ? moving_ : staying_;
+    bool get = true;
+    std::string key;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      if (get) {  // a new key for each GET and SET pair
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        key = "bench:" + std::to_string(pool.empty() ? 0 : pool[x % pool.size()]);
+      }
+      const auto cls = static_cast<std::uint8_t>((moving ? 2 : 0) + (get ? 0 : 1));
+      std::uint8_t err = 0;
+      const auto t = Clock::now();
+      try {
+        if (get)
+          client_->command({"GET", key});
+        else
+          client_->command({"SET", key, value_});
+      } catch (const Error& e) {
+        err = static_cast<std::uint8_t>(e.value());
+      }
+      const auto done = Clock::now();
+      out.push_back({std::chrono::duration_cast<std::chrono::nanoseconds>(t - t0_).count(),
+                     static_cast<std::uint32_t>(
+                         std::chrono::duration_cast<std::chrono::microseconds>(done - t).count()),
+                     cls, err});
+      get = !get;
+    }
+  }
+
+  std::string value_;
+  std::vector<std::uint64_t> staying_, moving_;
+  std::unique_ptr<Client> client_;
+  std::vector<std::vector<Sample>> samples_;
+  std::vector<std::thread> threads_;
+  Clock::time_point t0_;
+  std::atomic<bool> stop_{false};
+};
+
 RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::uint64_t keys,
-              std::uint64_t size, std::uint64_t batch, std::uint64_t naive_limit,
-              std::uint64_t clients, std::uint64_t client_write_ms) {
+              std::uint64_t size, std::uint64_t batch, const Config& c) {
   const Topology all = cluster.topology();
   const Topology a = first(all, 3);
   const Topology b = first(all, 4);
   cluster.flush_all();
   detail::MigrateOptions mo;
   mo.batch = batch;
+  mo.rate = c.rate;
   mo.links.request_timeout = std::chrono::seconds(30);
   detail::Migrator(a, mo).init();
   fill(a, keys, size);
@@ -203,26 +370,117 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
     detail::ShardLinks links(mo.links);
     links.add(all);
     const detail::MovePlan plan(a, b);
-    naive(links, a, plan, naive_limit, r);
+    naive(links, a, plan, c.naive_keys, r);
   }
-  mo.on_progress = [&r](const detail::MigrationProgress& p) {
+  Clock::time_point flipped{};  // when the migrator reported the flip
+  mo.on_progress = [&r, &flipped](const detail::MigrationProgress& p) {
     if (p.message.empty()) return;
+    if (p.message.starts_with("cutover pause")) {
+      flipped = Clock::now();
+      r.cutover_parts = p.message;
+    }
     std::cerr << "  " << p.message << "\n";
-    if (p.message.starts_with("cutover pause")) r.cutover_parts = p.message;
   };
-  Writers writers(a, clients, keys, client_write_ms);
+  Writers writers(a, c.clients, keys, c.client_write_ms);
+  std::unique_ptr<Load> load;
+  Clock::time_point load_from{};
+  if (c.measure_load) {
+    load = std::make_unique<Load>(a, b, c.load_threads, keys, size);
+    load_from = Clock::now();
+    std::cerr << "  load alone for " << c.baseline_s << " s (baseline)...\n";
+    std::this_thread::sleep_for(std::chrono::seconds(c.baseline_s));
+  }
   detail::Migrator m(a, mo);
+  const auto started = Clock::now();
   const detail::MigrationOutcome out = m.migrate(b);
+  const auto ended = Clock::now();
+  if (load) {
+    load->stop();
+    if (flipped == Clock::time_point{}) flipped = ended;  // no flip (aborted): to the end
+    // The baseline as long as the migration window, when the load ran alone that long.
+    const auto baseline_from = std::max(load_from, started - (flipped - started));
+    r.load = load->result(baseline_from, started, flipped, ended);
+  }
   writers.stop();
   r.client_writes = writers.writes();
   r.client_errors = writers.errors();
   const double copy_s = std::chrono::duration<double>(out.copy_time).count();
   r.keys_moved = out.keys_copied;
+  r.keys_drained = out.keys_drained;
   r.keys_s = out.keys_copied / copy_s;
   r.mb_s = out.bytes_copied / copy_s / 1e6;
   r.cutover_ms = out.cutover_time.count();
   r.total_s = std::chrono::duration<double>(out.total_time).count();
   return r;
+}
+
+std::string num_or_null(const char* format, double v) {
+  return std::isnan(v) ? "null" : bench::fmt(format, v);
+}
+
+std::string errors_text(const WindowStats& w) {
+  std::string t;
+  for (const auto& [name, n] : w.errors)
+    t += (t.empty() ? "" : ", ") + name + " " + std::to_string(n);
+  return t.empty() ? "0" : t;
+}
+
+// ",\"load\":{...}" for a run's JSON object (empty without --measure-load).
+std::string load_json(const LoadResult& l) {
+  if (!l.measured) return "";
+  std::string j = ",\"load\":{\"threads_per_kind\":" + std::to_string(l.threads) + ",\"classes\":[";
+  for (std::size_t cls = 0; cls < kLoadClasses.size(); ++cls) {
+    j += std::string(cls ? "," : "") + "{\"class\":\"" + kLoadClasses[cls] + "\"";
+    for (std::size_t w = 0; w < kWindows.size(); ++w) {
+      const WindowStats& s = l.stats[cls][w];
+      j += ",\"" + std::string(kWindows[w]) + "\":{\"seconds\":" + bench::fmt("%.3f", s.seconds) +
+           ",\"ok\":" + std::to_string(s.ok) + ",\"ok_per_s\":" + num_or_null("%.1f", s.ok_per_s) +
+           ",\"p50_us\":" + num_or_null("%.0f", s.p50_us) +
+           ",\"p99_us\":" + num_or_null("%.0f", s.p99_us) +
+           ",\"max_us\":" + num_or_null("%.0f", s.max_us) + ",\"errors\":{";
+      bool first = true;
+      for (const auto& [name, n] : s.errors) {
+        j += std::string(first ? "" : ",") + "\"" + name + "\":" + std::to_string(n);
+        first = false;
+      }
+      j += "}}";
+    }
+    const WindowStats& base = l.stats[cls][0];
+    const WindowStats& mig = l.stats[cls][1];
+    j += ",\"migration_vs_baseline\":{\"ok_per_s\":" +
+         num_or_null("%.3f", mig.ok_per_s / base.ok_per_s) +
+         ",\"p99\":" + num_or_null("%.3f", mig.p99_us / base.p99_us) + "}}";
+  }
+  return j + "]}";
+}
+
+// The client-visible cost: a row per run, class and window.
+void print_load(const std::vector<RunResult>& results, const Config& c) {
+  if (!c.measure_load) return;
+  std::cout << "\nLoad while migrating (" << c.load_threads << " + " << c.load_threads
+            << " threads for staying + moving keys, one record-following Client; each thread "
+               "alternates GET and SET of a random key, one request at a time; requests/s "
+               "count successes, latency every request)\n\n"
+               "| run | requests | window | s | requests/s | p50 µs | p99 µs | max µs | "
+               "requests/s vs baseline | p99 vs baseline | errors |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : results) {
+    const LoadResult& l = r.load;
+    if (!l.measured) continue;
+    for (std::size_t cls = 0; cls < kLoadClasses.size(); ++cls) {
+      const WindowStats& base = l.stats[cls][0];
+      for (std::size_t w = 0; w < kWindows.size(); ++w) {
+        const WindowStats& s = l.stats[cls][w];
+        std::cout << "| " << r.scenario << ", batch " << r.batch << " | " << kLoadClasses[cls]
+                  << " | " << kWindows[w] << " | " << bench::fmt("%.2f", s.seconds) << " | "
+                  << bench::fmt("%.0f", s.ok_per_s) << " | " << bench::fmt("%.0f", s.p50_us)
+                  << " | " << bench::fmt("%.0f", s.p99_us) << " | " << bench::fmt("%.0f", s.max_us)
+                  << " | " << (w == 0 ? "" : bench::fmt("%.2f", s.ok_per_s / base.ok_per_s))
+                  << " | " << (w == 0 ? "" : bench::fmt("%.2f", s.p99_us / base.p99_us)) << " | "
+                  << errors_text(s) << " |\n";
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -247,6 +505,14 @@ int main(int argc, char** argv) {
       c.clients = cl.count(0, 64);
     else if (cl.flag() == "--client-write-ms")
       c.client_write_ms = cl.count(0, 60000);
+    else if (cl.flag() == "--rate")
+      c.rate = cl.number(0, 1e9);
+    else if (cl.flag() == "--measure-load")
+      c.measure_load = true;
+    else if (cl.flag() == "--load-threads")
+      c.load_threads = cl.count(1, 64);
+    else if (cl.flag() == "--baseline-s")
+      c.baseline_s = cl.count(1, 3600);
     else if (cl.flag() == "--json")
       c.json = cl.value();
     else if (cl.flag() == "--batches") {
@@ -265,13 +531,11 @@ int main(int argc, char** argv) {
   std::vector<RunResult> results;
   for (auto batch : c.batches) {
     std::cerr << "small values, batch " << batch << "...\n";
-    results.push_back(run(cluster, "small", c.keys, c.small_size, batch, c.naive_keys, c.clients,
-                          c.client_write_ms));
+    results.push_back(run(cluster, "small", c.keys, c.small_size, batch, c));
   }
   if (c.large_keys > 0) {
     std::cerr << "large values...\n";
-    results.push_back(run(cluster, "large", c.large_keys, c.large_size, c.batches.back(),
-                          c.naive_keys, c.clients, c.client_write_ms));
+    results.push_back(run(cluster, "large", c.large_keys, c.large_size, c.batches.back(), c));
   }
 
   std::cout << "| values | batch | keys moved | migrator keys/s | MB/s | naive keys/s | MB/s | "
@@ -288,6 +552,7 @@ int main(int argc, char** argv) {
             "\",\"value_size\":" + std::to_string(r.value_size) +
             ",\"batch\":" + std::to_string(r.batch) +
             ",\"keys_moved\":" + std::to_string(r.keys_moved) +
+            ",\"keys_drained\":" + std::to_string(r.keys_drained) +
             ",\"keys_per_s\":" + bench::fmt("%.1f", r.keys_s) +
             ",\"mb_per_s\":" + bench::fmt("%.3f", r.mb_s) +
             ",\"naive_keys\":" + std::to_string(r.naive_keys) +
@@ -296,14 +561,16 @@ int main(int argc, char** argv) {
             ",\"cutover_ms\":" + bench::fmt("%.1f", r.cutover_ms) + ",\"cutover_parts\":\"" +
             r.cutover_parts + "\"" + ",\"client_writes\":" + std::to_string(r.client_writes) +
             ",\"client_errors\":" + std::to_string(r.client_errors) +
-            ",\"total_s\":" + bench::fmt("%.3f", r.total_s) + "}";
+            ",\"total_s\":" + bench::fmt("%.3f", r.total_s) + load_json(r.load) + "}";
   }
   json += "]\n";
   for (const auto& r : results)
     std::cout << "- " << r.scenario << ", batch " << r.batch << ": " << r.cutover_parts
-              << "; clients " << c.clients << " (a write every " << c.client_write_ms
-              << " ms each; " << r.client_writes << " writes, " << r.client_errors
-              << " failed), replicas per shard " << c.replicas << "\n";
+              << "; migration " << bench::fmt("%.1f", r.total_s) << " s, " << r.keys_drained
+              << " keys drained from the dirty sets; clients " << c.clients << " (a write every "
+              << c.client_write_ms << " ms each; " << r.client_writes << " writes, "
+              << r.client_errors << " failed), replicas per shard " << c.replicas << "\n";
+  print_load(results, c);
   if (!c.json.empty()) bench::write_file(c.json, json);
   std::cout << "server: " << testing::server_binary() << ", CPUs " << bench::cpu_list() << "\n";
   return 0;

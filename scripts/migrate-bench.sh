@@ -7,6 +7,10 @@
 #   scripts/migrate-bench.sh                 400,000 small keys (about 100,000 move), 20,000
 #                                            keys of 4 KiB; batches 100 and 1000
 #   scripts/migrate-bench.sh --keys 40000    any option of build/bench/migrate_bench
+#   scripts/migrate-bench.sh --keys 400000 --large-keys 0 --batches 1000 --naive-keys 100 \
+#       --rate 20000 --measure-load          also what clients see: GET/SET requests/s and
+#                                            p50/p99 on staying and moving keys, before and
+#                                            during the migration
 #
 # Writes results/migrate-<timestamp>.md and .json (and prints the table).
 set -euo pipefail
