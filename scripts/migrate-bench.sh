@@ -16,6 +16,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
+# Configured here when the folder is new, or when it was configured without the benchmarks.
+if ! grep -q '^FLYSHARD_BUILD_BENCH:BOOL=ON' "$build_dir/CMakeCache.txt" 2>/dev/null; then
+  cmake -S . -B "$build_dir" -DFLYSHARD_BUILD_BENCH=ON >/dev/null
+fi
 cmake --build "$build_dir" --target migrate_bench -j2 >/dev/null
 mkdir -p results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
