@@ -307,12 +307,30 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, Mig
                            std::map<std::string, std::vector<std::string>>* taken) {
   const std::vector<std::string> sources = names_of(source_layout(r));
   const std::string phase(to_string(r.state));
+  // The final drain runs with moving keys frozen: nothing new is dirtied, and --rate would
+  // only stretch the pause every writer of a moving key waits out.
+  struct Lift {
+    RateLimiter& rate;
+    bool on;
+    ~Lift() {
+      if (on) rate.lift(false);
+    }
+  } lift{run.ctx->rate, to_empty};
+  if (to_empty) run.ctx->rate.lift(true);
   for (int pass = 0;; ++pass) {
     std::mutex mu;
     std::uint64_t drained = 0;
     for_each_shard(sources, [&](std::size_t, const std::string& source) {
       const std::size_t keep = taken ? options_.verify_per_source : 0;
-      DrainCounts d = drain_dirty(*run.ctx, source, options_.batch, 0, keep);
+      // Before the freeze a pass takes at most what the set held when it began: writers that
+      // dirty keys as fast as --rate lets the drain go would otherwise keep one pass running
+      // forever, and the pass bound below would never apply.
+      std::uint64_t most = 0;
+      if (!to_empty) {
+        most = dirty_count(*run.ctx, source);
+        if (most == 0) return;
+      }
+      DrainCounts d = drain_dirty(*run.ctx, source, options_.batch, most, keep);
       std::lock_guard lock(mu);
       if (taken) {
         auto& mine = (*taken)[source];

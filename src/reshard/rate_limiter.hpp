@@ -13,6 +13,13 @@ class RateLimiter {
   /// `keys_per_second` 0 means no limit.
   explicit RateLimiter(double keys_per_second) : rate_(keys_per_second) {}
 
+  /// Lifts the limit while `on` (the cutover's final drain: moving keys are frozen, so the
+  /// rate would only stretch the pause every client waits out) and sets it again after.
+  void lift(bool on) {
+    std::lock_guard lock(mu_);
+    lifted_ = on;
+  }
+
   /// Waits until `keys` more keys fit in the rate.
   void acquire(std::size_t keys) {
     if (rate_ <= 0 || keys == 0) return;
@@ -20,6 +27,7 @@ class RateLimiter {
     Clock::time_point start;
     {
       std::lock_guard lock(mu_);
+      if (lifted_) return;
       const auto now = Clock::now();
       // Idle time is not saved up: a burst after a pause still keeps to the rate.
       start = next_ < now ? now : next_;
@@ -32,6 +40,7 @@ class RateLimiter {
  private:
   double rate_;
   std::mutex mu_;
+  bool lifted_ = false;
   std::chrono::steady_clock::time_point next_{};
 };
 
