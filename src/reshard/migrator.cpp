@@ -45,6 +45,13 @@ double moving_share(const MovePlan& plan) {
   return static_cast<double>(moved) / n;
 }
 
+// A decision taken into the outcome; a refusal is thrown.
+void take_verdict(const Verdict& v, MigrationOutcome& out) {
+  if (v.decision == Decision::refuse) throw MigrationRefused(v.message);
+  out.decision = v.decision;
+  out.message = v.message;
+}
+
 }  // namespace
 
 struct Migrator::Run {
@@ -98,6 +105,14 @@ StoredRecords Migrator::read_all(const Topology* extra) {
     if (best->previous) links_.add(*best->previous);
     if (links_.names().size() == before) return s;
   }
+}
+
+std::unique_ptr<MigrationLock> Migrator::lock_home(const TopologyRecord& r) {
+  // The lock lives on the first shard of the layout the migration started from (the record's
+  // layout until the flip, its previous one in the cleanup).
+  const Topology& home = r.state == MigrationState::cleanup ? *r.previous : r.layout;
+  return std::make_unique<MigrationLock>(links_, home.shards.at(0).name, options_.lock_ttl,
+                                         options_.who);
 }
 
 TopologyRecord Migrator::locked_newest(Run& run, const Topology* extra) {
@@ -167,25 +182,18 @@ MigrationOutcome Migrator::init() {
 MigrationOutcome Migrator::migrate(const Topology& target) {
   const auto t0 = SteadyClock::now();
   StoredRecords s = read_all(&target);
-  Verdict v = decide_migrate(s.newest(), target);
-  if (v.decision == Decision::refuse) throw MigrationRefused(v.message);
   MigrationOutcome out;
-  out.decision = v.decision;
-  out.message = v.message;
   out.epoch = s.newest() ? s.newest()->epoch : 0;
+  Verdict v = decide_migrate(s.newest(), target);
+  take_verdict(v, out);
   if (v.decision == Decision::nothing_to_do) return out;
 
   Run run;
-  const TopologyRecord first = *s.newest();
-  const Topology& home = first.state == MigrationState::cleanup ? *first.previous : first.layout;
-  run.lock = std::make_unique<MigrationLock>(links_, home.shards.at(0).name, options_.lock_ttl,
-                                             options_.who);
+  run.lock = lock_home(*s.newest());
   // Under the lock, look again: the record may have moved while we were taking it.
   TopologyRecord r = locked_newest(run, &target);
   v = decide_migrate(r, target);
-  if (v.decision == Decision::refuse) throw MigrationRefused(v.message);
-  out.decision = v.decision;
-  out.message = v.message;
+  take_verdict(v, out);
   report({std::string(to_string(r.state)), r.epoch, 0, 0, 0, v.message});
   if (v.decision == Decision::nothing_to_do) return out;
   if (v.decision == Decision::start) {
@@ -483,21 +491,16 @@ void Migrator::rollback_phase(Run& run, const TopologyRecord& r, MigrationOutcom
 MigrationOutcome Migrator::abort() {
   const auto t0 = SteadyClock::now();
   StoredRecords s = read_all(nullptr);
-  Verdict v = decide_abort(s.newest());
-  if (v.decision == Decision::refuse) throw MigrationRefused(v.message);
   MigrationOutcome out;
-  out.decision = v.decision;
-  out.message = v.message;
   out.epoch = s.newest() ? s.newest()->epoch : 0;
+  Verdict v = decide_abort(s.newest());
+  take_verdict(v, out);
   if (v.decision == Decision::nothing_to_do) return out;
   Run run;
-  run.lock = std::make_unique<MigrationLock>(links_, s.newest()->layout.shards.at(0).name,
-                                             options_.lock_ttl, options_.who);
+  run.lock = lock_home(*s.newest());
   TopologyRecord r = locked_newest(run, nullptr);
   v = decide_abort(r);
-  if (v.decision == Decision::refuse) throw MigrationRefused(v.message);
-  out.decision = v.decision;
-  out.message = v.message;
+  take_verdict(v, out);
   if (v.decision == Decision::nothing_to_do) return out;
   report({"abort", r.epoch, 0, 0, 0, v.message});
   run.prepare(links_, r, options_);

@@ -35,6 +35,8 @@
 
 namespace flyshard::detail {
 
+class MigrationLock;
+
 /// A snapshot handed to MigrateOptions::on_progress.
 struct MigrationProgress {
   std::string phase;             ///< a MigrationState name, or "abort"
@@ -107,6 +109,7 @@ class Migrator {
   struct Run;
   StoredRecords read_all(const Topology* extra);
   TopologyRecord locked_newest(Run& run, const Topology* extra);
+  std::unique_ptr<MigrationLock> lock_home(const TopologyRecord& r);
   void run_phases(Run& run, TopologyRecord r, MigrationOutcome& out);
   TopologyRecord step(Run& run, const TopologyRecord& from, const TopologyRecord& to);
   void copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& out);
