@@ -60,10 +60,10 @@ std::vector<Result<Reply>> Pipeline::execute() {
       auto route = core_->route_until(w, wait_until);
       node = route.node;
       if (route.table) [[unlikely]] {
-        if (route.table->reshard) route_epoch = route.table->reshard->epoch;
         // Online resharding: a pipeline does not wait (retriable errc::migrating instead);
-        // a guarded write goes as EVALSHA of the guard, which every health round loads; a
+        // a guarded write goes as EVAL of the guard (no NOSCRIPT retry fits a pipeline); a
         // script on moving keys as MULTI, the script, SADD to the dirty set, EXEC.
+        if (route.table->reshard) route_epoch = route.table->reshard->epoch;
         w = core_->pipeline_words(route, w, scratch, record);
       }
     } catch (const Error& e) {
