@@ -190,8 +190,9 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
       }
       if (s) shard = s;
     }
-    // Online resharding: the moving keys it writes go to the dirty set by a SADD inside the
-    // transaction (errc::migrating in the cutover: the async face does not wait).
+    // Online resharding: checked against the stored record first, and the moving keys it
+    // writes go to the dirty set by a SADD inside the transaction (errc::migrating in the
+    // cutover or when the check refuses: the async face does not wait).
     record = core_->batch_record(commands);
   } catch (const Error& e) {
     core_->submit_error(e.value(), e.what(), std::move(cb));
@@ -200,19 +201,27 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
   // MULTI ... EXEC leave as one contiguous batch on the shared connection, so no other
   // caller's command can land inside the transaction.
   std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+  std::uint32_t replies = record ? record->append_check(payload) : 0;
   append_command(payload, multi);
   for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
   if (record) {
-    append_command(payload, record->words());
-    cb = [cb = std::move(cb)](Result<Reply> r) mutable {
+    replies += record->append_sadd(payload);
+    cb = [core = core_.get(), sadd = record->sadd(), cb = std::move(cb)](Result<Reply> r) mutable {
       if (r.ok()) {
-        detail::strip_record(r.value());
-        if (r.value().is_error()) r = Result<Reply>(errc::server_error, r.value().str());
+        detail::strip_record(r.value(), sadd);
+        if (r.value().is_nil()) {
+          // Nothing of the caller's is WATCHed here: the check refused, nothing ran.
+          core->want_record();
+          r = Result<Reply>(errc::migrating, std::string(detail::kRecordChangedMessage));
+        } else if (r.value().is_error()) {
+          r = Result<Reply>(errc::server_error, r.value().str());
+        }
       }
       cb(std::move(r));
     };
   }
   append_command(payload, exec);
+  replies += static_cast<std::uint32_t>(commands.size() + 2);
   detail::Node* node;
   try {
     node = &core_->node_for_shard(shard.value_or(0), true, false);
@@ -220,8 +229,7 @@ void AsyncClient::transaction(const std::vector<std::vector<std::string>>& comma
     core_->submit_error(e.value(), e.what(), std::move(cb));
     return;
   }
-  core_->submit(*node, std::move(payload),
-                static_cast<std::uint32_t>(commands.size() + 2 + (record ? 1 : 0)), std::move(cb));
+  core_->submit(*node, std::move(payload), replies, std::move(cb));
 }
 
 }  // namespace flyshard

@@ -90,12 +90,19 @@ void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHa
       return;
     }
     if (f.kind == FenceKind::record) {
-      // A script on moving keys: MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
+      // A script: WATCH, the check, MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
       // comes back as the script's own error: Script::run then sends EVAL, recorded the same.
+      // A refused check is errc::migrating (the async face does not wait).
       std::string dirty;
-      append_recorded(p.payload, words, record_words(table->reshard->dirty_key, f.moving, dirty));
-      p.replies = kRecordedReplies;
-      cb = [cb = std::move(cb)](Result<Reply> r) mutable { cb(recorded_reply(std::move(r))); };
+      std::vector<std::string_view> sadd;
+      if (!f.moving.empty()) sadd = record_words(table->reshard->dirty_key, f.moving, dirty);
+      append_recorded(p.payload, words, sadd, record_check(table->reshard->epoch));
+      p.replies = recorded_replies(!sadd.empty());
+      cb = [this, cb = std::move(cb)](Result<Reply> r) mutable {
+        r = recorded_reply(std::move(r));
+        if (!r.ok() && r.error() == errc::migrating) want_record();
+        cb(std::move(r));
+      };
     } else if (f.kind == FenceKind::guard) {
       const GuardCall call{table->reshard->epoch, table->reshard->fencing,
                            table->reshard->dirty_key, f.moving, f.others};

@@ -109,11 +109,9 @@ ClientCore::ClientCore(Topology topology, ClientOptions options)
 
   // A topology record on the primaries (online resharding) wins over the file's layout.
   client_id_ = random_client_id();
-  // Without health checks nothing but the caller's own commands reaches the nodes: the record
-  // is not followed either (its poll runs on the health round).
+  fence_key_ = std::string(kFenceKeyPrefix) + client_id_;
   std::optional<TopologyRecord> record;
-  if (options_.health_interval.count() > 0 && options_.follow_topology_record)
-    record = read_record_at_start();
+  if (options_.follow_topology_record) record = read_record_at_start();
   if (record && topology_.sentinel) {
     // Where the sentinels say a shard's nodes are now beats where the record said they were.
     for (ShardSpec& s : record->layout.shards) {

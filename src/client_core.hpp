@@ -21,6 +21,7 @@
 #include "health/sentinel_watcher.hpp"
 #include "io/engine.hpp"
 #include "log.hpp"
+#include "reshard/guard_script.hpp"
 #include "reshard/reshard_view.hpp"
 #include "routing/node.hpp"
 #include "routing/router.hpp"
@@ -155,8 +156,9 @@ class ClientCore {
   std::uint64_t topology_changes() const noexcept { return topology_changes_.load(); }
   /// How a request on `keys` must go under `table`'s record. `plain` for everything when the
   /// table has no record.
-  /// `record`: a write of moving keys the guard cannot wrap (a script), sent as MULTI, the
-  /// command, SADD of `moving` to the dirty set, EXEC (guard_script.hpp, append_recorded).
+  /// `record`: a write the guard cannot wrap (a script) of moving keys, or of any keys under
+  /// strict fencing: sent checked and recorded, WATCH, the check, MULTI, the command, SADD of
+  /// `moving` (when any) to the dirty set, EXEC (guard_script.hpp, append_recorded).
   enum class FenceKind : std::uint8_t { plain, guard, frozen, record };
   struct Fence {
     FenceKind kind = FenceKind::plain;
@@ -165,11 +167,8 @@ class ClientCore {
   };
   /// Throws cross_shard when the keys mix moving and staying keys, or moving keys bound for
   /// two target shards, during a migration.
-  /// `script`: EVAL/EVALSHA, which the guard cannot wrap (a script may not call EVAL): on
-  /// moving keys under lease fencing it is recorded through MULTI/EXEC (`record`); under
-  /// strict fencing it is refused retriably (errc::migrating) until the flip (MULTI/EXEC
-  /// cannot check the stored epoch first), and on other keys it runs unguarded (not fenced
-  /// yet).
+  /// `script`: EVAL/EVALSHA, which the guard cannot wrap (a script may not call EVAL): a
+  /// write on moving keys, or on any keys under strict fencing, is `record`ed.
   Fence fence_for(const RoutingTable& table, std::span<const std::string_view> keys, bool read,
                   bool script = false) const;
   /// Lease fencing: has the client read the record within its lease? (any thread; one clock
@@ -182,24 +181,36 @@ class ClientCore {
   void want_record() const noexcept { record_wanted_.store(true, std::memory_order_relaxed); }
   /// A pipelined command under a topology record: the guard's EVALSHA words for a guarded
   /// write, `words` otherwise. Throws errc::migrating where command() would wait.
-  /// A recorded write (FenceKind::record) returns `words` and sets `record` to the SADD words
-  /// (record_words) the caller sends with them via append_recorded(); `record` is cleared
-  /// otherwise. Its views point into `words` and `scratch`.
+  /// A recorded write (FenceKind::record) returns `words`, sets `recorded` and sets `record`
+  /// to the SADD words (record_words; empty when no key moves) the caller sends with them via
+  /// append_recorded(record_check(epoch)); `recorded` is false otherwise. The views point
+  /// into `words` and `scratch`.
   std::vector<std::string_view> pipeline_words(const Route& route,
                                                std::span<const std::string_view> words,
                                                std::vector<std::string>& scratch,
-                                               std::vector<std::string_view>& record) const;
+                                               std::vector<std::string_view>& record,
+                                               bool& recorded) const;
+  /// The check a recorded write by this client under `epoch` makes (guard_script.hpp).
+  RecordCheck record_check(std::uint64_t epoch) const noexcept { return {epoch, fence_key_}; }
   /// A batch with a shard of its own (MULTI/EXEC, write_and_wait) under a topology record:
-  /// the SADD of the moving keys its writes touch, to send inside MULTI/EXEC with them
-  /// (recorded like a script, guard_script.hpp). nullopt when none of its writes touches a
-  /// moving key (or there is no migration). Throws errc::migrating (retriable) where the
-  /// batch would have to wait: an expired lease, frozen keys (cutover), moving keys under
-  /// strict fencing; cross_shard when the batch's keys mix moving and staying keys or move to
-  /// two shards (once the flip is done they would span shards).
+  /// the check to send before its MULTI and the SADD of the moving keys its writes touch, to
+  /// send inside MULTI/EXEC with them (checked and recorded like a script, guard_script.hpp).
+  /// nullopt when none of its writes touches a moving key (or there is no migration) and
+  /// fencing is lease; under strict fencing every writing batch is checked. Throws
+  /// errc::migrating (retriable) where the batch would have to wait: an expired lease, frozen
+  /// keys (cutover); cross_shard when the batch's keys mix moving and staying keys or move to
+  /// two shards (once the flip is done they would span shards). Its EXEC answers nil when the
+  /// check refuses (errc::migrating for a batch without WATCHed keys of its caller's).
   struct BatchRecord {
+    RecordCheck check;
     std::string dirty_key;
-    std::vector<std::string> moving;
-    std::vector<std::string_view> words() const;  ///< SADD dirty_key moving...
+    std::vector<std::string> moving;  ///< empty: a checked batch without SADD (strict)
+    /// Appends the check (kRecordCheckReplies replies), to send before MULTI.
+    std::uint32_t append_check(std::string& payload) const;
+    /// Appends SADD dirty_key moving... (1 reply), to send before EXEC; nothing (0) when no key
+    /// moves.
+    std::uint32_t append_sadd(std::string& payload) const;
+    bool sadd() const noexcept { return !moving.empty(); }
   };
   std::optional<BatchRecord> batch_record(
       const std::vector<std::vector<std::string>>& commands) const;
@@ -245,7 +256,7 @@ class ClientCore {
     std::size_t shard;
     std::size_t affinity;
     std::string payload;
-    std::uint32_t replies = 1;  // the payload's (a recorded script: kRecordedReplies)
+    std::uint32_t replies = 1;  // the payload's (a recorded script: recorded_replies())
     ReplyHandler cb;
     Clock::time_point until;
   };
@@ -311,6 +322,7 @@ class ClientCore {
   std::unique_ptr<HealthChecker> health_;
 
   // Following the topology record.
+  std::string fence_key_;                        // kFenceKeyPrefix + client_id_ (the check's)
   std::string client_id_;                        // "flyshard:client:<id>" registration key's id
   std::atomic<std::int64_t> record_read_ns_{0};  // steady clock, start of the last good read
   mutable std::atomic<bool> record_wanted_{false};

@@ -105,9 +105,9 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
     r.keys.push_back(routing_key);
   if (use == Use::batch) {
     // Transactions and write_and_wait run as one batch on one shard: they do not wait, so
-    // they are refused (retriably) where a single command would wait. Their writes of moving
-    // keys are not guarded but recorded inside MULTI/EXEC (batch_record, which every caller
-    // of shard_of() that sends a write calls), so only the cutover and strict fencing refuse
+    // they are refused (retriably) where a single command would wait. Their writes are not
+    // guarded but checked and recorded around MULTI/EXEC (batch_record, which every caller of
+    // shard_of() that sends a write calls), so only an expired lease and the cutover refuse
     // them here.
     if (!r.read && !lease_valid(*r.table)) {
       want_record();
@@ -119,12 +119,6 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
       throw Error(errc::migrating, command_name(words, r.info) +
                                        ": a transaction on keys frozen for the migration's "
                                        "cutover waits for the flip: retry");
-    }
-    if (!f.moving.empty() && v.fencing == Fencing::strict) {
-      want_record();
-      throw Error(errc::migrating, command_name(words, r.info) +
-                                       ": under strict fencing a transaction on keys that move "
-                                       "waits for the migration's flip: retry");
     }
   }
   return r;

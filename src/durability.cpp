@@ -103,18 +103,22 @@ AckedReplies Client::write_and_wait(const std::vector<std::vector<std::string>>&
   // Online resharding: writes of moving keys are recorded in the dirty set by a SADD, atomically
   // with them, so the batch goes as MULTI, the commands, SADD, EXEC, WAIT (then a command the
   // server refuses when queued, such as a wrong number of arguments, aborts the whole batch).
+  // The check against the stored record goes first (guard_script.hpp).
   const auto record = core_->batch_record(commands);
   std::string payload;
   std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+  const std::uint32_t checks = record ? record->append_check(payload) : 0;
   if (record) detail::append_command(payload, multi);
   for (const auto& c : commands) detail::append_command(payload, std::span<const std::string>(c));
+  std::uint32_t sadds = 0;
   if (record) {
-    detail::append_command(payload, record->words());
+    sadds = record->append_sadd(payload);
     detail::append_command(payload, exec);
   }
   const std::uint32_t waits = detail::append_wait(payload, ack);
   const auto n = static_cast<std::uint32_t>(commands.size());
-  const std::uint32_t sent = record ? n + 3 : n;  // the replies before WAIT's
+  // The replies before WAIT's: the check's, MULTI's, a QUEUED per command, SADD's, EXEC's.
+  const std::uint32_t sent = record ? checks + n + sadds + 2 : n;
   detail::Node& node = core_->node_for_shard(shard, true, true);
   auto r = detail::execute_batch(*core_, node, payload, sent + waits,
                                  waits ? detail::wait_timeout(ack) : std::chrono::milliseconds(0));
@@ -123,17 +127,20 @@ AckedReplies Client::write_and_wait(const std::vector<std::vector<std::string>>&
   AckedReplies result;
   if (waits) detail::take_wait_reply(result, out[sent], ack);
   if (record) {
-    Reply exec_reply = std::move(out[n + 2]);
+    Reply exec_reply = std::move(out[sent - 1]);
     if (exec_reply.is_array()) {
-      detail::strip_record(exec_reply);
+      detail::strip_record(exec_reply, record->sadd());
       exec_reply.throw_if_error();  // SADD failed: the writes may be unrecorded
       out = std::move(exec_reply.elements());
+    } else if (exec_reply.is_nil()) {
+      // The check refused this client's epoch (or the record changed): nothing ran.
+      core_->want_record();
+      throw Error(errc::migrating, std::string(detail::kRecordChangedMessage));
     } else {
       // EXECABORT: nothing ran. Each command's reply is its own refusal, if it had one.
-      if (!exec_reply.is_error()) exec_reply = Reply::error("ERR EXEC answered nil");
       std::vector<Reply> each(n, exec_reply);
       for (std::uint32_t i = 0; i < n; ++i)
-        if (out[1 + i].is_error()) each[i] = std::move(out[1 + i]);
+        if (out[checks + 1 + i].is_error()) each[i] = std::move(out[checks + 1 + i]);
       out = std::move(each);
     }
   }
@@ -151,15 +158,17 @@ std::optional<AckedReplies> Transaction::exec_and_wait(const ReplicaAck& ack) {
   commands.swap(commands_);
   std::string payload;
   std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+  std::uint32_t before_exec = record ? record->append_check(payload) : 0;
   detail::append_command(payload, multi);
   for (const auto& c : commands) detail::append_command(payload, std::span<const std::string>(c));
-  if (record) detail::append_command(payload, record->words());
+  if (record) before_exec += record->append_sadd(payload);
   detail::append_command(payload, exec);
   const std::uint32_t waits = detail::append_wait(payload, ack);
-  const auto exec_at = static_cast<std::uint32_t>(commands.size() + 1 + (record ? 1 : 0));
+  const auto exec_at = static_cast<std::uint32_t>(before_exec + commands.size() + 1);
   const std::uint32_t replies = exec_at + 1 + waits;
   const auto extra = waits ? detail::wait_timeout(ack) : std::chrono::milliseconds(0);
   std::vector<Reply> out;
+  const bool watched = lease_ != nullptr;
   if (lease_) {
     // WATCHed: MULTI ... EXEC WAIT go on the connection that holds the WATCH.
     auto r = lease_->exchange(payload, replies, extra);
@@ -176,7 +185,12 @@ std::optional<AckedReplies> Transaction::exec_and_wait(const ReplicaAck& ack) {
     out = std::move(r.value());
   }
   Reply& exec_reply = out[exec_at];
-  if (record) detail::strip_record(exec_reply);
+  if (record) detail::strip_record(exec_reply, record->sadd());
+  if (exec_reply.is_nil() && record && !watched) {
+    // Only the check's WATCH can have answered nil: nothing ran (retriable).
+    core_->want_record();
+    throw Error(errc::migrating, std::string(detail::kRecordChangedMessage));
+  }
   if (exec_reply.is_nil()) return std::nullopt;  // a WATCHed key changed
   exec_reply.throw_if_error();
   AckedReplies result;

@@ -1,5 +1,5 @@
 // Following the topology record (online resharding): read it from every primary at start and
-// on every health round (sooner when a primary publishes a hint or a caller asks), route by
+// every topology_poll_interval (sooner when a primary publishes a hint or a caller asks), route by
 // the newest epoch, never by an older one, and register this client's epoch with a lease.
 #include <random>
 
@@ -214,12 +214,14 @@ void ClientCore::apply_record(const TopologyRecord& record) {
 }
 
 void ClientCore::record_tick(Clock::time_point now) {
-  if (record_round_out_ || options_.health_interval.count() <= 0 ||
-      !options_.follow_topology_record)
-    return;
+  if (record_round_out_ || !options_.follow_topology_record) return;
   const bool wanted = record_wanted_.exchange(false, std::memory_order_relaxed);
-  if (!wanted && now < next_record_round_) return;
-  next_record_round_ = now + options_.health_interval;
+  // The first round runs at once whatever the interval: it subscribes to the hint channel
+  // and registers the client, which an interval of 0 (no periodic read) still wants.
+  const bool first = next_record_round_ == Clock::time_point{};
+  const auto every = options_.topology_poll_interval;
+  if (!wanted && !first && (every.count() <= 0 || now < next_record_round_)) return;
+  next_record_round_ = now + (every.count() > 0 ? every : std::chrono::hours(24 * 365));
   const auto table = router_->table();
   struct Round {
     Clock::time_point start;

@@ -44,7 +44,7 @@ std::vector<Result<Reply>> Pipeline::execute() {
   std::vector<Result<Reply>> results(commands.size(),
                                      Result<Reply>(errc::shutting_down, "not sent"));
   // One job per node; positions[j] lists its commands in order, each with the number of
-  // replies it produces (1, or kRecordedReplies for a recorded script: its EXEC's is last).
+  // replies it produces (1, or recorded_replies() for a recorded script: its EXEC's is last).
   std::map<detail::Node*, std::size_t> job_of;
   std::vector<detail::BlockingJob> jobs;
   std::vector<std::vector<std::pair<std::size_t, std::uint32_t>>> positions;  // (command, replies)
@@ -55,7 +55,8 @@ std::vector<Result<Reply>> Pipeline::execute() {
     std::vector<std::string_view> w(commands[i].begin(), commands[i].end());
     detail::Node* node;
     std::vector<std::string> scratch;
-    std::vector<std::string_view> record;  // a recorded script: SADD's words
+    std::vector<std::string_view> record;  // a recorded script: SADD's words (if any move)
+    bool recorded = false;
     try {
       auto route = core_->route_until(w, wait_until);
       node = route.node;
@@ -64,7 +65,7 @@ std::vector<Result<Reply>> Pipeline::execute() {
         // a guarded write goes as EVAL of the guard (no NOSCRIPT retry fits a pipeline); a
         // script on moving keys as MULTI, the script, SADD to the dirty set, EXEC.
         if (route.table->reshard) route_epoch = route.table->reshard->epoch;
-        w = core_->pipeline_words(route, w, scratch, record);
+        w = core_->pipeline_words(route, w, scratch, record, recorded);
       }
     } catch (const Error& e) {
       results[i] = Result<Reply>(e.value(), e.what());
@@ -77,14 +78,15 @@ std::vector<Result<Reply>> Pipeline::execute() {
       positions.emplace_back();
     }
     detail::BlockingJob& job = jobs[it->second];
-    if (record.empty()) {
+    if (!recorded) {
       append_command(job.payload, w);
       ++job.replies;
       positions[it->second].push_back({i, 1});
     } else {
-      detail::append_recorded(job.payload, w, record);
-      job.replies += detail::kRecordedReplies;
-      positions[it->second].push_back({i, detail::kRecordedReplies});
+      detail::append_recorded(job.payload, w, record, core_->record_check(route_epoch));
+      const std::uint32_t n = detail::recorded_replies(!record.empty());
+      job.replies += n;
+      positions[it->second].push_back({i, n});
     }
   }
   core_->execute_many(jobs);
@@ -107,7 +109,10 @@ std::vector<Result<Reply>> Pipeline::execute() {
         }
         slot =
             r.is_error() ? Result<Reply>(errc::server_error, r.str()) : Result<Reply>(std::move(r));
-        if (count != 1) slot = detail::recorded_reply(std::move(slot));
+        if (count != 1) {
+          slot = detail::recorded_reply(std::move(slot));
+          if (!slot.ok() && slot.error() == errc::migrating) core_->want_record();
+        }
       } else {
         slot = Result<Reply>(jobs[j].error, jobs[j].message);
       }
@@ -198,40 +203,67 @@ Transaction& Transaction::command(Args args) {
 }
 
 std::optional<std::vector<Reply>> Transaction::exec() {
-  std::optional<std::size_t> shard = shard_;
-  for (const auto& c : commands_) {
-    std::vector<std::string_view> w(c.begin(), c.end());
-    merge_shard(*core_, w, shard);  // throws cross_shard before anything is sent
+  {
+    std::optional<std::size_t> shard = shard_;
+    for (const auto& c : commands_) {
+      std::vector<std::string_view> w(c.begin(), c.end());
+      merge_shard(*core_, w, shard);  // throws cross_shard before anything is sent
+    }
   }
-  // Online resharding: the moving keys the transaction writes go to the dirty set by a SADD
-  // inside the transaction (throws errc::migrating in the cutover, before anything is sent).
-  const auto record = core_->batch_record(commands_);
   std::vector<std::vector<std::string>> commands;
   commands.swap(commands_);
-  std::string payload;
-  std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
-  append_command(payload, multi);
-  for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
-  if (record) append_command(payload, record->words());
-  append_command(payload, exec);
-  const auto replies = static_cast<std::uint32_t>(commands.size() + 2 + (record ? 1 : 0));
-  Reply last;
-  if (lease_) {
-    auto r = lease_->exchange(payload, replies);
-    lease_.reset();  // EXEC ends the WATCH either way
-    watched_.clear();
-    shard_.reset();
-    if (!r.ok()) throw Error(r.error(), r.message());
-    last = std::move(r.value().back());
-  } else {
-    detail::Node& node = core_->node_for_shard(shard.value_or(0), true, true);
-    shard_.reset();
-    last = detail::value_or_throw(core_->execute(node, payload, replies));
+  const auto until = detail::Clock::now() + core_->options().request_timeout;
+  for (;;) {
+    std::optional<std::size_t> shard = shard_;
+    for (const auto& c : commands) {
+      std::vector<std::string_view> w(c.begin(), c.end());
+      merge_shard(*core_, w, shard);
+    }
+    // Online resharding: a transaction writing moving keys (any writing one, under strict
+    // fencing) is checked against the stored record first and its moving keys go to the dirty
+    // set by a SADD inside it (throws errc::migrating in the cutover, before anything is sent).
+    const auto record = core_->batch_record(commands);
+    std::string payload;
+    std::vector<std::string_view> multi{"MULTI"}, exec{"EXEC"};
+    std::uint32_t replies = record ? record->append_check(payload) : 0;
+    append_command(payload, multi);
+    for (const auto& c : commands) append_command(payload, std::span<const std::string>(c));
+    if (record) replies += record->append_sadd(payload);
+    append_command(payload, exec);
+    replies += static_cast<std::uint32_t>(commands.size() + 2);
+    const bool watched = lease_ != nullptr;
+    Reply last;
+    if (lease_) {
+      auto r = lease_->exchange(payload, replies);
+      lease_.reset();  // EXEC ends the WATCH either way
+      watched_.clear();
+      shard_.reset();
+      if (!r.ok()) throw Error(r.error(), r.message());
+      last = std::move(r.value().back());
+    } else {
+      detail::Node& node = core_->node_for_shard(shard.value_or(0), true, true);
+      shard_.reset();
+      last = detail::value_or_throw(core_->execute(node, payload, replies));
+    }
+    if (record) detail::strip_record(last, record->sadd());
+    if (last.is_nil() && record && !watched) {
+      // Only the check's WATCH can have answered nil: the record is not the one this client
+      // routes by, and nothing ran. Nothing of the caller's was read under a WATCH, so the
+      // transaction is sent again once the record is read (routed again: a flip moves it).
+      core_->want_record();
+      if (detail::Clock::now() >= until)
+        throw Error(errc::migrating, std::string(detail::kRecordChangedMessage));
+      const std::uint64_t epoch = record->check.epoch;
+      core_->wait_for_record(std::min(until, detail::Clock::now() + std::chrono::milliseconds(20)),
+                             [&] { return core_->topology_epoch() != epoch; });
+      continue;
+    }
+    // With WATCHed keys of the caller's, a nil is theirs to retry (the record's change is one
+    // more reason the reads they made may be stale).
+    if (last.is_nil()) return std::nullopt;  // a WATCHed key changed
+    last.throw_if_error();
+    return std::move(last.elements());
   }
-  if (record) detail::strip_record(last);
-  if (last.is_nil()) return std::nullopt;  // a WATCHed key changed
-  last.throw_if_error();
-  return std::move(last.elements());
 }
 
 void Transaction::discard() {

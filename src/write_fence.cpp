@@ -1,6 +1,7 @@
 // Requests during online resharding: which go through the guard script (writes of moving keys
-// while they are copied; every write under strict fencing), which are recorded through
-// MULTI/EXEC instead (scripts and transactions writing moving keys, lease fencing), which wait
+// while they are copied; every write under strict fencing), which are checked and recorded
+// through MULTI/EXEC instead (scripts and transactions writing moving keys; every script and
+// transaction that writes, under strict fencing), which wait
 // for the cutover to end (moving keys), and which wait for a fresh read of the record (lease
 // fencing, an expired lease). Without a topology record none of this runs: the routing
 // table's `reshard` is null.
@@ -12,21 +13,6 @@
 #include "reshard/guard_script.hpp"
 
 namespace flyshard::detail {
-namespace {
-
-// A write recorded through MULTI/EXEC cannot check the stored record when it runs, as the
-// guard script does, so one sent just before the cutover could land after the migrator's final
-// drain and be lost. Only while the copy runs is that out of reach (the client must read two
-// newer records before the final drain); from catch-up on they wait for the flip, retriably.
-void refuse_record_in_catchup(const ReshardView& v, const char* what) {
-  if (v.state != MigrationState::catchup) return;
-  throw Error(errc::migrating, std::string(what) +
-                                   " writing keys that move waits out the migration's catch-up "
-                                   "and cutover: retry");
-}
-
-}  // namespace
-
 ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
                                         std::span<const std::string_view> keys, bool read,
                                         bool script) const {
@@ -56,19 +42,13 @@ ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
     // Reads are not frozen: until the flip the source holds every moving key's last value
     // (writes to them are what the freeze stops), so a read there is current.
     f.kind = FenceKind::frozen;
-  } else if (script && moving != 0 && !read) {
-    if (v.fencing == Fencing::strict) {
-      throw Error(errc::migrating,
-                  "under strict fencing a script on keys that move waits for the migration's "
-                  "flip (the guard cannot wrap a script, and MULTI/EXEC cannot check the "
-                  "stored epoch first): retry");
-    }
-    refuse_record_in_catchup(v, "a script");
-    // The guard cannot wrap a script (Lua may not call EVAL): MULTI/EXEC records it.
+  } else if (script && !read && (moving != 0 || strict_write)) {
+    // The guard cannot wrap a script (Lua may not call EVAL): it is checked and recorded
+    // through WATCH and MULTI/EXEC instead (guard_script.hpp).
     f.kind = FenceKind::record;
-    f.moving.assign(keys.begin(), keys.end());
+    if (moving != 0) f.moving.assign(keys.begin(), keys.end());
   } else if (script) {
-    // Strict fencing does not cover scripts yet: the guard cannot call EVAL.
+    // A read-only script (EVAL_RO), or one on staying keys under lease fencing: as is.
   } else if (moving != 0 && !read) {
     f.kind = FenceKind::guard;
     f.moving.assign(keys.begin(), keys.end());
@@ -87,10 +67,17 @@ bool ClientCore::one_by_one(bool write) const {
          (write && (t->reshard->fencing == Fencing::strict || !lease_valid(*t)));
 }
 
-std::vector<std::string_view> ClientCore::BatchRecord::words() const {
+std::uint32_t ClientCore::BatchRecord::append_check(std::string& payload) const {
+  append_record_check(payload, check);
+  return kRecordCheckReplies;
+}
+
+std::uint32_t ClientCore::BatchRecord::append_sadd(std::string& payload) const {
+  if (moving.empty()) return 0;
   std::vector<std::string_view> w{"SADD", dirty_key};
   w.insert(w.end(), moving.begin(), moving.end());
-  return w;
+  append_command(payload, w);
+  return 1;
 }
 
 std::optional<ClientCore::BatchRecord> ClientCore::batch_record(
@@ -99,32 +86,29 @@ std::optional<ClientCore::BatchRecord> ClientCore::batch_record(
   if (!table->reshard) [[likely]]
     return std::nullopt;
   const ReshardView& v = *table->reshard;
-  if (!v.migrating()) return std::nullopt;
+  const bool strict = v.fencing == Fencing::strict;
+  if (!v.migrating() && !strict) return std::nullopt;
   // The views point into `commands`.
   std::vector<std::string_view> keys;
-  bool writes_moving = false;
+  bool writes = false, writes_moving = false;
   for (const auto& c : commands) {
     const std::vector<std::string_view> w(c.begin(), c.end());
     if (w.empty()) continue;
     const CommandInfo* info = lookup_command(w);
     const std::vector<std::string_view> ck = command_keys(w, info);
     if (!is_read_command(info)) {
-      writes_moving = writes_moving || std::any_of(ck.begin(), ck.end(), [&](std::string_view k) {
-                        return v.pair.moves(k);
-                      });
+      writes = true;
+      writes_moving = writes_moving ||
+                      (v.migrating() && std::any_of(ck.begin(), ck.end(), [&](std::string_view k) {
+                         return v.pair.moves(k);
+                       }));
     }
     keys.insert(keys.end(), ck.begin(), ck.end());
   }
-  if (!writes_moving) return std::nullopt;
+  if (!writes_moving && !(strict && writes)) return std::nullopt;
   if (!lease_valid(*table)) {
     want_record();
     throw Error(errc::migrating, "topology record not read within the lease: retry");
-  }
-  if (v.fencing == Fencing::strict) {
-    want_record();
-    throw Error(errc::migrating,
-                "under strict fencing a transaction on keys that move waits for the migration's "
-                "flip (MULTI/EXEC cannot check the stored epoch first): retry");
   }
   // All the batch's keys, as one command's: all move to one shard, or none moves.
   const Fence f = fence_for(*table, keys, false);
@@ -133,19 +117,25 @@ std::optional<ClientCore::BatchRecord> ClientCore::batch_record(
     throw Error(errc::migrating, "a transaction on keys frozen for the cutover of topology epoch " +
                                      std::to_string(v.epoch) + " waits for the flip: retry");
   }
-  refuse_record_in_catchup(v, "a transaction");
   BatchRecord r;
+  r.check = record_check(v.epoch);
   r.dirty_key = v.dirty_key;
-  for (std::string_view k : f.moving) {
-    if (std::find(r.moving.begin(), r.moving.end(), k) == r.moving.end()) r.moving.emplace_back(k);
+  if (writes_moving) {
+    for (std::string_view k : f.moving) {
+      if (std::find(r.moving.begin(), r.moving.end(), k) == r.moving.end())
+        r.moving.emplace_back(k);
+    }
   }
   return r;
 }
 
-std::vector<std::string_view> ClientCore::pipeline_words(
-    const Route& route, std::span<const std::string_view> words, std::vector<std::string>& scratch,
-    std::vector<std::string_view>& record) const {
+std::vector<std::string_view> ClientCore::pipeline_words(const Route& route,
+                                                         std::span<const std::string_view> words,
+                                                         std::vector<std::string>& scratch,
+                                                         std::vector<std::string_view>& record,
+                                                         bool& recorded) const {
   record.clear();
+  recorded = false;
   const RoutingTable& t = *route.table;
   if (!route.read && !lease_valid(t)) {
     want_record();
@@ -160,8 +150,9 @@ std::vector<std::string_view> ClientCore::pipeline_words(
   if (f.kind == FenceKind::plain) return {words.begin(), words.end()};
   // The views of `f` point into `words` (the caller's), so they outlive this call.
   if (f.kind == FenceKind::record) {
+    recorded = true;
     scratch.resize(1);
-    record = record_words(t.reshard->dirty_key, f.moving, scratch[0]);
+    if (!f.moving.empty()) record = record_words(t.reshard->dirty_key, f.moving, scratch[0]);
     return {words.begin(), words.end()};
   }
   const GuardCall call{t.reshard->epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving,
@@ -223,13 +214,23 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
                      route.known);
     }
     if (f.kind == FenceKind::record) {
-      // A script on moving keys: MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
+      // A script: WATCH, the check, MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
       // comes back as the script's own error (EXEC's first element): Script::run then sends
       // EVAL, which comes through here again.
       std::string dirty;
-      append_recorded(payload, words, record_words(t.reshard->dirty_key, f.moving, dirty));
-      return recorded_reply(
-          execute(*route.node, payload, kRecordedReplies, false, std::nullopt, route.known));
+      std::vector<std::string_view> sadd;
+      if (!f.moving.empty()) sadd = record_words(t.reshard->dirty_key, f.moving, dirty);
+      append_recorded(payload, words, sadd, record_check(epoch));
+      Result<Reply> r = recorded_reply(execute(
+          *route.node, payload, recorded_replies(!sadd.empty()), false, std::nullopt, route.known));
+      if (r.ok() || r.error() != errc::migrating) return r;
+      // The check refused this client's epoch, or the record changed before EXEC: nothing
+      // ran. Re-read and route again. Not only once the epoch moves: this primary's record
+      // may be the one behind (the migrator writes the primaries one after another).
+      if (Clock::now() >= until) return migrating_error(std::string(kRecordChangedMessage));
+      wait_for_record(std::min(until, Clock::now() + std::chrono::milliseconds(20)),
+                      [&] { return topology_epoch() != epoch; });
+      continue;
     }
     const GuardCall call{epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving, f.others};
     append_command(payload, guard_words(words, call, false, scratch));

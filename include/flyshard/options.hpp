@@ -80,9 +80,7 @@ struct ClientOptions {
   ReadFrom read_from = ReadFrom::primary;
   /// Every node is checked this often: ROLE on primaries, INFO replication on replicas.
   /// 0 disables active checks (transport errors still count). Default 1000 ms.
-  /// The same round reads the topology record (online resharding) from every primary and
-  /// registers the client there; 0 also turns that off (the client then routes by its
-  /// topology only, so give a client that runs during a migration a non-zero interval).
+  /// (The topology record has its own interval: topology_poll_interval.)
   std::chrono::milliseconds health_interval{1000};
   /// Consecutive failed checks or transport errors that mark a node down; one successful
   /// check marks it up again. Default 3.
@@ -109,11 +107,18 @@ struct ClientOptions {
   /// spaces (the server's rule). Empty: no CLIENT SETNAME (for a server or proxy that refuses
   /// CLIENT). Default "flyshard".
   std::string client_name = "flyshard";
-  /// Follow the topology record on the primaries (online resharding: read at start and on
-  /// every health round, route by the newest epoch). false: route by the given topology only,
-  /// as a tool that talks to one shard on purpose must (the migrator's per-shard links).
-  /// Default true (it also needs health_interval > 0).
+  /// Follow the topology record on the primaries (online resharding: read at start, then
+  /// every topology_poll_interval and at once on a primary's pub/sub hint; route by the
+  /// newest epoch). false: route by the given topology only, as a tool that talks to one
+  /// shard on purpose must (the migrator's per-shard links). Default true.
   bool follow_topology_record = true;
+  /// How often the topology record is read from every primary (and this client's epoch
+  /// registered there, with the record's lease). Independent of health_interval: a client
+  /// without health checks must still follow a migration, or it would route moving keys by an
+  /// old layout. 0: no periodic read — the record is still read at start, on a hint, and
+  /// whenever a request needs a fresher one (a lease-fenced write after the lease ran out).
+  /// Default 1000 ms; keep it well below the record's lease (default 5 s).
+  std::chrono::milliseconds topology_poll_interval{1000};
 };
 
 }  // namespace flyshard

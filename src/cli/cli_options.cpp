@@ -21,6 +21,8 @@ ClientOptions client_options(const CommonOptions& o) {
   c.connect_timeout = o.timeout();
   c.request_timeout = o.timeout();
   c.health_interval = std::chrono::milliseconds(0);
+  // The probes talk to each node as the file names it, whatever layout a record gives.
+  c.follow_topology_record = false;
   c.failure_limit = 1;
   c.reconnect_min = o.timeout();
   c.blocking_pool_size = 2;
@@ -35,9 +37,9 @@ ClientOptions client_options(const CommonOptions& o) {
 
 ClientOptions routing_client_options(const CommonOptions& o) {
   ClientOptions c = client_options(o);
-  // The record is read at start only with health rounds on (without them a client would
-  // never follow it afterwards).
-  c.health_interval = std::chrono::hours(1);
+  // A command of the tool runs for moments: the record read at start is enough.
+  c.follow_topology_record = true;
+  c.topology_poll_interval = std::chrono::milliseconds(0);
   return c;
 }
 

@@ -39,13 +39,14 @@ void add_common_options(CLI::App& sub, CommonOptions& o);
 
 /// Options for every Client the tool builds: short deadlines so a dead or hung node costs
 /// one timeout, not a hang; one failure marks a node down (a one-shot tool gets no second
-/// look); no background health rounds (the tool's own requests are the checks); the
+/// look); no background health rounds (the tool's own requests are the checks); the file's
+/// nodes as given (no topology record followed: a probe asks the node it names); the
 /// library's log silenced unless -v, because the tool reports each failure itself.
 ClientOptions client_options(const CommonOptions& o);
 
 /// client_options() for a Client that routes as programs do: it reads the topology record
-/// at start (a migration may have changed the layout since the file was written). Its
-/// health round is an hour away: a one-shot run never sees one.
+/// at start (a migration may have changed the layout since the file was written), and no
+/// more: a one-shot run needs no periodic read.
 ClientOptions routing_client_options(const CommonOptions& o);
 
 /// The layout programs route by now: the topology record's when the primaries hold one,

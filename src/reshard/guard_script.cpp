@@ -32,6 +32,17 @@ end
 return reply
 )lua";
 
+// The check before a recorded write (guard_script.hpp): KEYS = [record, fence], ARGV =
+// [client epoch]. Writing the fence key, which the batch WATCHes, makes its EXEC answer nil.
+// The fence expires: it only has to outlive the EXEC sent right behind it.
+constexpr std::string_view kCheckSource = R"lua(local stored = redis.call('HGET', KEYS[1], 'epoch')
+if stored ~= ARGV[1] then
+  redis.call('SET', KEYS[2], '1', 'PX', '10000')
+  return redis.error_reply('FLYSHARDSTALE ' .. (stored or '0'))
+end
+return 'OK'
+)lua";
+
 }  // namespace
 
 std::string_view guard_script_source() noexcept {
@@ -80,13 +91,22 @@ std::vector<std::string_view> record_words(std::string_view dirty_key,
   return w;
 }
 
+void append_record_check(std::string& payload, const RecordCheck& check) {
+  const std::string epoch = std::to_string(check.epoch);
+  const std::string_view watch[] = {"WATCH", kRecordKey, check.fence_key};
+  const std::string_view eval[] = {"EVAL", kCheckSource, "2", kRecordKey, check.fence_key, epoch};
+  append_command(payload, watch);
+  append_command(payload, eval);
+}
+
 void append_recorded(std::string& payload, std::span<const std::string_view> command,
-                     std::span<const std::string_view> record) {
+                     std::span<const std::string_view> record, const RecordCheck& check) {
   constexpr std::string_view kMulti[] = {"MULTI"};
   constexpr std::string_view kExec[] = {"EXEC"};
+  append_record_check(payload, check);
   append_command(payload, kMulti);
   append_command(payload, command);
-  append_command(payload, record);
+  if (!record.empty()) append_command(payload, record);
   append_command(payload, kExec);
 }
 
@@ -94,24 +114,27 @@ Result<Reply> recorded_reply(Result<Reply> exec) {
   if (!exec.ok()) return exec;
   Reply& r = exec.value();
   if (r.is_error()) return Result<Reply>(errc::server_error, r.str());
-  if (!r.is_array() || r.elements().size() != 2) {
+  if (r.is_nil()) return Result<Reply>(errc::migrating, std::string(kRecordChangedMessage));
+  if (!r.is_array() || r.elements().empty() || r.elements().size() > 2) {
     return Result<Reply>(errc::protocol_error,
-                         "MULTI/EXEC recording a moving key: EXEC did not answer two replies");
+                         "MULTI/EXEC recording a write: EXEC did not answer one or two replies");
   }
-  Reply& sadd = r.elements()[1];
-  if (sadd.is_error()) {
-    return Result<Reply>(errc::server_error,
-                         "the write ran but recording its moving keys in the migration's dirty "
-                         "set failed: " +
-                             sadd.str());
+  if (r.elements().size() == 2) {
+    Reply& sadd = r.elements()[1];
+    if (sadd.is_error()) {
+      return Result<Reply>(errc::server_error,
+                           "the write ran but recording its moving keys in the migration's dirty "
+                           "set failed: " +
+                               sadd.str());
+    }
   }
   Reply& first = r.elements()[0];
   if (first.is_error()) return Result<Reply>(errc::server_error, first.str());
   return Result<Reply>(std::move(first));
 }
 
-void strip_record(Reply& exec) {
-  if (!exec.is_array() || exec.elements().empty()) return;
+void strip_record(Reply& exec, bool sadd) {
+  if (!sadd || !exec.is_array() || exec.elements().empty()) return;
   if (exec.elements().back().is_error()) {
     exec = Reply::error(
         "the transaction ran but recording its moving keys in the migration's dirty set "

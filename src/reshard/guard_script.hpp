@@ -49,15 +49,33 @@ std::vector<std::string_view> guard_words(std::span<const std::string_view> comm
                                           const GuardCall& call, bool eval,
                                           std::vector<std::string>& scratch);
 
-// Writes the guard cannot wrap, under lease fencing: a script (Lua may not call EVAL) and a
-// MULTI/EXEC batch (a transaction, write_and_wait). They are recorded through MULTI/EXEC
-// instead: the SADD of their moving keys to the dirty set is queued in the same transaction
-// as the write, so both run or neither does, with no other client's command in between,
-// which is what the guard gives a single command. In plain (non-cluster) mode a transaction
-// may touch any key of the node, so the dirty set (a fixed per-node name) can be in it. There
-// is no epoch check in it: strict fencing, whose guard checks the stored epoch first, still
-// refuses these writes on moving keys (lease fencing needs none: the migrator waits the lease
-// out before each phase, and a client writes only within its lease).
+// Writes the guard cannot wrap: a script (Lua may not call EVAL) and a MULTI/EXEC batch (a
+// transaction, write_and_wait). They are *recorded* instead: the SADD of their moving keys to
+// the dirty set is queued in the same transaction as the write, so both run or neither does,
+// with no other client's command in between, which is what the guard gives a single command.
+// In plain (non-cluster) mode a transaction may touch any key of the node, so the dirty set
+// (a fixed per-node name) can be in it.
+//
+// And they are *checked* first, as the guard checks: MULTI/EXEC cannot look at the stored
+// record when it runs, so the batch goes as
+//
+//   WATCH <record> <fence>            the record, and a key of this client's
+//   EVAL <check> 2 <record> <fence> <epoch>
+//   MULTI, the write, SADD <dirty> <moving...>, EXEC
+//
+// in one contiguous write. The check script compares the stored epoch with the client's; when
+// they differ it writes the fence key, a WATCHed key, so EXEC answers nil and nothing of the
+// write runs. A record changed by the migrator between the WATCH and the EXEC makes EXEC
+// answer nil too. So a recorded write runs only under the very record its client routes by:
+// never after the cutover record (the final drain could miss it), under strict fencing or
+// lease. (Before this check, recorded writes were refused from the catch-up on, and under
+// strict fencing altogether.)
+
+/// What a recorded write checks first.
+struct RecordCheck {
+  std::uint64_t epoch = 0;     ///< the epoch the client routes by
+  std::string_view fence_key;  ///< "flyshard:fence:<client id>" (the check writes it to abort)
+};
 
 /// The words of `SADD <dirty_key> <moving...>`. The views point into `moving` and
 /// `dirty_copy`, which receives a copy of `dirty_key` (the record the key came from may go
@@ -66,24 +84,42 @@ std::vector<std::string_view> record_words(std::string_view dirty_key,
                                            std::span<const std::string_view> moving,
                                            std::string& dirty_copy);
 
-/// Appends `MULTI`, `command`, `record` (record_words) and `EXEC` to `payload`: 4 replies,
-/// the last (EXEC's) holding the command's reply and SADD's.
+/// Appends `WATCH` and the check script's `EVAL`: kRecordCheckReplies replies, to send before
+/// MULTI. (EVAL, not EVALSHA: the batch's replies come back together, too late to resend one
+/// that met NOSCRIPT.)
+void append_record_check(std::string& payload, const RecordCheck& check);
+inline constexpr std::uint32_t kRecordCheckReplies = 2;
+
+/// Appends the check, `MULTI`, `command`, `record` (record_words; empty: no SADD, a checked
+/// write of keys that do not move, under strict fencing) and `EXEC` to `payload`:
+/// recorded_replies(!record.empty()) replies, the last (EXEC's) holding the command's reply
+/// and SADD's.
 void append_recorded(std::string& payload, std::span<const std::string_view> command,
-                     std::span<const std::string_view> record);
-/// How many replies append_recorded() adds.
-inline constexpr std::uint32_t kRecordedReplies = 4;
+                     std::span<const std::string_view> record, const RecordCheck& check);
+/// How many replies append_recorded() adds (with a SADD or without).
+constexpr std::uint32_t recorded_replies(bool sadd) noexcept {
+  return kRecordCheckReplies + (sadd ? 4 : 3);
+}
 
 /// The command's reply out of EXEC's reply to append_recorded(): the first element (an error
 /// element, such as a script's NOSCRIPT, becomes errc::server_error with its text, as the
 /// command alone would have given). A failed SADD is an error too: the write may have run
-/// without being recorded. An error in `exec` (EXECABORT, a lost link) is passed on.
+/// without being recorded. A nil EXEC (the check refused the client's epoch, or the record
+/// changed before EXEC: nothing ran) is the retriable errc::migrating. An error in `exec`
+/// (EXECABORT, a lost link) is passed on.
 Result<Reply> recorded_reply(Result<Reply> exec);
 
-/// A MULTI/EXEC batch recorded by a SADD queued last, before EXEC: takes SADD's reply off
-/// EXEC's reply (an array) so the caller sees its own commands' replies only. A failed SADD
-/// turns `exec` into an error reply (the writes may have run without being recorded). A nil
-/// (a WATCHed key changed) or an error (EXECABORT) is left as it is.
-void strip_record(Reply& exec);
+/// A MULTI/EXEC batch recorded by a SADD queued last, before EXEC (`sadd`; false: a checked
+/// batch without one): takes SADD's reply off EXEC's reply (an array) so the caller sees its
+/// own commands' replies only. A failed SADD turns `exec` into an error reply (the writes may
+/// have run without being recorded). A nil (the check refused, the record or another WATCHed
+/// key changed) or an error (EXECABORT) is left as it is.
+void strip_record(Reply& exec, bool sadd);
+
+/// The message of errc::migrating for a checked batch whose EXEC answered nil.
+inline constexpr std::string_view kRecordChangedMessage =
+    "the topology record is not the one this client routes by (refused by the check, or changed "
+    "before EXEC): nothing ran; retry";
 
 /// The stored epoch of a FLYSHARDSTALE error message; nullopt for any other message.
 std::optional<std::uint64_t> stale_epoch(std::string_view message) noexcept;

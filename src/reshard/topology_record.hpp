@@ -62,6 +62,9 @@ inline constexpr std::string_view kClientRegistryKey = "flyshard:clients";
 /// moving keys written since the migration began (the guard script adds them, or a SADD
 /// inside the MULTI/EXEC of a script or transaction that writes them: guard_script.hpp).
 inline constexpr std::string_view kDirtyKeyPrefix = "flyshard:dirty:";
+/// Prefix of the per-client fence keys: "flyshard:fence:<client id>", which the check before a
+/// recorded write (guard_script.hpp) writes to abort the write's EXEC; it expires by itself.
+inline constexpr std::string_view kFenceKeyPrefix = "flyshard:fence:";
 /// Prefix of the library's own keys (never migrated, never counted as user keys).
 inline constexpr std::string_view kInternalKeyPrefix = "flyshard:";
 

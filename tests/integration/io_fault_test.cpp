@@ -55,7 +55,9 @@ ClientOptions fast_options() {
   o.stuck_timeout = 5000ms * kSlow;
   o.reconnect_min = 10ms;
   o.reconnect_max = 100ms;
-  o.health_interval = 0ms;  // only the test's own commands reach the fake server
+  // Only the test's own commands reach the fake server: no checks, no topology record reads.
+  o.health_interval = 0ms;
+  o.follow_topology_record = false;
   o.log_level = LogLevel::error;
   return o;
 }

@@ -122,12 +122,16 @@ TEST_F(MigrateTest, InitWritesTheRecordOnEveryPrimaryAndRefusesAnotherLayout) {
   EXPECT_EQ(j["topology_record"]["state"], "stable");
 }
 
+// The size (100,000 keys of every type); a tenth in the sanitizer builds, where the
+// same run takes about ten times as long and checks the same code paths.
+constexpr int kEveryTypeKeys = FLYSHARD_SLOWDOWN > 1 ? 10000 : 100000;
+
 TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
   ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
   std::vector<std::string> keys;
   {
     Client c(three_);
-    keys = fill_every_type(c, 10000);
+    keys = fill_every_type(c, kEveryTypeKeys);
   }
   const auto before = snapshot(three_, keys);
   GuardedWriter w1(four_, 1), w2(four_, 2);
@@ -139,11 +143,11 @@ TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
   w2.stop();
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_GT(j["keys_copied"].get<long long>(), 1500);
+  EXPECT_GT(j["keys_copied"].get<long long>(), kEveryTypeKeys / 7);
   // Cleanup unlinked the moved fixture keys (not a count to compare with keys_copied: a
   // writer's key copied and then deleted or expired by its writer is gone before cleanup).
   // check_layout below checks that nothing is left on the sources.
-  EXPECT_GT(j["keys_unlinked"].get<long long>(), 1500);
+  EXPECT_GT(j["keys_unlinked"].get<long long>(), kEveryTypeKeys / 7);
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(epoch_on(i), j["epoch"].get<std::uint64_t>());
   expect_clean(check_layout(all_, four_, before));
   for (const GuardedWriter* w : {&w1, &w2}) {
@@ -151,7 +155,8 @@ TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
     EXPECT_GT(w->ops, 0);
     expect_clean(check_writer(four_, *w));
   }
-  std::cout << "writers: " << w1.ops + w2.ops << " ops, " << w1.guarded + w2.guarded
+  std::cout << keys.size() << " keys, " << j["keys_copied"]
+            << " copied; writers: " << w1.ops + w2.ops << " ops, " << w1.guarded + w2.guarded
             << " through the guard, " << w1.frozen + w2.frozen << " held at cutover\n";
 
   ToolRun again = tool(migrate_args(a_, b_));
@@ -164,7 +169,7 @@ TEST_F(MigrateTest, ShrinkFourToThree) {
   std::vector<std::string> keys;
   {
     Client c(four_);
-    keys = fill_every_type(c, 10000);
+    keys = fill_every_type(c, kEveryTypeKeys);
   }
   const auto before = snapshot(four_, keys);
   GuardedWriter w(four_, 3);
@@ -289,6 +294,58 @@ TEST_F(MigrateTest, AbortBeforeTheFlipLeavesLayoutAIntactAndTargetsClean) {
   expect_clean(check_layout(all_, four_, before));
 }
 
+// An abort after the copy: moving keys written, deleted and created since (by a client that
+// follows the record, so through the guard to the source) keep those writes under layout A,
+// and the target keeps none of its copies (they are stale now).
+TEST_F(MigrateTest, AbortAfterTheCopyKeepsLaterWritesAndDropsTheStaleCopies) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  const detail::LayoutPair p(three_, &four_);
+  std::vector<std::string> keys, moving;
+  {
+    Client c(three_);
+    keys = fill_every_type(c, 2000);
+    for (int i = 0; i < 1000; ++i) {
+      const std::string k = "late:" + std::to_string(i);
+      c.set(k, "old");
+      keys.push_back(k);
+      if (p.moves(k)) moving.push_back(k);
+    }
+  }
+  ASSERT_GE(moving.size(), 30u);
+  kill_after("copying", {"--batch", "5000"});
+  ServerProcess& s4 = cluster_->primary(3);
+  ASSERT_EQ(s4.command({"GET", moving[0]}).str(), "old") << "the copy took the moving keys";
+  std::vector<std::string> deleted;
+  {
+    Client c(three_);
+    ASSERT_GT(c.epoch(), 1u);
+    for (std::size_t i = 0; i < moving.size(); ++i) {
+      if (i % 3 == 0) {
+        c.del({moving[i]});
+        deleted.push_back(moving[i]);
+      } else {
+        c.set(moving[i], "new");
+      }
+    }
+    for (int i = 0; i < 200; ++i) {  // created after the copy: never copied
+      const std::string k = "born:" + std::to_string(i);
+      c.set(k, "fresh");
+      keys.push_back(k);
+    }
+  }
+  std::erase_if(keys, [&](const std::string& k) {
+    return std::find(deleted.begin(), deleted.end(), k) != deleted.end();
+  });
+  const auto expected = snapshot(three_, keys);  // layout A's shards hold the truth now
+  ToolRun r = tool("migrate --abort --lock-ttl-ms 500 -c " + a_.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_clean(check_layout(all_, three_, expected));
+  EXPECT_EQ(s4.command({"DBSIZE"}).integer(), 1) << "only the record on s4";
+  Client c(three_);
+  for (const auto& k : deleted) EXPECT_FALSE(c.get(k).has_value()) << k << " came back";
+  EXPECT_EQ(c.get(moving[1]), "new");
+}
+
 // The library's own client during the copy: a script and a transaction overwrite moving keys
 // the copy already took to s4. They are recorded in the source's dirty set atomically with
 // the write (MULTI/EXEC), so the catch-up carries the new values over: nothing is lost.
@@ -324,6 +381,7 @@ TEST_F(MigrateTest, ScriptsAndTransactionsOnCopiedKeysReachTheTarget) {
 
   ClientOptions o;
   o.health_interval = std::chrono::milliseconds(100);
+  o.topology_poll_interval = std::chrono::milliseconds(100);
   Client c(three_, o);
   ASSERT_GT(c.epoch(), 1u);
   // (a) a Script (EVALSHA, NOSCRIPT, then EVAL) on a moving key.

@@ -117,6 +117,7 @@ class ReshardClientTest : public testing::SharedClusterTest<3> {
   static ClientOptions fast_poll() {
     ClientOptions o;
     o.health_interval = 50ms;
+    o.topology_poll_interval = 50ms;
     o.request_timeout = 2000ms;
     return o;
   }
@@ -124,6 +125,7 @@ class ReshardClientTest : public testing::SharedClusterTest<3> {
   static ClientOptions no_poll() {
     ClientOptions o;
     o.health_interval = 60s;
+    o.topology_poll_interval = 0ms;
     o.request_timeout = 2000ms;
     return o;
   }
@@ -150,6 +152,23 @@ TEST_F(ReshardClientTest, FollowsARecordWrittenAfterItStartedByPolling) {
   EXPECT_EQ(c.stats().topology_changes, 1u);
   EXPECT_EQ(c.stats().topology_epoch, 1u);
   EXPECT_NE(to_prometheus(c.stats()).find("flyshard_topology_epoch 1"), std::string::npos);
+}
+
+// A client with health checks off still follows the record (it routed moving keys by its
+// file's layout forever before: its record reads ran on the health round).
+TEST_F(ReshardClientTest, FollowsTheRecordWithHealthChecksOff) {
+  ClientOptions o = fast_poll();
+  o.health_interval = 0ms;
+  Client c(layout_a(), o);
+  ASSERT_EQ(c.epoch(), 0u);
+  testing::write_record(primaries_a(), stable(1, layout_a()));
+  ASSERT_TRUE(eventually([&] { return c.epoch() == 1; }, 5s));
+  // And moves to the new layout at a flip: a moving key is written to its layout-B shard.
+  testing::write_record(primaries_b(), stable(2, layout_b()));
+  ASSERT_TRUE(eventually([&] { return c.epoch() == 2; }, 5s));
+  const std::string k = moving_key();
+  c.set(k, "by-b");
+  EXPECT_EQ(extra_->command({"GET", k}).str(), "by-b");
 }
 
 TEST_F(ReshardClientTest, FollowsQuicklyOnTheHint) {
@@ -334,30 +353,74 @@ TEST_F(ReshardClientTest, ScriptsAndTheAsyncFaceDuringAMigration) {
   EXPECT_EQ(c.get(sk), "fine");
 }
 
-TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysWaitOutTheCatchUp) {
+Result<Reply> async_transaction(Client& c, const std::vector<std::vector<std::string>>& commands) {
+  std::promise<Result<Reply>> done;
+  c.async().transaction(commands, [&](Result<Reply> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
+}
+
+// Scripts and transactions on moving keys keep working in the catch-up (they were refused from
+// the catch-up to the flip): checked against the stored record first, recorded in the dirty
+// set inside their MULTI/EXEC.
+TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysRunInTheCatchUp) {
   testing::write_record(primaries_a(), migrating(2, MigrationState::catchup));
   Client c(layout_a(), fast_poll());
   ASSERT_EQ(c.epoch(), 2u);
-  const std::string mk = moving_key();
+  const Topology a = layout_a(), b = layout_b();
+  LayoutPair p(a, &b);
+  const std::string mk = moving_key(), mk2 = moving_key(3000);
+  ServerProcess& source = cluster_->primary(p.shard_for(mk));
   const Script set_script("return redis.call('SET', KEYS[1], ARGV[1])");
-  auto code = [](auto&& f) {
-    try {
-      f();
-      return errc{};
-    } catch (const Error& e) {
-      return e.value();
-    }
-  };
-  EXPECT_EQ(code([&] { set_script.run(c, {mk}, {"x"}); }), errc::migrating);
-  EXPECT_EQ(code([&] {
-              auto tx = c.transaction();
-              tx.command({"SET", mk, "x"});
-              (void)tx.exec();
-            }),
-            errc::migrating);
-  // A plain write goes through the guard, which checks the stored record when it runs.
-  c.set(mk, "guarded");
-  EXPECT_EQ(c.get(mk), "guarded");
+  EXPECT_EQ(set_script.run(c, {mk}, {"x"}).str(), "OK");
+  EXPECT_EQ(source.command({"GET", mk}).str(), "x");
+  EXPECT_EQ(source.command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(), 1);
+  auto tx = c.transaction();
+  tx.command({"SET", mk2, "t"});
+  const auto r = tx.exec();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].str(), "OK");
+  ServerProcess& source2 = cluster_->primary(p.shard_for(mk2));
+  EXPECT_EQ(source2.command({"GET", mk2}).str(), "t");
+  EXPECT_EQ(source2.command({"SISMEMBER", "flyshard:dirty:m1", mk2}).integer(), 1);
+  // The async face and write_and_wait the same way.
+  const Result<Reply> at = async_transaction(c, {{"SET", mk2, "async"}});
+  ASSERT_TRUE(at.ok()) << at.message();
+  EXPECT_EQ(at.value().elements().size(), 1u);
+  EXPECT_EQ(source2.command({"GET", mk2}).str(), "async");
+  const AckedReplies acked = c.write_and_wait({{"SET", mk2, "acked"}}, ReplicaAck{0});
+  ASSERT_EQ(acked.replies.size(), 1u);
+  EXPECT_EQ(acked.replies[0].str(), "OK");
+  EXPECT_EQ(source2.command({"GET", mk2}).str(), "acked");
+}
+
+// The check before a recorded write: a client routing by an older epoch than the stored one
+// writes nothing through MULTI/EXEC (the guard refuses single writes the same way). The async
+// face reports it retriably; the blocking face re-reads the record and runs it again.
+TEST_F(ReshardClientTest, ARecordedWriteByAStaleEpochIsRefusedAndNothingRuns) {
+  testing::write_record(primaries_a(), migrating(2, MigrationState::copying));
+  Client c(layout_a(), no_poll());
+  ASSERT_EQ(c.epoch(), 2u);
+  const Topology a = layout_a(), b = layout_b();
+  LayoutPair p(a, &b);
+  const std::string mk = moving_key();
+  ServerProcess& source = cluster_->primary(p.shard_for(mk));
+  source.command({"SET", mk, "before"});
+  // Epoch 3 (still copying) behind the client's back: no hint, no poll.
+  testing::write_record(primaries_a(), migrating(3, MigrationState::copying));
+  const Result<Reply> refused = async_transaction(c, {{"SET", mk, "stale-tx"}});
+  ASSERT_FALSE(refused.ok()) << "a transaction by a stale epoch ran";
+  EXPECT_EQ(refused.error(), errc::migrating) << refused.message();
+  EXPECT_EQ(source.command({"GET", mk}).str(), "before") << "the refused transaction wrote";
+  EXPECT_EQ(source.command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(), 0);
+  // Epoch 4 behind its back again (the async refusal made it read epoch 3): the blocking face
+  // is refused, re-reads and writes under epoch 4.
+  ASSERT_TRUE(eventually([&] { return c.epoch() == 3; }, 5s));
+  testing::write_record(primaries_a(), migrating(4, MigrationState::copying));
+  EXPECT_EQ(c.eval("return redis.call('SET', KEYS[1], ARGV[1])", {mk}, {"fresh"}).str(), "OK");
+  EXPECT_EQ(c.epoch(), 4u) << "only the check's refusal can have made the client re-read";
+  EXPECT_EQ(source.command({"GET", mk}).str(), "fresh");
+  EXPECT_EQ(source.command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(), 1);
 }
 
 TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysAreRecordedWhileCopying) {
@@ -565,32 +628,30 @@ TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysAreRecordedWhileCopy
   EXPECT_EQ(on_source(tag + "a").str(), "1");
 }
 
-TEST_F(ReshardClientTest, StrictFencingRefusesScriptsAndTransactionsOnMovingKeys) {
-  // MULTI/EXEC cannot check the stored epoch before the write as the guard does.
+// Under strict fencing, scripts and transactions are checked against the stored epoch before
+// they run, on moving keys (recorded too) and on the others.
+TEST_F(ReshardClientTest, StrictFencingChecksScriptsAndTransactions) {
   testing::write_record(primaries_a(), migrating(2, MigrationState::copying, Fencing::strict));
-  Client c(layout_a(), fast_poll());
+  Client c(layout_a(), no_poll());
   ASSERT_EQ(c.epoch(), 2u);
   const std::string mk = moving_key(), sk = staying_key();
-  try {
-    c.eval("return redis.call('SET', KEYS[1], ARGV[1])", {mk}, {"x"});
-    FAIL() << "a script wrote a moving key under strict fencing";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.value(), errc::migrating) << e.what();
-  }
+  const Topology a = layout_a(), b = layout_b();
+  LayoutPair p(a, &b);
+  EXPECT_EQ(c.eval("return redis.call('SET', KEYS[1], ARGV[1])", {mk}, {"x"}).str(), "OK");
+  EXPECT_EQ(c.get(mk), "x");
+  EXPECT_EQ(
+      cluster_->primary(p.shard_for(mk)).command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(),
+      1);
   auto tx = c.transaction();
-  tx.command({"SET", mk, "t"});
-  try {
-    tx.exec();
-    FAIL() << "a transaction on a moving key ran under strict fencing";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.value(), errc::migrating) << e.what();
-    EXPECT_TRUE(is_retriable(e.value()));
-  }
-  EXPECT_FALSE(c.get(mk).has_value()) << "nothing was written";
-  auto tx2 = c.transaction();
-  tx2.command({"SET", sk, "s"});
-  EXPECT_TRUE(tx2.exec().has_value());
+  tx.command({"SET", sk, "s"});
+  EXPECT_TRUE(tx.exec().has_value());
   EXPECT_EQ(c.get(sk), "s");
+  // A stale client's script on a staying key: refused by the check, re-read, run again.
+  testing::write_record(primaries_a(), migrating(3, MigrationState::copying, Fencing::strict));
+  ServerProcess& home = cluster_->primary(p.shard_for(sk));
+  EXPECT_EQ(c.eval("return redis.call('SET', KEYS[1], ARGV[1])", {sk}, {"after"}).str(), "OK");
+  EXPECT_EQ(c.epoch(), 3u) << "only the check's refusal can have made the client re-read";
+  EXPECT_EQ(home.command({"GET", sk}).str(), "after");
 }
 
 TEST_F(ReshardClientTest, StrictFencingRefusesAStaleEpochThenTheClientRereadsAndWrites) {

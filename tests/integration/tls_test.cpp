@@ -186,6 +186,7 @@ TEST_F(TlsTest, WrongCaIsRefusedWithAClearErrorWithinTheConnectTimeout) {
   t.tls->ca_file = certs_->other_ca_file;
   ClientOptions o = fast_options();
   o.health_interval = 0ms;  // nothing marks the node down: every call meets the TLS failure
+  o.follow_topology_record = false;  // and no record read does either, before the call
   Client c(t, o);
   for (int attempt = 0; attempt < 3; ++attempt) {
     const auto start = Clock::now();
@@ -234,6 +235,7 @@ TEST_F(TlsTest, RedissToAServerTheSystemStoreDoesNotTrustIsRefused) {
   ASSERT_EQ(setenv("SSL_CERT_FILE", certs_->other_ca_file.c_str(), 1), 0);
   ClientOptions o = fast_options();
   o.health_interval = 0ms;
+  o.follow_topology_record = false;
   Client c(rediss_only(cluster_->topology()), o);
   auto [code, message] = set_error(c, "tls:rediss-untrusted");
   EXPECT_EQ(code, errc::tls) << message;

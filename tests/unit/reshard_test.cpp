@@ -174,22 +174,43 @@ TEST(GuardScriptTest, StaleEpochParsed) {
   EXPECT_TRUE(is_noscript("NOSCRIPT No matching script. Please use EVAL."));
 }
 
-TEST(RecordedWriteTest, MultiTheCommandSaddExecAsOnePayload) {
+TEST(RecordedWriteTest, CheckMultiTheCommandSaddExecAsOnePayload) {
   const std::vector<std::string_view> cmd{"EVALSHA", "abc", "1", "{t}a"};
   const std::vector<std::string_view> moving{"{t}a"};
+  const RecordCheck check{7, "flyshard:fence:c1"};
+  std::string checked;
+  append_record_check(checked, check);
+  // WATCH the record and the fence, then the check script's EVAL on both with the epoch.
+  EXPECT_TRUE(
+      checked.starts_with("*3\r\n$5\r\nWATCH\r\n$17\r\nflyshard:topology\r\n"
+                          "$17\r\nflyshard:fence:c1\r\n*6\r\n$4\r\nEVAL\r\n"))
+      << checked;
+  EXPECT_TRUE(
+      checked.ends_with("$1\r\n2\r\n$17\r\nflyshard:topology\r\n"
+                        "$17\r\nflyshard:fence:c1\r\n$1\r\n7\r\n"))
+      << checked;
   std::string dirty;
   std::string payload;
   {
     const std::string key = "flyshard:dirty:m1";  // gone before the words are used
     const auto record = record_words(key, moving, dirty);
-    append_recorded(payload, cmd, record);
+    append_recorded(payload, cmd, record, check);
   }
-  EXPECT_EQ(payload,
+  ASSERT_TRUE(payload.starts_with(checked));
+  EXPECT_EQ(payload.substr(checked.size()),
             "*1\r\n$5\r\nMULTI\r\n"
             "*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n1\r\n$4\r\n{t}a\r\n"
             "*3\r\n$4\r\nSADD\r\n$17\r\nflyshard:dirty:m1\r\n$4\r\n{t}a\r\n"
             "*1\r\n$4\r\nEXEC\r\n");
-  EXPECT_EQ(kRecordedReplies, 4u);
+  EXPECT_EQ(recorded_replies(true), 6u);
+  // Checked only (strict fencing, no key moves): no SADD.
+  std::string plain;
+  append_recorded(plain, cmd, {}, check);
+  EXPECT_EQ(plain.substr(checked.size()),
+            "*1\r\n$5\r\nMULTI\r\n"
+            "*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n1\r\n$4\r\n{t}a\r\n"
+            "*1\r\n$4\r\nEXEC\r\n");
+  EXPECT_EQ(recorded_replies(false), 5u);
 }
 
 TEST(RecordedWriteTest, TheCommandsReplyComesOutOfExecs) {
@@ -212,20 +233,31 @@ TEST(RecordedWriteTest, TheCommandsReplyComesOutOfExecs) {
   EXPECT_EQ(recorded_reply(Result<Reply>(Reply::error("EXECABORT t"))).message(), "EXECABORT t");
   EXPECT_EQ(recorded_reply(Result<Reply>(errc::timeout, "late")).error(), errc::timeout);
   EXPECT_EQ(recorded_reply(Result<Reply>(Reply::array({}))).error(), errc::protocol_error);
+  // Without a SADD (checked only): the one element is the command's.
+  Result<Reply> alone = recorded_reply(Result<Reply>(Reply::array({Reply::integer(3)})));
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ(alone.value(), Reply::integer(3));
+  // A nil EXEC: the check refused the epoch (or the record changed), nothing ran: retriable.
+  Result<Reply> refused = recorded_reply(Result<Reply>(Reply::nil()));
+  EXPECT_EQ(refused.error(), errc::migrating);
+  EXPECT_TRUE(is_retriable(refused.error()));
 }
 
 TEST(RecordedWriteTest, StripRecordLeavesTheCallersReplies) {
   Reply r = Reply::array({Reply::status("OK"), Reply::integer(5), Reply::integer(2)});
-  strip_record(r);
+  strip_record(r, true);
   EXPECT_EQ(r, Reply::array({Reply::status("OK"), Reply::integer(5)}));
+  Reply checked_only = Reply::array({Reply::status("OK"), Reply::integer(5)});
+  strip_record(checked_only, false);  // no SADD was queued: nothing to take off
+  EXPECT_EQ(checked_only, Reply::array({Reply::status("OK"), Reply::integer(5)}));
   Reply nil = Reply::nil();  // a WATCHed key changed
-  strip_record(nil);
+  strip_record(nil, true);
   EXPECT_TRUE(nil.is_nil());
   Reply aborted = Reply::error("EXECABORT t");
-  strip_record(aborted);
+  strip_record(aborted, true);
   EXPECT_EQ(aborted, Reply::error("EXECABORT t"));
   Reply failed = Reply::array({Reply::status("OK"), Reply::error("OOM no")});
-  strip_record(failed);
+  strip_record(failed, true);
   ASSERT_TRUE(failed.is_error());
   EXPECT_NE(failed.str().find("OOM no"), std::string::npos);
 }
