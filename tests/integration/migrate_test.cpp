@@ -182,6 +182,38 @@ TEST_F(MigrateTest, ShrinkFourToThree) {
   expect_clean(check_writer(three_, w));  // check_layout saw no user key left on s4
 }
 
+// Reweighting: keys move between shards that both stay (each a source and a target that holds
+// keys of its own), under the same checks as a grow or a shrink.
+TEST_F(MigrateTest, ReweightMovesKeysBetweenShardsThatStay) {
+  Topology heavier = four_;
+  heavier.shards[0].weight = 3;
+  const fs::path h = write("heavier.json", heavier);
+  ASSERT_EQ(tool("init -c " + b_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(four_);
+    keys = fill_every_type(c, 20000);
+  }
+  const auto before = snapshot(four_, keys);
+  const detail::LayoutPair p(four_, &heavier);
+  const auto moving =
+      std::count_if(keys.begin(), keys.end(), [&](const std::string& k) { return p.moves(k); });
+  ASSERT_GT(moving, 1000) << "the weight moves keys";
+  GuardedWriter w(four_, 5);
+  w.start();
+  ToolRun r = tool(migrate_args(b_, h) + " --json --rate 20000");
+  w.stop();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["keys_copied"].get<long long>(), moving);
+  expect_clean(check_layout(all_, heavier, before));
+  EXPECT_EQ(w.errors, 0) << w.last_error;
+  expect_clean(check_writer(heavier, w));
+  ToolRun status = tool("status --json -c " + b_.string());
+  ASSERT_EQ(status.rc, 0) << status.err;
+  EXPECT_EQ(nlohmann::json::parse(status.out)["topology_record"]["state"], "stable");
+}
+
 TEST_F(MigrateTest, ToolReadsTheRecordsLayoutAfterAMigrationNotTheFilesAnyMore) {
   ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
   std::string moved;  // a key layout B places on s4
