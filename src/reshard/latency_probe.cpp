@@ -1,0 +1,89 @@
+#include "reshard/latency_probe.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace flyshard::detail {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+}  // namespace
+
+double median_of(std::vector<double>& v) {
+  if (v.empty()) return 0;
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
+LatencyProbe::LatencyProbe(const std::vector<Topology>& layouts, const LinkOptions& links,
+                           const AdaptiveRateOptions& options)
+    : options_(options), links_(links), aimd_(options) {
+  for (const auto& l : layouts) links_.add(l);
+  names_ = links_.names();
+}
+
+LatencyProbe::~LatencyProbe() {
+  stop();
+}
+
+std::vector<double> LatencyProbe::round() {
+  std::vector<double> out;
+  out.reserve(names_.size());
+  for (const auto& name : names_) {
+    const auto t0 = SteadyClock::now();
+    try {
+      links_.run(name, {"PING"});
+    } catch (const Error&) {
+      // A node that fails a PING is the migrator's problem (its own links see it), not a
+      // round trip.
+      continue;
+    }
+    out.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
+  }
+  return out;
+}
+
+double LatencyProbe::sample_baseline(int rounds) {
+  std::vector<double> all;
+  for (int i = 0; i < rounds; ++i) {
+    const auto r = round();
+    all.insert(all.end(), r.begin(), r.end());
+    std::this_thread::sleep_for(options_.probe_every);
+  }
+  const double b = median_of(all);
+  aimd_.set_baseline(b);
+  return b;
+}
+
+void LatencyProbe::steer(RateLimiter& rate, std::function<void(double, double)> note) {
+  rate.set_rate(aimd_.rate());
+  thread_ = std::thread([this, &rate, note = std::move(note)] {
+    std::vector<double> samples;
+    auto next = SteadyClock::now() + options_.interval;
+    while (!stop_.load()) {
+      const auto r = round();
+      samples.insert(samples.end(), r.begin(), r.end());
+      if (SteadyClock::now() >= next) {
+        next += options_.interval;
+        if (!samples.empty()) {
+          const double rtt = median_of(samples);
+          const double now = aimd_.observe(rtt);
+          rate.set_rate(now);
+          cuts_ = aimd_.cuts();
+          if (note) note(rtt, now);
+        }
+        samples.clear();
+      }
+      std::this_thread::sleep_for(options_.probe_every);
+    }
+  });
+}
+
+void LatencyProbe::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace flyshard::detail
