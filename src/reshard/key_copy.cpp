@@ -142,37 +142,49 @@ CopyCounts copy_keys(Client& source, Client& target, const std::vector<std::stri
   const std::size_t window = options.string_window;
   std::vector<Held> held(keys.size());
 
-  // 1. Types; with the window, short strings whole and their TTLs too.
+  // 1. With the window: GETRANGE + PTTL, which is a short string whole with its TTL, a longer
+  //    string's first bytes, a missing key's PTTL -2, or another type's WRONGTYPE.
+  std::vector<std::string> type(keys.size());
+  std::vector<std::size_t> untyped;
   Pipeline p = source.pipeline();
-  for (const auto& k : keys) {
-    p.command({"TYPE", k});
-    if (window > 0) {
+  if (window == 0) {
+    for (std::size_t i = 0; i < keys.size(); ++i) untyped.push_back(i);
+  } else {
+    for (const auto& k : keys) {
       p.command({"GETRANGE", k, 0, static_cast<long long>(window) - 1});
       p.command({"PTTL", k});
     }
-  }
-  std::vector<Result<Reply>> first = p.execute();
-  const std::size_t per_key = window > 0 ? 3 : 1;
-  std::vector<std::string> type(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    type[i] = checked(first[per_key * i], keys[i], "TYPE").str();
-    if (type[i] == "none") {
-      held[i].kind = Held::absent;
-      continue;
+    std::vector<Result<Reply>> first = p.execute();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const Result<Reply>& range = first[2 * i];
+      if (!range.ok() && range.error() == errc::server_error) {  // WRONGTYPE: not a string
+        untyped.push_back(i);
+        continue;
+      }
+      const std::string& v = checked(range, keys[i], "GETRANGE").str();
+      const long long pttl = checked(first[2 * i + 1], keys[i], "PTTL").integer();
+      type[i] = "string";
+      if (pttl == -2) {
+        held[i].kind = Held::absent;  // an empty GETRANGE of a missing key, or gone since
+      } else if (v.size() < window) {
+        held[i].kind = Held::string;
+        held[i].value = v;
+        held[i].pttl = pttl;
+      }  // else perhaps longer than the window: STRLEN decides below
     }
-    if (window == 0 || type[i] != "string") continue;
-    const Result<Reply>& range = first[per_key * i + 1];
-    // WRONGTYPE: no longer a string; it goes the general way below (DUMP reads any type).
-    if (!range.ok() && range.error() == errc::server_error) continue;
-    const std::string& v = checked(range, keys[i], "GETRANGE").str();
-    if (v.size() >= window) continue;  // perhaps longer: STRLEN decides below
-    const long long pttl = checked(first[per_key * i + 2], keys[i], "PTTL").integer();
-    held[i].kind = pttl == -2 ? Held::absent : Held::string;
-    held[i].value = v;
-    held[i].pttl = pttl;
   }
-  first.clear();
   const std::int64_t now = wall_ms() + options.target_clock_offset_ms;
+
+  // 1b. TYPE of the keys that are not strings (all of them without the window).
+  if (!untyped.empty()) {
+    for (std::size_t i : untyped) p.command({"TYPE", keys[i]});
+    std::vector<Result<Reply>> types = p.execute();
+    for (std::size_t j = 0; j < untyped.size(); ++j) {
+      const std::size_t i = untyped[j];
+      type[i] = checked(types[j], keys[i], "TYPE").str();
+      if (type[i] == "none") held[i].kind = Held::absent;
+    }
+  }
 
   // 2. Sizes of the rest, so that no read of a big key ever blocks the source.
   std::vector<std::size_t> sized;

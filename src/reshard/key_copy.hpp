@@ -2,13 +2,14 @@
 // Copying keys from one node to another as they are now: the engine under the copy phase,
 // the dirty-set drains and the verification. Per batch of keys (one source, one target),
 // pipelined:
-//   1. TYPE, GETRANGE 0 string_window-1 and PTTL of every key: a string shorter than the
-//      window is then read whole, with its TTL, in this one round trip;
+//   1. GETRANGE 0 string_window-1 and PTTL of every key: a string shorter than the window is
+//      then read whole, with its TTL, in this one round trip; a missing key answers PTTL -2;
+//      another type answers WRONGTYPE and is asked its TYPE next;
 //   2. the size of the other keys (STRLEN / HLEN / LLEN / SCARD / ZCARD / XLEN);
 //   3. GET + PTTL of the longer strings, DUMP + PTTL of the other keys, big ones excepted;
 //   4. on the target: SET key value [PXAT abs] for strings, RESTORE ... REPLACE ABSTTL for the
 //      rest (and DEL of vanished keys when asked).
-// A batch of short strings takes two round trips, any batch at most four, whatever its
+// A batch of short strings takes two round trips, any batch at most five, whatever its
 // length: the per-key cost is the servers' work. Big keys go through big_key.hpp, a bounded
 // chunk at a time.
 //
@@ -41,8 +42,9 @@ struct CopyOptions {
   /// Bytes per chunk of a big string. Default 1 MiB.
   std::size_t chunk_bytes = std::size_t{1} << 20;
   /// Strings shorter than this, in bytes, are read in the first round trip (GETRANGE) and
-  /// written with SET; longer ones take STRLEN, then GET. 0: every key goes through DUMP and
-  /// RESTORE. Default 64 KiB (a longer string read in vain costs at most this much).
+  /// written with SET; longer ones take STRLEN, then GET. 0: every key is asked its TYPE first
+  /// and goes through DUMP and RESTORE. Default 64 KiB (a longer string read in vain costs at
+  /// most this much).
   std::size_t string_window = std::size_t{64} << 10;
   /// Bytes of values queued on the target at most before they are sent: a batch of large
   /// values goes in several pipelines rather than one of unbounded size. Default 8 MiB.
