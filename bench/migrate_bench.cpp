@@ -54,7 +54,7 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
   --rate N          the migrator's limit in keys/s (default 0: none; with --adaptive the
                     ceiling)
   --adaptive        the migrator adapts its rate to the nodes' load (MigrateOptions::adaptive)
-  --inflight N      copy pages in flight per source (default: MigrateOptions' 4; 1: none)
+  --inflight N      copy pages in flight per source (default: MigrateOptions' 2; 1: none)
   --string-window N strings shorter than N bytes are copied with GETRANGE/SET, longer ones
                     with GET/SET (default: CopyOptions' 65536; 0: every key with DUMP/RESTORE)
   --measure-load    also measure what clients see: a closed-loop GET/SET load on staying

@@ -31,7 +31,7 @@ struct MigrateCliOptions {
   bool abort = false;
   double rate = 0;
   std::size_t batch = 1000;
-  std::size_t inflight = 4;
+  std::size_t inflight = 2;
   bool adaptive = false;
   std::size_t big_elements = 10000;
   std::string pause_after;
