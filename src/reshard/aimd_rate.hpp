@@ -36,6 +36,15 @@ struct AdaptiveRateOptions {
   std::chrono::milliseconds interval{100};
   /// Time between two probes of the same node. Default 5 ms.
   std::chrono::milliseconds probe_every{5};
+  /// The baseline is sampled again this often, with the copy held for `settle` + `interval`:
+  /// what the nodes' round trip is without the copy changes while a migration runs (the
+  /// clients' load, the guard script their writes of moving keys now take, other processes
+  /// on the host), and only the copy's own share is the rate's to answer for. 0: only the
+  /// baseline sampled before the copy. Default 2 s.
+  std::chrono::milliseconds rebaseline_every{2000};
+  /// How long a hold waits for the batches already sent to finish before it samples.
+  /// Default 30 ms.
+  std::chrono::milliseconds settle{30};
 };
 
 class AimdRate {

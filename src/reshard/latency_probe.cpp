@@ -1,6 +1,5 @@
 #include "reshard/latency_probe.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 namespace flyshard::detail {
@@ -10,11 +9,11 @@ using SteadyClock = std::chrono::steady_clock;
 
 }  // namespace
 
-double median_of(std::vector<double>& v) {
+double mean_of(const std::vector<double>& v) {
   if (v.empty()) return 0;
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
 }
 
 LatencyProbe::LatencyProbe(const std::vector<Topology>& layouts, const LinkOptions& links,
@@ -52,7 +51,7 @@ double LatencyProbe::sample_baseline(int rounds) {
     all.insert(all.end(), r.begin(), r.end());
     std::this_thread::sleep_for(options_.probe_every);
   }
-  const double b = median_of(all);
+  const double b = mean_of(all);
   aimd_.set_baseline(b);
   return b;
 }
@@ -61,14 +60,34 @@ void LatencyProbe::steer(RateLimiter& rate, std::function<void(double, double)> 
   rate.set_rate(aimd_.rate());
   thread_ = std::thread([this, &rate, note = std::move(note)] {
     std::vector<double> samples;
-    auto next = SteadyClock::now() + options_.interval;
+    const auto start = SteadyClock::now();
+    auto next = start + options_.interval;
+    auto rebase = start + options_.rebaseline_every;
     while (!stop_.load()) {
+      if (options_.rebaseline_every.count() > 0 && SteadyClock::now() >= rebase) {
+        // The copy held: what the nodes' clients see now without it.
+        rate.hold(true);
+        std::this_thread::sleep_for(options_.settle);
+        std::vector<double> quiet;
+        const auto until = SteadyClock::now() + options_.interval;
+        while (!stop_.load() && SteadyClock::now() < until) {
+          const auto r = round();
+          quiet.insert(quiet.end(), r.begin(), r.end());
+          std::this_thread::sleep_for(options_.probe_every);
+        }
+        rate.hold(false);
+        if (!quiet.empty()) aimd_.set_baseline(mean_of(quiet));
+        rebase = SteadyClock::now() + options_.rebaseline_every;
+        next = SteadyClock::now() + options_.interval;
+        samples.clear();
+        continue;
+      }
       const auto r = round();
       samples.insert(samples.end(), r.begin(), r.end());
       if (SteadyClock::now() >= next) {
         next += options_.interval;
         if (!samples.empty()) {
-          const double rtt = median_of(samples);
+          const double rtt = mean_of(samples);
           const double now = aimd_.observe(rtt);
           rate.set_rate(now);
           cuts_ = aimd_.cuts();
@@ -78,6 +97,7 @@ void LatencyProbe::steer(RateLimiter& rate, std::function<void(double, double)> 
       }
       std::this_thread::sleep_for(options_.probe_every);
     }
+    rate.hold(false);
   });
 }
 

@@ -31,11 +31,25 @@ class RateLimiter {
     return rate_;
   }
 
+  /// While `on`, no batch starts (batches already running finish): the adaptive rate's probe
+  /// samples the nodes without the copy. A lifted limit (the final drain) is never held.
+  void hold(bool on) {
+    std::lock_guard lock(mu_);
+    held_ = on;
+  }
+
   /// Waits until `keys` more keys fit in the rate.
   void acquire(std::size_t keys) {
     if (keys == 0) return;
     using Clock = std::chrono::steady_clock;
     Clock::time_point start;
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (lifted_ || !held_) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     {
       std::lock_guard lock(mu_);
       if (lifted_ || rate_ <= 0) return;
@@ -52,6 +66,7 @@ class RateLimiter {
   double rate_;
   mutable std::mutex mu_;
   bool lifted_ = false;
+  bool held_ = false;
   std::chrono::steady_clock::time_point next_{};
 };
 

@@ -3,6 +3,9 @@
 // SCAN only on the node that issued the cursor, the rate limiter and the adaptive rate's rule.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "reshard/aimd_rate.hpp"
 #include "reshard/key_copy.hpp"
 #include "reshard/latency_probe.hpp"
@@ -223,6 +226,24 @@ TEST(RateLimiter, ANewRateAppliesToTheNextBatchAndZeroLiftsIt) {
   EXPECT_EQ(r.rate(), 0);
 }
 
+TEST(RateLimiter, AHoldStopsNewBatchesUntilReleasedButNotTheFinalDrain) {
+  RateLimiter r(0);
+  r.hold(true);
+  std::atomic<bool> passed{false};
+  std::thread batch([&] {
+    r.acquire(10);
+    passed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(passed.load()) << "held";
+  r.hold(false);
+  batch.join();
+  EXPECT_TRUE(passed.load());
+  r.hold(true);
+  r.lift(true);
+  r.acquire(10);  // the final drain: returns at once (a hang would time the test out)
+}
+
 TEST(AimdRate, GrowsByStepsWhileTheRoundTripHoldsAndHalvesWhenItDoesNot) {
   AdaptiveRateOptions o;
   o.start = 2000;
@@ -277,11 +298,9 @@ TEST(AimdRate, ACutEveryOtherIntervalSettlesBelowWhereTheLoadHurts) {
   EXPECT_GT(a.cuts(), 10u);
 }
 
-TEST(LatencyProbe, MedianOfSamples) {
-  std::vector<double> v{5, 1, 9, 3, 7};
-  EXPECT_EQ(median_of(v), 5);
-  std::vector<double> none;
-  EXPECT_EQ(median_of(none), 0);
+TEST(LatencyProbe, MeanOfSamplesCountsTheTail) {
+  EXPECT_EQ(mean_of({10, 10, 10, 90}), 30) << "one slow round trip in four moves the mean";
+  EXPECT_EQ(mean_of({}), 0);
 }
 
 }  // namespace
