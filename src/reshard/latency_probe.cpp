@@ -64,6 +64,13 @@ void LatencyProbe::steer(RateLimiter& rate, std::function<void(double, double)> 
     auto next = start + options_.interval;
     auto rebase = start + options_.rebaseline_every;
     while (!stop_.load()) {
+      idle_ = paused_.load();
+      if (idle_) {
+        samples.clear();
+        next = SteadyClock::now() + options_.interval;
+        std::this_thread::sleep_for(options_.probe_every);
+        continue;
+      }
       if (options_.rebaseline_every.count() > 0 && SteadyClock::now() >= rebase) {
         // The copy held: what the nodes' clients see now without it.
         rate.hold(true);
@@ -99,6 +106,13 @@ void LatencyProbe::steer(RateLimiter& rate, std::function<void(double, double)> 
     }
     rate.hold(false);
   });
+}
+
+void LatencyProbe::pause(bool on) {
+  paused_ = on;
+  if (!on) return;
+  while (thread_.joinable() && !idle_.load() && !stop_.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void LatencyProbe::stop() {

@@ -45,6 +45,10 @@ class LatencyProbe {
   void steer(RateLimiter& rate, std::function<void(double rtt_us, double rate)> note = {});
   /// Stops the thread (also on destruction).
   void stop();
+  /// While `on`, the thread leaves the rate alone (no decision, no hold): the catch-up sets
+  /// its own (migrator.cpp says why). Pausing returns once the thread has stopped touching
+  /// the rate (at most one hold's length).
+  void pause(bool on);
 
   /// The decision's state: read it before steer() or after stop() only (the thread owns it).
   const AimdRate& aimd() const { return aimd_; }
@@ -60,6 +64,8 @@ class LatencyProbe {
   std::vector<std::string> names_;
   AimdRate aimd_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> idle_{false};  // the thread saw paused_
   std::atomic<unsigned> cuts_{0};
   std::thread thread_;
 };

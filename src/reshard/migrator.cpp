@@ -80,6 +80,7 @@ struct Migrator::Run {
       if (o.rate > 0) a.ceiling = o.rate;
       probe = std::make_unique<LatencyProbe>(
           std::vector<Topology>{source_layout(r), target_layout(r)}, o.links, a);
+      ctx->batch_keys = a.batch_keys;
       const double base = probe->sample_baseline();
       say("adaptive rate: baseline round trip " + std::to_string(std::lround(base)) +
           " us; starting at " + std::to_string(std::lround(probe->aimd().rate())) + " keys/s");
@@ -350,6 +351,27 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, Mig
     }
   } lift{run.ctx->rate, to_empty};
   if (to_empty) run.ctx->rate.lift(true);
+  // The catch-up drains go at --rate (its ceiling), not at the adaptive rate: they must keep
+  // pace with the clients' writes of moving keys, which the rate does not govern. Held to
+  // the adaptive rate, a run whose load wrote 4,000 moving keys/s let the dirty sets grow to
+  // 96,000 keys while catch-up drained about 3,000/s, and passes of that size would have
+  // taken minutes; what catch-up leaves is drained inside the freeze.
+  // Nor in the adaptive rate's small batches: a drain's batch is what the script popped.
+  struct Unsteer {
+    LatencyProbe* probe;
+    MoveContext& ctx;
+    std::size_t batch_keys;
+    ~Unsteer() {
+      ctx.batch_keys = batch_keys;
+      if (probe) probe->pause(false);
+    }
+  } unsteer{to_empty ? nullptr : run.probe.get(), *run.ctx, run.ctx->batch_keys};
+  run.ctx->batch_keys = 0;
+  if (unsteer.probe) {
+    unsteer.probe->pause(true);
+    run.ctx->rate.hold(false);
+    run.ctx->rate.set_rate(options_.rate);
+  }
   for (int pass = 0;; ++pass) {
     std::mutex mu;
     std::uint64_t drained = 0;

@@ -58,10 +58,12 @@ struct MigrateOptions {
   /// loopback here the copy is CPU-bound and 1, 4 and 8 measured alike. 1: one after the
   /// other. Default 2.
   std::size_t inflight = 2;
-  /// Adapt the rate to the nodes' load (latency_probe.hpp, aimd_rate.hpp): the copy, the
-  /// catch-up drains and the cleanup go as fast as keeps the round trip other clients see
-  /// within `adaptive_rate.tolerance` of its baseline; `rate` (when not 0) is the ceiling.
-  /// Default false: a migration then runs at `rate`, or as fast as it can.
+  /// Adapt the rate to the nodes' load (latency_probe.hpp, aimd_rate.hpp): the copy and the
+  /// cleanup go as fast as keeps the round trip other clients see within
+  /// `adaptive_rate.tolerance` of its baseline; `rate` (when not 0) is the ceiling, and the
+  /// rate of the catch-up drains, which must keep pace with the clients' writes. Default
+  /// false: a migration then runs at `rate`, or as fast as it can (opt-in because it trades
+  /// the migration's length for the clients' latency, which only the operator can weigh).
   bool adaptive = false;
   /// The adaptive rate's rule (its ceiling is taken from `rate`).
   AdaptiveRateOptions adaptive_rate;
