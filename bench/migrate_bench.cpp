@@ -51,7 +51,16 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
                     cutover waits for them to register its epoch
   --client-write-ms N  each of them SETs a random key of the data set every N ms (default
                     2; 0: they only follow the record, as an idle application does)
-  --rate N          the migrator's limit in keys/s (default 0: none)
+  --rate N          the migrator's limit in keys/s (default 0: none; with --adaptive the
+                    ceiling)
+  --adaptive        the migrator adapts its rate to the nodes' load (MigrateOptions::adaptive)
+  --adaptive-start N, --adaptive-increase N
+                    its start and step in keys/s (AdaptiveRateOptions; --adaptive-increase 0
+                    with a low start keeps the copy near that rate, to see what a migration
+                    costs clients apart from its copy)
+  --inflight N      copy pages in flight per source (default: MigrateOptions' 2; 1: none)
+  --string-window N strings shorter than N bytes are copied with GETRANGE/SET, longer ones
+                    with GET/SET (default: CopyOptions' 65536; 0: every key with DUMP/RESTORE)
   --measure-load    also measure what clients see: a closed-loop GET/SET load on staying
                     and moving keys before the migration (baseline) and during it
   --load-threads N  threads of that load for staying keys, and as many for moving keys,
@@ -72,6 +81,11 @@ struct Config {
   std::uint64_t clients = 0;
   std::uint64_t client_write_ms = 2;
   double rate = 0;
+  bool adaptive = false;
+  double adaptive_start = detail::AdaptiveRateOptions{}.start;
+  double adaptive_increase = detail::AdaptiveRateOptions{}.increase;
+  std::uint64_t inflight = detail::MigrateOptions{}.inflight;
+  std::uint64_t string_window = detail::CopyOptions{}.string_window;
   bool measure_load = false;
   std::uint64_t load_threads = 1;
   std::uint64_t baseline_s = 10;
@@ -358,6 +372,11 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
   detail::MigrateOptions mo;
   mo.batch = batch;
   mo.rate = c.rate;
+  mo.adaptive = c.adaptive;
+  mo.adaptive_rate.start = c.adaptive_start;
+  mo.adaptive_rate.increase = c.adaptive_increase;
+  mo.inflight = c.inflight;
+  mo.copy.string_window = c.string_window;
   mo.links.request_timeout = std::chrono::seconds(30);
   detail::Migrator(a, mo).init();
   fill(a, keys, size);
@@ -507,6 +526,16 @@ int main(int argc, char** argv) {
       c.client_write_ms = cl.count(0, 60000);
     else if (cl.flag() == "--rate")
       c.rate = cl.number(0, 1e9);
+    else if (cl.flag() == "--adaptive")
+      c.adaptive = true;
+    else if (cl.flag() == "--adaptive-start")
+      c.adaptive_start = cl.number(1, 1e9);
+    else if (cl.flag() == "--adaptive-increase")
+      c.adaptive_increase = cl.number(0, 1e9);
+    else if (cl.flag() == "--inflight")
+      c.inflight = cl.count(1, 64);
+    else if (cl.flag() == "--string-window")
+      c.string_window = cl.count(0, 64 << 20);
     else if (cl.flag() == "--measure-load")
       c.measure_load = true;
     else if (cl.flag() == "--load-threads")

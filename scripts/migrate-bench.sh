@@ -11,6 +11,10 @@
 #       --rate 20000 --measure-load          also what clients see: GET/SET requests/s and
 #                                            p50/p99 on staying and moving keys, before and
 #                                            during the migration
+#   scripts/migrate-bench.sh --keys 400000 --large-keys 0 --batches 1000 --naive-keys 100 \
+#       --adaptive --measure-load            the same with the adaptive copy rate
+#   scripts/migrate-bench.sh --keys 100000 --large-keys 100000 --batches 1000 \
+#       --naive-keys 20000                   the large-value copy rate against the naive loop
 #
 # Writes results/migrate-<timestamp>.md and .json (and prints the table).
 set -euo pipefail

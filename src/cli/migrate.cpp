@@ -31,6 +31,8 @@ struct MigrateCliOptions {
   bool abort = false;
   double rate = 0;
   std::size_t batch = 1000;
+  std::size_t inflight = 2;
+  bool adaptive = false;
   std::size_t big_elements = 10000;
   std::string pause_after;
   int lock_ttl_ms = 10000;
@@ -93,6 +95,8 @@ int run_migrate(MigrateCliOptions o) {
   flyshard::detail::MigrateOptions m = migrate_options(o.common, o.record);
   m.rate = o.rate;
   m.batch = o.batch;
+  m.inflight = o.inflight;
+  m.adaptive = o.adaptive;
   m.copy.big_elements = o.big_elements;
   m.lock_ttl = std::chrono::milliseconds(o.lock_ttl_ms);
   m.client_wait = std::chrono::milliseconds(o.client_wait_ms);
@@ -138,6 +142,13 @@ void add_migrate_command(CLI::App& app, Action& action) {
   sub->add_option("--batch", o->batch, "keys per SCAN page and per pipelined batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  sub->add_option("--inflight", o->inflight,
+                  "copy pages in flight per source shard at once (reads overlap writes)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_flag("--adaptive", o->adaptive,
+                "adapt the rate to the nodes' load: back off while the round trip other "
+                "clients see is over its baseline by 10 %; --rate is then the ceiling");
   sub->add_option("--big-elements", o->big_elements,
                   "collections with more elements are copied in chunks, not DUMPed whole")
       ->capture_default_str()

@@ -24,11 +24,15 @@ struct MoveContext {
   /// Per target shard: its clock minus ours, ms (see CopyOptions::target_clock_offset_ms).
   std::map<std::string, std::int64_t> clock_offset;
   RateLimiter& rate;
+  /// Keys per copy_keys batch at most (a page's moving keys for one target are split); 0: no
+  /// split. The adaptive rate sets it (AdaptiveRateOptions::batch_keys): a smaller batch,
+  /// paced by the rate one at a time, blocks each node for less at once.
+  std::size_t batch_keys = 0;
 };
 
 /// Copies the moving keys among `keys` (all read from shard `source`) to their layout-B
 /// shards, one copy_keys batch per target; keys that do not move (or are internal) are
-/// skipped. `delete_absent` as copy_keys. Waits for the rate first. Throws Error.
+/// skipped. `delete_absent` as copy_keys. Waits for the rate before each batch. Throws Error.
 CopyCounts copy_moving(MoveContext& ctx, const std::string& source,
                        const std::vector<std::string>& keys, bool delete_absent);
 

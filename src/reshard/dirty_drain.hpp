@@ -1,11 +1,11 @@
 #pragma once
 // Draining a source's dirty set (the moving keys clients wrote since the migration began):
-// each key is copied as the source holds it now (present: RESTORE REPLACE on the target;
-// absent: DEL there, so a deleted key stays deleted). A script moves a batch from the dirty
-// set into an in-flight set in one step and the batch leaves the in-flight set only once it
-// is on its targets, so a migrator killed mid-batch loses nothing: the next one starts with
-// the in-flight set. A key written again while in flight is added to the dirty set again by
-// the client's guard and copied again later.
+// each key is copied as the source holds it now (present: SET or RESTORE REPLACE on the
+// target, as key_copy.hpp says; absent: DEL there, so a deleted key stays deleted). A script
+// moves a batch from the dirty set into an in-flight set in one step and the batch leaves the
+// in-flight set only once it is on its targets, so a migrator killed mid-batch loses nothing:
+// the next one starts with the in-flight set. A key written again while in flight is added
+// to the dirty set again by the client's guard and copied again later.
 
 #include <cstdint>
 #include <string>

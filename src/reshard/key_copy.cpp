@@ -23,6 +23,7 @@ CopyCounts& CopyCounts::operator+=(const CopyCounts& o) {
   vanished += o.vanished;
   deleted += o.deleted;
   big += o.big;
+  retyped += o.retyped;
   longest_chunk = std::max(longest_chunk, o.longest_chunk);
   return *this;
 }
@@ -58,22 +59,137 @@ bool is_big(std::string_view type, long long size, const CopyOptions& o) noexcep
   return size_command(type) != nullptr && size > static_cast<long long>(o.big_elements);
 }
 
+namespace {
+
+// What one key of a batch is on its way to the target as.
+struct Held {
+  enum Kind { pending, absent, string, dumped, retyped } kind = pending;
+  std::string value;  // the string, or the DUMP payload
+  long long pttl = -1;
+  bool late = false;  // read in step 3 (its TTL is relative to that step's clock)
+};
+
+// The target's half of a batch: SET / RESTORE / DEL, sent whenever the values queued reach
+// CopyOptions::pipeline_bytes and at the end.
+class TargetWrites {
+ public:
+  TargetWrites(Client& target, const std::vector<std::string>& keys, std::size_t limit,
+               CopyCounts& counts)
+      : pipe_(target.pipeline()), keys_(keys), limit_(limit), counts_(counts) {}
+
+  void write(std::size_t i, const Held& h, std::int64_t now) {
+    // The absolute expiry on the target's clock: the TTL read plus the target's now (a
+    // string's PXAT, or RESTORE's ABSTTL); 0 for RESTORE means none.
+    const bool ttl = h.pttl >= 0;
+    const std::string at = ttl ? std::to_string(now + h.pttl) : "0";
+    if (h.kind == Held::string) {
+      if (ttl)
+        pipe_.command({"SET", keys_[i], h.value, "PXAT", at});
+      else
+        pipe_.command({"SET", keys_[i], h.value});
+    } else {
+      pipe_.command({"RESTORE", keys_[i], at, h.value, "REPLACE", "ABSTTL"});
+    }
+    sent_.push_back({i, true});
+    counts_.bytes += h.value.size();
+    queued_ += h.value.size();
+    if (queued_ >= limit_) flush();
+  }
+  void del(std::size_t i) {
+    pipe_.command({"DEL", keys_[i]});
+    sent_.push_back({i, false});
+  }
+
+  void flush() {
+    if (sent_.empty()) return;
+    std::vector<Result<Reply>> done = pipe_.execute();
+    for (std::size_t j = 0; j < done.size(); ++j) {
+      const auto [i, is_write] = sent_[j];
+      const std::string& key = keys_[i];
+      if (!done[j].ok()) {
+        if (done[j].error() == errc::server_error) {
+          throw MigrationUnrecoverable("the target refused " +
+                                       std::string(is_write ? "the copy" : "DEL") + " of " + key +
+                                       ": " + done[j].message());
+        }
+        throw Error(done[j].error(), "copying " + key + ": " + done[j].message());
+      }
+      if (is_write)
+        ++counts_.keys;
+      else
+        counts_.deleted += done[j]->integer() > 0 ? 1 : 0;
+    }
+    sent_.clear();
+    queued_ = 0;
+  }
+
+ private:
+  Pipeline pipe_;
+  const std::vector<std::string>& keys_;
+  std::size_t limit_;
+  CopyCounts& counts_;
+  std::vector<std::pair<std::size_t, bool>> sent_;  // key index, SET/RESTORE (else DEL)
+  std::size_t queued_ = 0;
+};
+
+}  // namespace
+
 CopyCounts copy_keys(Client& source, Client& target, const std::vector<std::string>& keys,
                      bool delete_absent, const CopyOptions& options,
                      const std::string& migration_id) {
   CopyCounts counts;
   if (keys.empty()) return counts;
+  const std::size_t window = options.string_window;
+  std::vector<Held> held(keys.size());
 
-  // 1. Types.
-  Pipeline p = source.pipeline();
-  for (const auto& k : keys) p.command({"TYPE", k});
-  std::vector<Result<Reply>> types = p.execute();
+  // 1. With the window: GETRANGE + PTTL, which is a short string whole with its TTL, a longer
+  //    string's first bytes, a missing key's PTTL -2, or another type's WRONGTYPE.
   std::vector<std::string> type(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) type[i] = checked(types[i], keys[i], "TYPE").str();
+  std::vector<std::size_t> untyped;
+  Pipeline p = source.pipeline();
+  if (window == 0) {
+    for (std::size_t i = 0; i < keys.size(); ++i) untyped.push_back(i);
+  } else {
+    for (const auto& k : keys) {
+      p.command({"GETRANGE", k, 0, static_cast<long long>(window) - 1});
+      p.command({"PTTL", k});
+    }
+    std::vector<Result<Reply>> first = p.execute();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const Result<Reply>& range = first[2 * i];
+      if (!range.ok() && range.error() == errc::server_error) {  // WRONGTYPE: not a string
+        untyped.push_back(i);
+        continue;
+      }
+      const std::string& v = checked(range, keys[i], "GETRANGE").str();
+      const long long pttl = checked(first[2 * i + 1], keys[i], "PTTL").integer();
+      type[i] = "string";
+      if (pttl == -2) {
+        held[i].kind = Held::absent;  // an empty GETRANGE of a missing key, or gone since
+      } else if (v.size() < window) {
+        held[i].kind = Held::string;
+        held[i].value = v;
+        held[i].pttl = pttl;
+      }  // else perhaps longer than the window: STRLEN decides below
+    }
+  }
+  const std::int64_t now = wall_ms() + options.target_clock_offset_ms;
 
-  // 2. Sizes, so that no DUMP of a big key ever blocks the source.
+  // 1b. TYPE of the keys that are not strings (all of them without the window).
+  if (!untyped.empty()) {
+    for (std::size_t i : untyped) p.command({"TYPE", keys[i]});
+    std::vector<Result<Reply>> types = p.execute();
+    for (std::size_t j = 0; j < untyped.size(); ++j) {
+      const std::size_t i = untyped[j];
+      type[i] = checked(types[j], keys[i], "TYPE").str();
+      if (type[i] == "none") held[i].kind = Held::absent;
+    }
+  }
+
+  // 2. Sizes of the rest, so that no read of a big key ever blocks the source.
   std::vector<std::size_t> sized;
   for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (held[i].kind != Held::pending) continue;
     if (const char* cmd = size_command(type[i])) {
       p.command({cmd, keys[i]});
       sized.push_back(i);
@@ -86,64 +202,64 @@ CopyCounts copy_keys(Client& source, Client& target, const std::vector<std::stri
       const std::size_t i = sized[j];
       const Result<Reply>& r = sizes[j];
       // WRONGTYPE: the key changed type since TYPE; DUMP it (the drains catch up later).
-      if (!r.ok() && r.error() == errc::server_error) continue;
+      if (!r.ok() && r.error() == errc::server_error) {
+        type[i] = "";
+        continue;
+      }
       const long long n = checked(r, keys[i], type[i].c_str()).integer();
       big[i] = is_big(type[i], n, options);
     }
   }
 
-  // 3. DUMP + PTTL of the rest.
-  std::vector<std::size_t> dumped;
-  std::vector<std::size_t> absent;
+  // 3. GET (strings, with the window) or DUMP, and PTTL, of what is left but big keys.
+  std::vector<std::size_t> read;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (type[i] == "none") {
-      absent.push_back(i);
-    } else if (!big[i]) {
-      p.command({"DUMP", keys[i]});
-      p.command({"PTTL", keys[i]});
-      dumped.push_back(i);
-    }
+    if (held[i].kind != Held::pending || big[i]) continue;
+    const bool get = window > 0 && type[i] == "string";
+    p.command({get ? "GET" : "DUMP", keys[i]});
+    p.command({"PTTL", keys[i]});
+    read.push_back(i);
   }
-  std::vector<Result<Reply>> dumps = p.execute();
-  const std::int64_t now = wall_ms() + options.target_clock_offset_ms;
-
-  // 4. RESTORE on the target (and DEL for what vanished, when asked).
-  Pipeline t = target.pipeline();
-  std::vector<std::size_t> restored;
-  std::vector<std::string> expiries;
-  expiries.reserve(dumped.size());
-  for (std::size_t j = 0; j < dumped.size(); ++j) {
-    const std::size_t i = dumped[j];
-    const Reply& payload = checked(dumps[2 * j], keys[i], "DUMP");
-    const long long pttl = checked(dumps[2 * j + 1], keys[i], "PTTL").integer();
-    if (payload.is_nil() || pttl == -2) {
-      absent.push_back(i);
-      continue;
-    }
-    expiries.push_back(pttl < 0 ? "0" : std::to_string(now + pttl));
-    t.command({"RESTORE", keys[i], expiries.back(), payload.str(), "REPLACE", "ABSTTL"});
-    restored.push_back(i);
-    counts.bytes += payload.str().size();
-  }
-  counts.vanished = absent.size();
-  if (delete_absent) {
-    for (std::size_t i : absent) t.command({"DEL", keys[i]});
-  }
-  std::vector<Result<Reply>> done = t.execute();
-  for (std::size_t j = 0; j < done.size(); ++j) {
-    const bool is_restore = j < restored.size();
-    const std::string& key = keys[is_restore ? restored[j] : absent[j - restored.size()]];
-    if (!done[j].ok()) {
-      if (done[j].error() == errc::server_error) {
-        throw MigrationUnrecoverable("the target refused " +
-                                     std::string(is_restore ? "RESTORE" : "DEL") + " of " + key +
-                                     ": " + done[j].message());
+  std::int64_t later = now;
+  if (!read.empty()) {
+    std::vector<Result<Reply>> values = p.execute();
+    later = wall_ms() + options.target_clock_offset_ms;
+    for (std::size_t j = 0; j < read.size(); ++j) {
+      const std::size_t i = read[j];
+      const bool get = window > 0 && type[i] == "string";
+      const Result<Reply>& v = values[2 * j];
+      if (get && !v.ok() && v.error() == errc::server_error) {
+        held[i].kind = Held::retyped;  // a write changed its type: it is in the dirty set
+        continue;
       }
-      throw Error(done[j].error(), "copying " + key + ": " + done[j].message());
+      const Reply& payload = checked(v, keys[i], get ? "GET" : "DUMP");
+      const long long pttl = checked(values[2 * j + 1], keys[i], "PTTL").integer();
+      if (payload.is_nil() || pttl == -2) {
+        held[i].kind = Held::absent;
+        continue;
+      }
+      held[i].kind = get ? Held::string : Held::dumped;
+      held[i].value = payload.str();
+      held[i].pttl = pttl;
+      held[i].late = true;
     }
-    if (!is_restore) counts.deleted += done[j]->integer() > 0 ? 1 : 0;
   }
-  counts.keys = restored.size();
+
+  // 4. The target: strings read in step 1 with that step's clock, the rest with step 3's.
+  TargetWrites t(target, keys, options.pipeline_bytes, counts);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    Held& h = held[i];
+    if (h.kind == Held::string || h.kind == Held::dumped) {
+      t.write(i, h, h.late ? later : now);
+      h.value = std::string();
+    } else if (h.kind == Held::absent) {
+      ++counts.vanished;
+      if (delete_absent) t.del(i);
+    } else if (h.kind == Held::retyped) {
+      ++counts.retyped;
+    }
+  }
+  t.flush();
 
   // 5. Big keys, one bounded chunk at a time.
   for (std::size_t i = 0; i < keys.size(); ++i) {

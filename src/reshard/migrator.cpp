@@ -1,6 +1,7 @@
 #include "reshard/migrator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <iostream>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "reshard/copier.hpp"
 #include "reshard/dirty_drain.hpp"
 #include "reshard/for_each_shard.hpp"
+#include "reshard/latency_probe.hpp"
 #include "reshard/migration_error.hpp"
 #include "reshard/migration_lock.hpp"
 #include "reshard/move_plan.hpp"
@@ -59,13 +61,31 @@ struct Migrator::Run {
   std::unique_ptr<MovePlan> plan;
   std::unique_ptr<RateLimiter> rate;
   std::unique_ptr<MoveContext> ctx;
+  std::unique_ptr<LatencyProbe> probe;  // --adaptive
 
-  void prepare(ShardLinks& links, const TopologyRecord& r, const MigrateOptions& o) {
+  ~Run() {
+    // The probe's thread sets `rate`: it stops first.
+    if (probe) probe->stop();
+  }
+
+  void prepare(ShardLinks& links, const TopologyRecord& r, const MigrateOptions& o,
+               const std::function<void(const std::string&)>& say) {
     plan = std::make_unique<MovePlan>(source_layout(r), target_layout(r));
     rate = std::make_unique<RateLimiter>(o.rate);
     ctx.reset(new MoveContext{links, *plan, r.migration_id, o.copy, {}, *rate});
     for (const auto& s : target_layout(r).shards)
       ctx->clock_offset[s.name] = clock_offset_ms(links.shard(s.name));
+    if (o.adaptive) {
+      AdaptiveRateOptions a = o.adaptive_rate;
+      if (o.rate > 0) a.ceiling = o.rate;
+      probe = std::make_unique<LatencyProbe>(
+          std::vector<Topology>{source_layout(r), target_layout(r)}, o.links, a);
+      ctx->batch_keys = a.batch_keys;
+      const double base = probe->sample_baseline();
+      say("adaptive rate: baseline round trip " + std::to_string(std::lround(base)) +
+          " us; starting at " + std::to_string(std::lround(probe->aimd().rate())) + " keys/s");
+      probe->steer(*rate);
+    }
   }
 };
 
@@ -209,7 +229,9 @@ MigrationOutcome Migrator::migrate(const Topology& target) {
 }
 
 void Migrator::run_phases(Run& run, TopologyRecord r, MigrationOutcome& out) {
-  run.prepare(links_, r, options_);
+  run.prepare(links_, r, options_, [&](const std::string& m) {
+    report({std::string(to_string(r.state)), r.epoch, 0, 0, 0, m});
+  });
   const std::vector<std::string> sources = names_of(source_layout(r));
   SteadyClock::time_point cutover_started = SteadyClock::now();
   try {
@@ -283,7 +305,7 @@ void Migrator::copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& o
   std::uint64_t keys = 0, bytes = 0;
   for_each_shard(sources, [&](std::size_t, const std::string& source) {
     const PassState end = run_pass(
-        links_, source, r.migration_id, "copy", options_.batch,
+        links_, source, r.migration_id, "copy", options_.batch, options_.inflight,
         [&](const std::vector<std::string>& page) {
           const CopyCounts c = copy_moving(*run.ctx, source, page, false);
           std::lock_guard lock(mu);
@@ -309,6 +331,10 @@ void Migrator::copy_phase(Run& run, const TopologyRecord& r, MigrationOutcome& o
   out.keys_copied += keys;
   out.bytes_copied += bytes;
   out.copy_time = since(t0);
+  if (run.probe)
+    report({"copying", r.epoch, 0, 0, 0,
+            "adaptive rate after the copy: " + std::to_string(std::lround(run.rate->rate())) +
+                " keys/s, cut " + std::to_string(run.probe->cuts()) + " times"});
 }
 
 void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, MigrationOutcome& out,
@@ -325,6 +351,27 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, Mig
     }
   } lift{run.ctx->rate, to_empty};
   if (to_empty) run.ctx->rate.lift(true);
+  // The catch-up drains go at --rate (its ceiling), not at the adaptive rate: they must keep
+  // pace with the clients' writes of moving keys, which the rate does not govern. Held to
+  // the adaptive rate, a run whose load wrote 4,000 moving keys/s let the dirty sets grow to
+  // 96,000 keys while catch-up drained about 3,000/s, and passes of that size would have
+  // taken minutes; what catch-up leaves is drained inside the freeze.
+  // Nor in the adaptive rate's small batches: a drain's batch is what the script popped.
+  struct Unsteer {
+    LatencyProbe* probe;
+    MoveContext& ctx;
+    std::size_t batch_keys;
+    ~Unsteer() {
+      ctx.batch_keys = batch_keys;
+      if (probe) probe->pause(false);
+    }
+  } unsteer{to_empty ? nullptr : run.probe.get(), *run.ctx, run.ctx->batch_keys};
+  run.ctx->batch_keys = 0;
+  if (unsteer.probe) {
+    unsteer.probe->pause(true);
+    run.ctx->rate.hold(false);
+    run.ctx->rate.set_rate(options_.rate);
+  }
   for (int pass = 0;; ++pass) {
     std::mutex mu;
     std::uint64_t drained = 0;
@@ -436,7 +483,7 @@ std::uint64_t Migrator::sweep(
   std::uint64_t unlinked = 0;
   for_each_shard(shards, [&](std::size_t, const std::string& shard) {
     run_pass(
-        links_, shard, r.migration_id, pass, options_.batch,
+        links_, shard, r.migration_id, pass, options_.batch, 1,
         [&](const std::vector<std::string>& page) {
           std::vector<std::string> words{"UNLINK"};
           for (const auto& k : page)
@@ -503,7 +550,9 @@ MigrationOutcome Migrator::abort() {
   take_verdict(v, out);
   if (v.decision == Decision::nothing_to_do) return out;
   report({"abort", r.epoch, 0, 0, 0, v.message});
-  run.prepare(links_, r, options_);
+  run.prepare(links_, r, options_, [&](const std::string& m) {
+    report({"abort", r.epoch, 0, 0, 0, m});
+  });
   rollback_phase(run, r, out);
   run.lock->release();
   out.total_time = since(t0);

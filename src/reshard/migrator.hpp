@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "reshard/aimd_rate.hpp"
 #include "reshard/key_copy.hpp"
 #include "reshard/phase_plan.hpp"
 #include "reshard/record_cas.hpp"
@@ -52,6 +53,20 @@ struct MigrateOptions {
   std::uint32_t lease_ms = 5000;     ///< ditto, ms
   double rate = 0;           ///< keys/s over all sources (copy, drains, cleanup); 0: no limit
   std::size_t batch = 1000;  ///< SCAN COUNT of the passes and keys per drain batch
+  /// Pages of the copy in flight per source at once (scan_pass.hpp): one page's reads
+  /// overlap another's writes and the next SCAN, which hides round trips on a network. On
+  /// loopback here the copy is CPU-bound and 1, 4 and 8 measured alike. 1: one after the
+  /// other. Default 2.
+  std::size_t inflight = 2;
+  /// Adapt the rate to the nodes' load (latency_probe.hpp, aimd_rate.hpp): the copy and the
+  /// cleanup go as fast as keeps the round trip other clients see within
+  /// `adaptive_rate.tolerance` of its baseline; `rate` (when not 0) is the ceiling, and the
+  /// rate of the catch-up drains, which must keep pace with the clients' writes. Default
+  /// false: a migration then runs at `rate`, or as fast as it can (opt-in because it trades
+  /// the migration's length for the clients' latency, which only the operator can weigh).
+  bool adaptive = false;
+  /// The adaptive rate's rule (its ceiling is taken from `rate`).
+  AdaptiveRateOptions adaptive_rate;
   std::chrono::milliseconds lock_ttl{10000};  ///< the lock's TTL (renewed every third)
   /// Longest wait for registered clients to follow an epoch; 0 (default): 2 x lease + 5 s.
   std::chrono::milliseconds client_wait{0};

@@ -1,6 +1,7 @@
 #pragma once
 // --rate: keys per second over every source together. Each batch reserves its share of time
 // before it runs; a batch that finds the budget spent sleeps until its turn. Thread-safe.
+// With --adaptive the rate is set again every interval (latency_probe.hpp).
 
 #include <chrono>
 #include <mutex>
@@ -20,14 +21,38 @@ class RateLimiter {
     lifted_ = on;
   }
 
+  /// A new rate from now on (0: no limit); a batch already waiting keeps its turn.
+  void set_rate(double keys_per_second) {
+    std::lock_guard lock(mu_);
+    rate_ = keys_per_second;
+  }
+  double rate() const {
+    std::lock_guard lock(mu_);
+    return rate_;
+  }
+
+  /// While `on`, no batch starts (batches already running finish): the adaptive rate's probe
+  /// samples the nodes without the copy. A lifted limit (the final drain) is never held.
+  void hold(bool on) {
+    std::lock_guard lock(mu_);
+    held_ = on;
+  }
+
   /// Waits until `keys` more keys fit in the rate.
   void acquire(std::size_t keys) {
-    if (rate_ <= 0 || keys == 0) return;
+    if (keys == 0) return;
     using Clock = std::chrono::steady_clock;
     Clock::time_point start;
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (lifted_ || !held_) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     {
       std::lock_guard lock(mu_);
-      if (lifted_) return;
+      if (lifted_ || rate_ <= 0) return;
       const auto now = Clock::now();
       // Idle time is not saved up: a burst after a pause still keeps to the rate.
       start = next_ < now ? now : next_;
@@ -39,8 +64,9 @@ class RateLimiter {
 
  private:
   double rate_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   bool lifted_ = false;
+  bool held_ = false;
   std::chrono::steady_clock::time_point next_{};
 };
 

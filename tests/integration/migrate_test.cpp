@@ -214,6 +214,27 @@ TEST_F(MigrateTest, ReweightMovesKeysBetweenShardsThatStay) {
   EXPECT_EQ(nlohmann::json::parse(status.out)["topology_record"]["state"], "stable");
 }
 
+// --adaptive: the probe holds the copy now and then and pauses for the drains; the migration
+// still ends, with every key and every acknowledged write where it belongs.
+TEST_F(MigrateTest, AdaptiveRateMigrationEndsWithEveryKeyInPlace) {
+  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
+  std::vector<std::string> keys;
+  {
+    Client c(three_);
+    keys = fill_every_type(c, 10000);
+  }
+  const auto before = snapshot(three_, keys);
+  GuardedWriter w(four_, 4);
+  w.start();
+  ToolRun r = tool(migrate_args(a_, b_) + " --json --adaptive --rate 50000");
+  w.stop();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("adaptive rate: baseline round trip"), std::string::npos) << r.err;
+  expect_clean(check_layout(all_, four_, before));
+  EXPECT_EQ(w.errors, 0) << w.last_error;
+  expect_clean(check_writer(four_, w));
+}
+
 TEST_F(MigrateTest, ToolReadsTheRecordsLayoutAfterAMigrationNotTheFilesAnyMore) {
   ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
   std::string moved;  // a key layout B places on s4

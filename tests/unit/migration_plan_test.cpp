@@ -1,9 +1,14 @@
 // The migrator's pure parts: which keys move, which record follows which, and what a
 // migrator started against a record does (start, resume, refuse, abort), plus resuming a
-// SCAN only on the node that issued the cursor.
+// SCAN only on the node that issued the cursor, the rate limiter and the adaptive rate's rule.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "reshard/aimd_rate.hpp"
 #include "reshard/key_copy.hpp"
+#include "reshard/latency_probe.hpp"
 #include "reshard/move_plan.hpp"
 #include "reshard/phase_plan.hpp"
 #include "reshard/rate_limiter.hpp"
@@ -206,6 +211,96 @@ TEST(RateLimiter, SpreadsKeysOverTime) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(190));
   RateLimiter none(0);
   none.acquire(1000000);  // no limit: returns at once (a hang would time the test out)
+}
+
+TEST(RateLimiter, ANewRateAppliesToTheNextBatchAndZeroLiftsIt) {
+  RateLimiter r(0);
+  r.set_rate(1e9);
+  const auto t0 = std::chrono::steady_clock::now();
+  r.acquire(1000);
+  r.acquire(1000);  // 1 µs at this rate
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100));
+  r.set_rate(0.001);
+  r.set_rate(0);
+  r.acquire(1000000);  // no limit: returns at once (a hang would time the test out)
+  EXPECT_EQ(r.rate(), 0);
+}
+
+TEST(RateLimiter, AHoldStopsNewBatchesUntilReleasedButNotTheFinalDrain) {
+  RateLimiter r(0);
+  r.hold(true);
+  std::atomic<bool> passed{false};
+  std::thread batch([&] {
+    r.acquire(10);
+    passed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(passed.load()) << "held";
+  r.hold(false);
+  batch.join();
+  EXPECT_TRUE(passed.load());
+  r.hold(true);
+  r.lift(true);
+  r.acquire(10);  // the final drain: returns at once (a hang would time the test out)
+}
+
+TEST(AimdRate, GrowsByStepsWhileTheRoundTripHoldsAndHalvesWhenItDoesNot) {
+  AdaptiveRateOptions o;
+  o.start = 2000;
+  o.floor = 500;
+  o.increase = 1000;
+  o.decrease = 0.5;
+  o.tolerance = 0.10;
+  o.slack_us = 5;
+  AimdRate a(o);
+  a.set_baseline(100);  // µs
+  EXPECT_EQ(a.rate(), 2000);
+  EXPECT_EQ(a.observe(100), 3000);
+  EXPECT_EQ(a.observe(115), 4000) << "within 10 % + 5 µs";
+  EXPECT_EQ(a.observe(116), 2000) << "over it: halved";
+  EXPECT_EQ(a.cuts(), 1u);
+  EXPECT_EQ(a.observe(300), 1000);
+  EXPECT_EQ(a.observe(300), 500);
+  EXPECT_EQ(a.observe(300), 500) << "never below the floor";
+  EXPECT_EQ(a.observe(50), 1500) << "a faster round trip than the baseline is calm too";
+}
+
+TEST(AimdRate, KeepsUnderItsCeilingAndStartsThereWhenStartIsHigher) {
+  AdaptiveRateOptions o;
+  o.start = 50000;
+  o.ceiling = 20000;
+  o.increase = 1000;
+  AimdRate a(o);
+  a.set_baseline(100);
+  EXPECT_EQ(a.rate(), 20000);
+  EXPECT_EQ(a.observe(100), 20000);
+  EXPECT_EQ(a.observe(1000), 10000);
+  for (int i = 0; i < 20; ++i) a.observe(100);
+  EXPECT_EQ(a.rate(), 20000);
+}
+
+TEST(AimdRate, ACutEveryOtherIntervalSettlesBelowWhereTheLoadHurts) {
+  // A node that slows down above 8,000 keys/s: the rate saws between about half of that and
+  // it, never staying over it for more than one interval.
+  AdaptiveRateOptions o;
+  o.start = 2000;
+  o.increase = 1000;
+  AimdRate a(o);
+  a.set_baseline(100);
+  int over = 0;
+  for (int i = 0; i < 200; ++i) {
+    const double rtt = a.rate() > 8000 ? 200 : 100;
+    if (rtt > 100) ++over;
+    a.observe(rtt);
+    EXPECT_LE(a.rate(), 9000);
+  }
+  EXPECT_LT(over, 60) << "most intervals under the knee";
+  EXPECT_GT(a.cuts(), 10u);
+}
+
+TEST(LatencyProbe, MeanOfSamplesCountsTheTail) {
+  EXPECT_EQ(mean_of({10, 10, 10, 90}), 30) << "one slow round trip in four moves the mean";
+  EXPECT_EQ(mean_of({}), 0);
 }
 
 }  // namespace
