@@ -193,7 +193,8 @@ void Engine::drain_queue() {
       if (stopping) {
         complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
       } else if (r.fail_with != errc{}) {
-        complete(r, Result<Reply>(r.fail_with, std::move(r.fail_message)));
+        complete(r, Result<Reply>(r.fail_with,
+                                  r.fail_message ? std::move(*r.fail_message) : std::string()));
       } else {
         Endpoint& node = *r.node;
         const std::size_t n = node.connections.size();

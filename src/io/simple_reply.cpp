@@ -14,13 +14,15 @@ constexpr std::ptrdiff_t kMaxDigits = 18;
 // Reads "<digits>\r\n" at `p` (before `end`): the value, and `p` moved past the CRLF. False
 // for no digit, too many, a leading zero (the reader refuses "$03"), or anything but CRLF after
 // them.
-bool digits_line(const char*& p, const char* end, std::size_t& value) {
+inline bool digits_line(const char*& p, const char* end, std::size_t& value) {
   if (end - p >= 2 && p[0] == '0' && p[1] != '\r') return false;
+  const char* const stop = end - p > kMaxDigits ? p + kMaxDigits : end;
   const char* d = p;
   std::size_t v = 0;
-  while (d < end && d - p < kMaxDigits && *d >= '0' && *d <= '9') {
-    v = v * 10 + static_cast<std::size_t>(*d - '0');
-    ++d;
+  for (; d < stop; ++d) {
+    const auto digit = static_cast<unsigned>(*d) - unsigned{'0'};
+    if (digit > 9) break;
+    v = v * 10 + digit;
   }
   if (d == p || end - d < 2 || d[0] != '\r' || d[1] != '\n') return false;
   value = v;
@@ -50,7 +52,8 @@ std::size_t parse_simple_reply(const char* data, std::size_t size, std::size_t m
       if (static_cast<std::size_t>(end - p) < len + 2 || p[len] != '\r' || p[len + 1] != '\n') {
         return 0;
       }
-      out.emplace(ReplyAccess::text_reply(Reply::Type::string, p, len));
+      // Built in place: a Reply moved in would cost a move of each of its members.
+      ReplyAccess::set_text(out.emplace(), Reply::Type::string, std::string(p, len));
       return static_cast<std::size_t>(p + len + 2 - data);
     }
     case ':': {
@@ -70,8 +73,9 @@ std::size_t parse_simple_reply(const char* data, std::size_t size, std::size_t m
       const char* line_end = static_cast<const char*>(cr);
       const auto len = static_cast<std::size_t>(line_end - p);
       if (end - line_end < 2 || line_end[1] != '\n' || len > kMaxReplyLine) return 0;
-      out.emplace(ReplyAccess::text_reply(data[0] == '+' ? Reply::Type::status : Reply::Type::error,
-                                          p, len));
+      ReplyAccess::set_text(out.emplace(),
+                            data[0] == '+' ? Reply::Type::status : Reply::Type::error,
+                            std::string(p, len));
       return len + 3;
     }
     default:
