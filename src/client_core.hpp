@@ -90,6 +90,9 @@ class ClientCore {
                     std::optional<ReadFrom> read_from = {}) const;
   /// now + wait_for_promotion: the deadline of one call's wait for a primary.
   Clock::time_point promotion_deadline() const;
+  /// A `wait_until` that means promotion_deadline() from the moment a wait begins: a call
+  /// that finds its node at once (nearly every call) reads no clock for it.
+  static constexpr Clock::time_point kWaitFromNow = Clock::time_point::max();
   /// command_routed: the shard of `routing_key`, for any command (an unknown one too: it is
   /// then a write). Every key the table knows must map to that shard (else cross_shard);
   /// connection-state commands are refused (config).
