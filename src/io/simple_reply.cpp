@@ -59,6 +59,7 @@ std::size_t parse_simple_reply(const char* data, std::size_t size, std::size_t m
     case ':': {
       const bool negative = *p == '-';
       if (negative) ++p;
+      if (negative && *p == '0') return 0;  // the reader refuses "-0" (and "-01")
       std::size_t v = 0;
       if (!digits_line(p, end, v)) return 0;
       const auto value = static_cast<long long>(v);

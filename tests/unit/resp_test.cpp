@@ -245,6 +245,7 @@ TEST(ReplyReaderTest, FastPathAndHiredisAgree) {
       "$ 3\r\nabc\r\n",
       "$3\rX\r\nabc\r\n",
       ":\r\n",
+      ":-0\r\n",  // found by resp_reply_fuzz: hiredis refuses it, so the fast path must too
       ":-\r\n",
       ":+1\r\n",
       ":1x\r\n",
