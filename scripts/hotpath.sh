@@ -10,6 +10,9 @@
 # Other options: --build-dir DIR (default build-rel), --no-build, --warmup N, --inflight N,
 # --value-size N, --cpu N (default 0), --keep (keep the callgrind files; their folder is
 # printed).
+# A compiler launcher comes from the environment, as CMake reads it when it first configures
+# the build folder: CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+# scripts/hotpath.sh (the build is the same; only rebuilds are faster).
 #
 # Allocations come from a malloc shim linked into the benchmark (bench/support/
 # alloc_counter.cpp: every malloc/calloc/realloc of the process, operator new included).
@@ -31,7 +34,7 @@ warmup=20000
 inflight=128
 value_size=32
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in

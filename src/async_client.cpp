@@ -89,7 +89,7 @@ std::future<Reply> AsyncClient::command_routed(std::string_view routing_key, Arg
 // inline, where wrapping it in a Callback<Reply> (a std::function) would allocate.
 void AsyncClient::get(std::string_view key, Callback<std::optional<std::string>> cb) {
   const std::string_view words[] = {"GET", key};
-  core_->submit_command(words, [cb = std::move(cb)](Result<Reply> r) {
+  core_->submit_command(words, [cb = std::move(cb)](Result<Reply>&& r) {
     if (!r.ok()) return cb(Result<std::optional<std::string>>(r.error(), r.message()));
     Reply& reply = r.value();
     if (reply.is_string() || reply.is_status() || reply.is_nil()) {

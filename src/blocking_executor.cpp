@@ -60,8 +60,8 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
     on_result(node, r.ok() ? errc{} : r.error(), r.ok() ? std::string_view() : r.message());
     return r;
   };
-  thread_local std::vector<Reply> out;
   std::string message;
+  Reply last;
   std::unique_ptr<BlockingConnection> conn = node.pool.take();
   const bool reused = conn != nullptr;  // a fresh link is opened by lease() below
   for (int attempt = 0;; ++attempt) {
@@ -73,9 +73,12 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
       }
       conn = std::move(opened).value();
     }
+    // The connection's own list: no allocation per call, and no thread_local to look up.
+    std::vector<Reply>& out = conn->replies();
     out.clear();
     message.clear();
-    errc e = conn->exchange(payload, replies, out, deadline, message);
+    errc e = conn->exchange(payload, replies, out, deadline, message,
+                            attempt == 0 ? start : Clock::now());
     if (e == errc::connection_lost && reused && idempotent && attempt == 0) {
       // An idle pooled link the server had closed (a restart, or Sentinel's CLIENT KILL while
       // it reconfigured the node): a read is safe to send again on a fresh link.
@@ -83,6 +86,9 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
       node.pool.clear();
       continue;
     }
+    // Taken before the connection goes back: another thread may take it at once.
+    if (e == errc{}) last = std::move(out.back());
+    out.clear();
     if (reuse || e != errc{}) {
       release(node, std::move(conn), e);
     } else {
@@ -91,7 +97,6 @@ Result<Reply> ClientCore::execute(Node& node, std::string_view payload, std::uin
     if (e != errc{}) return finish(Result<Reply>(e, std::move(message)));
     break;
   }
-  Reply last = std::move(out.back());
   if (last.is_error()) return finish(Result<Reply>(errc::server_error, last.str()));
   return finish(Result<Reply>(std::move(last)));
 }

@@ -91,6 +91,9 @@ class ClientCore {
                     std::optional<ReadFrom> read_from = {}) const;
   /// now + wait_for_promotion: the deadline of one call's wait for a primary.
   Clock::time_point promotion_deadline() const;
+  /// A `wait_until` that means promotion_deadline() from the moment a wait begins: a call
+  /// that finds its node at once (nearly every call) reads no clock for it.
+  static constexpr Clock::time_point kWaitFromNow = Clock::time_point::max();
   /// command_routed: the shard of `routing_key`, for any command (an unknown one too: it is
   /// then a write). Every key the table knows must map to that shard (else cross_shard);
   /// connection-state commands are refused (config).
@@ -251,6 +254,10 @@ class ClientCore {
                    std::string_view routing_key = {}) const;
   Routing classify_keys(std::span<const std::string_view> words, Use use,
                         std::string_view routing_key) const;
+  /// classify() for the async face: a refusal completes `cb` with its error and returns a
+  /// Routing without table.
+  Routing classify_or_fail(std::span<const std::string_view> words,
+                           std::optional<std::string_view> routing_key, ReplyHandler& cb);
   struct Parked {
     std::uint64_t table_epoch;  // the routing table's: a layout change fails it (retriable)
     std::size_t shard;
@@ -261,8 +268,15 @@ class ClientCore {
     Clock::time_point until;
   };
   void retry_parked(Clock::time_point now);
+  /// submit_command() under a topology record: guarded, recorded or refused as it says.
+  void submit_fenced(const Routing& c, std::span<const std::string_view> words, ReplyHandler&& cb,
+                     std::optional<ReadFrom> read_from);
+  /// The rest of submit_command(): to the node `c` routes to now, or parked until its shard
+  /// has a primary. `payload` null: the engine encodes `words` (one reply).
+  void send_or_park(const Routing& c, std::span<const std::string_view> words, std::string* payload,
+                    std::uint32_t replies, ReplyHandler&& cb, std::optional<ReadFrom> read_from);
   /// A request to `node` with its deadline and the pending bound checked (no payload yet).
-  Request make_request(Node& node, std::uint32_t replies, ReplyHandler cb, std::size_t affinity);
+  Request make_request(Node& node, std::uint32_t replies, ReplyHandler&& cb, std::size_t affinity);
   void on_switch_master(std::size_t shard, const NodeAddress& address, const char* why);
   /// The node at `address` (as Sentinel announces it), created (or brought back from
   /// retirement) if need be.

@@ -10,9 +10,7 @@ namespace flyshard::detail {
 
 Node& ClientCore::node_for_shard(std::size_t shard, bool write, bool may_wait,
                                  std::optional<ReadFrom> read_from) const {
-  return node_for_shard(shard, write,
-                        may_wait ? Clock::now() + options_.wait_for_promotion : Clock::time_point{},
-                        read_from);
+  return node_for_shard(shard, write, may_wait ? kWaitFromNow : Clock::time_point{}, read_from);
 }
 
 Clock::time_point ClientCore::promotion_deadline() const {
@@ -28,9 +26,10 @@ Node& ClientCore::node_for_shard(const RoutingTable& table, std::size_t shard, b
                                  Clock::time_point wait_until,
                                  std::optional<ReadFrom> read_from) const {
   Node* node = router_->pick(table, shard, write, read_from.value_or(router_->read_from()));
-  if (node == nullptr && write && options_.wait_for_promotion.count() > 0 &&
-      Clock::now() < wait_until) {
-    node = router_->wait_for_primary(shard, wait_until);
+  if (node == nullptr && write && options_.wait_for_promotion.count() > 0) [[unlikely]] {
+    const Clock::time_point now = Clock::now();
+    if (wait_until == kWaitFromNow) wait_until = now + options_.wait_for_promotion;
+    if (now < wait_until) node = router_->wait_for_primary(shard, wait_until);
   }
   if (node == nullptr) {
     throw Error(errc::shard_unavailable, router_->unavailable_reason(shard, write));
@@ -188,7 +187,7 @@ ClientCore::Routing ClientCore::classify_keys(std::span<const std::string_view> 
 ClientCore::Route ClientCore::route_with_key(std::span<const std::string_view> words,
                                              std::optional<ReadFrom> read_from,
                                              bool may_wait) const {
-  return route_until(words, may_wait ? promotion_deadline() : Clock::time_point{}, read_from);
+  return route_until(words, may_wait ? kWaitFromNow : Clock::time_point{}, read_from);
 }
 
 ClientCore::Route ClientCore::route_until(std::span<const std::string_view> words,
@@ -222,7 +221,7 @@ ClientCore::Route ClientCore::route_by(std::string_view routing_key,
   r.read = c.read;
   r.known = c.info != nullptr;
   r.node = &node_for_shard(*c.table, *c.shard, !c.read,
-                           may_wait ? promotion_deadline() : Clock::time_point{}, read_from);
+                           may_wait ? kWaitFromNow : Clock::time_point{}, read_from);
   if (c.table->reshard) [[unlikely]] {
     r.table = std::move(c.table);
     r.keys = std::move(c.keys);

@@ -20,6 +20,11 @@ struct ReplyAccess {
     r.elements_.clear();
     r.str_.assign(data, size);
   }
+  /// Makes a new (nil) reply `r` a string, status or error reply holding `text`.
+  static void set_text(Reply& r, Reply::Type type, std::string&& text) noexcept {
+    r.type_ = type;
+    r.str_ = std::move(text);
+  }
   static Reply text_reply(Reply::Type type, const char* data, std::size_t size) {
     return Reply(type, std::string(data, size));
   }

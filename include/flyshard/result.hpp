@@ -14,7 +14,8 @@ namespace flyshard {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(const T& value) : value_(value) {}        // NOLINT(google-explicit-constructor)
+  Result(T&& value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(errc e, std::string message) : error_(e), message_(std::move(message)) {}
 
   bool ok() const noexcept { return value_.has_value(); }

@@ -216,7 +216,7 @@ bool BlockingConnection::limit_wait(Clock::time_point deadline, Clock::time_poin
 
 errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replies,
                                   std::vector<Reply>& out, Clock::time_point deadline,
-                                  std::string& message) {
+                                  std::string& message, Clock::time_point now) {
   auto fail = [&](errc e, std::string why) {
     message = name_ + ": " + why;
     close();
@@ -226,7 +226,6 @@ errc BlockingConnection::exchange(std::string_view payload, std::uint32_t replie
   // One deadline for the whole exchange: before every blocking send or recv the socket's
   // timeout is cut to the time left, so neither a slow reader on the other side nor a reply
   // that trickles in can stretch the call past `deadline`.
-  auto now = Clock::now();
   if (now >= deadline) return fail(errc::timeout, "no time left before sending");
   if (!limit_wait(deadline, now, true)) {
     return fail(errc::connection_lost, "setsockopt: " + sys_message(errno));
@@ -387,7 +386,15 @@ bool BlockingConnection::read_some(std::vector<Reply>& out, std::uint32_t wanted
   }
 }
 
+BlockingPool::~BlockingPool() {
+  delete spare_.exchange(nullptr, std::memory_order_acquire);
+}
+
 std::unique_ptr<BlockingConnection> BlockingPool::take() {
+  std::unique_ptr<BlockingConnection> spare(spare_.exchange(nullptr, std::memory_order_acquire));
+  // One put back just as clear() ran may be of the old generation: dropped here.
+  if (spare && spare->generation == generation()) return spare;
+  spare.reset();
   std::lock_guard lock(mu_);
   if (idle_.empty()) return nullptr;
   auto c = std::move(idle_.back());
@@ -396,14 +403,22 @@ std::unique_ptr<BlockingConnection> BlockingPool::take() {
 }
 
 void BlockingPool::give_back(std::unique_ptr<BlockingConnection> c) {
-  if (!c || !c->usable() || c->generation != generation()) return;
+  if (!c || !c->usable() || c->generation != generation() || max_idle_ == 0) return;
+  BlockingConnection* empty = nullptr;
+  if (spare_.compare_exchange_strong(empty, c.get(), std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+    c.release();  // owned by spare_ now
+    return;
+  }
   std::lock_guard lock(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
+  // The spare counts as one of the max_idle idle connections.
+  if (idle_.size() + 1 < max_idle_) idle_.push_back(std::move(c));
 }
 
 void BlockingPool::clear() {
   std::vector<std::unique_ptr<BlockingConnection>> drop;
   generation_.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_ptr<BlockingConnection> spare(spare_.exchange(nullptr, std::memory_order_acquire));
   std::lock_guard lock(mu_);
   drop.swap(idle_);
 }

@@ -45,8 +45,13 @@ class BlockingConnection {
   /// deadline for sending and receiving together). On any
   /// failure the connection is broken (usable() is false) and must be dropped: a late reply
   /// would otherwise be taken for the next request's.
+  /// `now`: the time the caller read last, when it read one just before (saves a read).
   errc exchange(std::string_view payload, std::uint32_t replies, std::vector<Reply>& out,
-                Clock::time_point deadline, std::string& message);
+                Clock::time_point deadline, std::string& message,
+                Clock::time_point now = Clock::now());
+  /// A reply list that lives with the connection, for a caller that wants one per exchange
+  /// without allocating it each time. Empty it before the connection goes back to its pool.
+  std::vector<Reply>& replies() noexcept { return replies_; }
 
   // The pieces of exchange(), for driving several connections at once with poll().
   int fd() const noexcept { return fd_; }
@@ -89,12 +94,16 @@ class BlockingConnection {
   std::size_t tls_wire_sent_ = 0;  // write_some(): how much of tls_wire_ went out
   bool tls_wire_busy_ = false;     // write_some(): tls_wire_ holds the caller's pending bytes
   std::string tls_plain_;
+  std::vector<Reply> replies_;
 };
 
 /// Idle blocking connections of one node, shared by every calling thread.
 class BlockingPool {
  public:
   explicit BlockingPool(std::size_t max_idle) : max_idle_(max_idle) {}
+  ~BlockingPool();
+  BlockingPool(const BlockingPool&) = delete;
+  BlockingPool& operator=(const BlockingPool&) = delete;
   /// An idle connection, or nullptr when none is (open one then).
   std::unique_ptr<BlockingConnection> take();
   /// Returns a connection after use; broken ones, those opened before the last clear() and
@@ -108,6 +117,10 @@ class BlockingPool {
 
  private:
   std::atomic<std::uint64_t> generation_{0};
+  // One idle connection kept outside the lock: a thread that calls again and again takes and
+  // returns it with one atomic exchange each way, where the mutex cost a lock and an unlock
+  // per call (issue 10). Owned (a leaked unique_ptr) while here.
+  std::atomic<BlockingConnection*> spare_{nullptr};
   std::mutex mu_;
   std::vector<std::unique_ptr<BlockingConnection>> idle_;
   std::size_t max_idle_;

@@ -448,25 +448,33 @@ void Connection::on_data(const char* data, std::size_t size) {
         }
         continue;
       }
-      Request done = std::move(front);
-      in_flight_.pop_front();
       // A timed-out request (its callback already ran) is marked done: its late reply is
       // dropped. Checked before the handshake case, which is the other one without callback.
-      if (done.done) {
+      if (front.done) {
+        in_flight_.pop_front();
         failures_ = 0;
         continue;
       }
-      if (!done.callback) {
+      if (!front.callback) {
+        in_flight_.pop_front();
         if (reply->is_error()) {
           engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
         }
         continue;
       }
       failures_ = 0;  // past the handshake and a reply came: the link works
+      // Only what completing needs leaves the queue (the callback may send more, which grows
+      // it); moving the whole request out cost a move of each of its members.
+      ReplyHandler callback = std::move(front.callback);
+      Endpoint* const node = front.node;
+      const Clock::time_point start = front.start;
+      const bool sent = front.fail_with == errc{};
+      in_flight_.pop_front();
       if (reply->is_error()) {
-        engine_.complete(done, Result<Reply>(errc::server_error, reply->str()));
+        engine_.finish(node, start, sent, callback,
+                       Result<Reply>(errc::server_error, reply->str()));
       } else {
-        engine_.complete(done, Result<Reply>(std::move(*reply)));
+        engine_.finish(node, start, sent, callback, Result<Reply>(std::move(*reply)));
       }
     }
   } catch (const Error& e) {

@@ -138,22 +138,28 @@ void Engine::post(std::function<void()> fn) {
   if (wake) uv_async_send(&wakeup_);
 }
 
-void Engine::complete(Request& request, Result<Reply> result) {
-  if (request.node != nullptr) {
+void Engine::complete(Request& request, Result<Reply>&& result) {
+  request.done = true;
+  // Out of the request first: the callback may reach this request again (a queue it is in
+  // being failed), and must find it done, without a callback.
+  ReplyHandler callback = std::move(request.callback);
+  finish(request.node, request.start, request.fail_with == errc{}, callback, std::move(result));
+}
+
+void Engine::finish(Endpoint* node, Clock::time_point start, bool sent, ReplyHandler& callback,
+                    Result<Reply>&& result) {
+  if (node != nullptr) {
     const int code = result.ok() ? 0 : static_cast<int>(result.error());
-    request.node->stats.on_complete(code, Clock::now() - request.start);
-    request.node->pending.fetch_sub(1, std::memory_order_relaxed);
-    if (result_hook_ && request.fail_with == errc{}) {
+    node->stats.on_complete(code, Clock::now() - start);
+    node->pending.fetch_sub(1, std::memory_order_relaxed);
+    if (result_hook_ && sent) {
       // Health bookkeeping must not keep the callback from running exactly once.
       const errc code = result.ok() ? errc{} : result.error();
       const std::string_view message =
           code == errc::server_error ? std::string_view(result.message()) : std::string_view();
-      run_guarded(log_, "result hook", [&] { result_hook_(*request.node, code, message); });
+      run_guarded(log_, "result hook", [&] { result_hook_(*node, code, message); });
     }
   }
-  request.done = true;
-  auto callback = std::move(request.callback);
-  request.callback = nullptr;
   if (!callback) return;
   try {
     callback(std::move(result));
@@ -162,6 +168,7 @@ void Engine::complete(Request& request, Result<Reply> result) {
   } catch (...) {
     log_.log(LogLevel::error, "a callback threw");
   }
+  callback.reset();
 }
 
 void Engine::dispatch_now(Endpoint& node, Request&& request) {
@@ -193,7 +200,8 @@ void Engine::drain_queue() {
       if (stopping) {
         complete(r, Result<Reply>(errc::shutting_down, "client is shutting down"));
       } else if (r.fail_with != errc{}) {
-        complete(r, Result<Reply>(r.fail_with, std::move(r.fail_message)));
+        complete(r, Result<Reply>(r.fail_with,
+                                  r.fail_message ? std::move(*r.fail_message) : std::string()));
       } else {
         Endpoint& node = *r.node;
         const std::size_t n = node.connections.size();

@@ -65,7 +65,12 @@ class Engine {
   void post(std::function<void()> fn);
 
   /// Completes a request (loop thread or stop()): stats, pending count, health, callback.
-  void complete(Request& request, Result<Reply> result);
+  void complete(Request& request, Result<Reply>&& result);
+  /// complete() for a request already out of every queue: its node (null for a request that
+  /// never reached one), its start, whether it was sent (health hears only of those), and
+  /// its callback, which is called here and then dropped.
+  void finish(Endpoint* node, Clock::time_point start, bool sent, ReplyHandler& callback,
+              Result<Reply>&& result);
   /// Loop thread: sends a request to one of `node`'s connections now (internal checks).
   void dispatch_now(Endpoint& node, Request&& request);
   /// Called with the outcome of every request to a node (any thread): feeds passive health.

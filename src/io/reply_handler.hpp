@@ -62,7 +62,9 @@ class ReplyHandler {
 
   explicit operator bool() const noexcept { return ops_ != nullptr; }
   /// Calls the callable (which must be there). It stays held: the caller resets it.
-  void operator()(Result<Reply> result) { ops_->call(storage_, std::move(result)); }
+  /// By reference: a Result<Reply> is moved member by member, and each hop of a reply on its
+  /// way to the caller paid one such move.
+  void operator()(Result<Reply>&& result) { ops_->call(storage_, std::move(result)); }
   /// True when the callable is held inline (for tests).
   bool holds_inline() const noexcept { return ops_ != nullptr && ops_->inline_storage; }
 

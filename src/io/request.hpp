@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "flyshard/reply.hpp"
@@ -25,7 +26,9 @@ struct Request {
   Clock::time_point deadline{};  // start + request_timeout
   ReplyHandler callback;         // empty for internal requests (handshake)
   errc fail_with{};              // set: complete with this error without sending
-  std::string fail_message;
+  // fail_with's message. Behind a pointer: every request is moved twice or more on its way,
+  // and a string member costs a copy of its inline buffer per move; few requests fail early.
+  std::unique_ptr<std::string> fail_message;
   bool done = false;             // completed (e.g. timed out) while its reply is still due
 };
 

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "flyshard/error.hpp"
+#include "io/simple_reply.hpp"
 #include "reply_access.hpp"
 
 namespace flyshard::detail {
@@ -48,14 +49,30 @@ char* put_header(char* p, char type, std::size_t n) {
   return p;
 }
 
+// Copies `n` bytes to `p`. Words of up to 16 bytes (command names, most keys) go as two
+// fixed-size copies each, which compile to moves, where memcpy of a variable size is a call.
+char* put_bytes(char* p, const char* s, std::size_t n) {
+  if (n > 16) {
+    std::memcpy(p, s, n);
+  } else if (n >= 8) {
+    std::memcpy(p, s, 8);
+    std::memcpy(p + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(p, s, 4);
+    std::memcpy(p + n - 4, s + n - 4, 4);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) p[i] = s[i];
+  }
+  return p + n;
+}
+
 // Writes one command at `p`, which has room for it; returns the end.
 template <typename Words>
 char* write_words(char* p, const Words& words) {
   p = put_header(p, '*', words.size());
   for (const auto& w : words) {
     p = put_header(p, '$', w.size());
-    if (!w.empty()) std::memcpy(p, w.data(), w.size());
-    p += w.size();
+    p = put_bytes(p, w.data(), w.size());
     *p++ = '\r';
     *p++ = '\n';
   }
@@ -262,11 +279,13 @@ void free_object(void* obj) noexcept {
 redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
                                              create_nil, free_object};
 
+// Neither reader holds on to a buffer larger than this after a big reply.
+constexpr std::size_t kKeepBuffer = 64 * 1024;
+
 redisReader* new_reader(ReplyReader::Bounds& bounds) {
   redisReader* r = redisReaderCreateWithFunctions(&kReplyFunctions);
   if (r == nullptr) throw std::bad_alloc();
-  // Keep hiredis from holding on to a large buffer after a big reply.
-  r->maxbuf = 64 * 1024;
+  r->maxbuf = kKeepBuffer;
   r->privdata = &bounds;
   bounds.reader = r;
   bounds.error.clear();
@@ -314,6 +333,17 @@ void ReplyReader::fail(std::string why) {
 }
 
 void ReplyReader::feed(const char* data, std::size_t size) {
+  if (!hiredis_busy_ && reader_->err == 0) {
+    if (taken_ == fresh_.size()) {
+      // All read: start over at the buffer's front. A big one left by a big reply goes, as
+      // hiredis' maxbuf lets its own go.
+      if (fresh_.capacity() > kKeepBuffer) std::string().swap(fresh_);
+      fresh_.clear();
+      taken_ = 0;
+    }
+    fresh_.append(data, size);
+    return;
+  }
   if (redisReaderFeed(reader_, data, size) != REDIS_OK) {
     // hiredis refuses bytes after an error (or without memory for them).
     fail(!bounds_.error.empty() ? bounds_.error
@@ -322,16 +352,40 @@ void ReplyReader::feed(const char* data, std::size_t size) {
   }
 }
 
+void ReplyReader::hand_to_hiredis() {
+  hiredis_busy_ = true;
+  const std::size_t left = fresh_.size() - taken_;
+  if (left > 0 && redisReaderFeed(reader_, fresh_.data() + taken_, left) != REDIS_OK) {
+    fail("reply parser: out of memory");
+  }
+  fresh_.clear();
+  taken_ = 0;
+}
+
 std::optional<Reply> ReplyReader::next() {
+  std::optional<Reply> out;
+  if (!hiredis_busy_ && reader_->err == 0) {
+    if (taken_ == fresh_.size()) return out;
+    const std::size_t used = parse_simple_reply(fresh_.data() + taken_, fresh_.size() - taken_,
+                                                bounds_.limits.max_bulk_length, out);
+    if (used > 0) {
+      taken_ += used;
+      return out;
+    }
+    hand_to_hiredis();
+  }
   void* obj = nullptr;
   if (redisReaderGetReply(reader_, &obj) != REDIS_OK) {
     fail(bounds_.error.empty() ? std::string(reader_->errstr) : bounds_.error);
   }
+  // Nothing half-read and nothing unread left in hiredis: the next bytes go to the fast path.
+  hiredis_busy_ = reader_->ridx >= 0 || reader_->pos < reader_->len;
   if (obj == nullptr) {
     check_pending();
-    return std::nullopt;
+    return out;
   }
-  return std::optional<Reply>(std::move(*static_cast<Reply*>(obj)));
+  out.emplace(std::move(*static_cast<Reply*>(obj)));
+  return out;
 }
 
 // An incomplete item waits in the buffer: refuse it now if its header already says it is too
@@ -378,6 +432,9 @@ void ReplyReader::reset() {
   redisReader* fresh = new_reader(bounds_);
   redisReaderFree(reader_);
   reader_ = fresh;
+  fresh_.clear();
+  taken_ = 0;
+  hiredis_busy_ = false;
 }
 
 }  // namespace flyshard::detail

@@ -3,6 +3,9 @@
 // the engine append straight into a connection's write buffer (redisFormatCommandArgv would
 // malloc a fresh buffer per command); decoding uses hiredis' redisReader with object
 // functions that build flyshard::Reply trees directly, in place (no heap object per reply).
+// A complete simple reply at the head of the stream (GET's bulk string, nil, an integer, a
+// status or error line) is read without hiredis (simple_reply.hpp): the common case costs a
+// fraction of a pass through the reader.
 //
 // Bounds: nothing a server sends may make the reader allocate without bound or throw through
 // hiredis. Array lengths, bulk lengths, line lengths and nesting are checked against
@@ -64,9 +67,17 @@ class ReplyReader {
  private:
   void check_pending();
   [[noreturn]] void fail(std::string why);
+  /// Hands the bytes the fast path has not read to hiredis, which reads on from there.
+  void hand_to_hiredis();
 
   Bounds bounds_;
   redisReader* reader_;
+  // Fed bytes the fast path reads from (`taken_` of them read). Empty while hiredis holds a
+  // reply in the making or bytes it has not read: the stream's order is kept by feeding
+  // hiredis directly until it has read all it holds.
+  std::string fresh_;
+  std::size_t taken_ = 0;
+  bool hiredis_busy_ = false;
 };
 
 }  // namespace flyshard::detail

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -202,6 +203,68 @@ TEST(ReplyReaderTest, BadTypeByteAfterAGoodReply) {
   reader.feed(bytes.data(), bytes.size());
   EXPECT_EQ(reader.next(), std::optional<Reply>(Reply::integer(1)));
   EXPECT_THROW((void)reader.next(), Error);
+}
+
+// Whole replies at the head of a feed are read by the fast path (simple_reply.hpp), the same
+// bytes trickled in one at a time by hiredis: both must give the same replies and the same
+// verdict, for the forms the fast path takes and for the odd ones it leaves to hiredis.
+struct Outcome {
+  std::vector<Reply> replies;
+  bool failed = false;
+  bool operator==(const Outcome&) const = default;
+};
+
+Outcome read_all(std::string_view bytes, std::size_t step) {
+  ReplyLimits limits;
+  limits.max_bulk_length = 8;
+  ReplyReader reader(limits);
+  Outcome out;
+  try {
+    for (std::size_t at = 0; at < bytes.size(); at += step) {
+      reader.feed(bytes.data() + at, std::min(step, bytes.size() - at));
+      while (auto r = reader.next()) out.replies.push_back(std::move(*r));
+    }
+  } catch (const Error& e) {
+    EXPECT_EQ(e.value(), errc::protocol_error) << e.what();
+    out.failed = true;
+  }
+  return out;
+}
+
+TEST(ReplyReaderTest, FastPathAndHiredisAgree) {
+  const std::vector<std::string> cases = {
+      "$3\r\nabc\r\n$0\r\n\r\n$-1\r\n:0\r\n:-42\r\n:123456789012345678\r\n+OK\r\n-ERR x\r\n",
+      "+\r\n-\r\n+a\rb\r\n",  // empty lines; a lone CR inside a line
+      "$03\r\nabc\r\n",
+      ":01\r\n",                                // leading zeros
+      "$3\r\nabcXY:1\r\n",                      // a body not ended by CRLF (hiredis skips 2 bytes)
+      "$8\r\n12345678\r\n$9\r\n123456789\r\n",  // at and past max_bulk_length
+      "$-2\r\n",
+      "$-1x\r\n",
+      "$+3\r\nabc\r\n",
+      "$ 3\r\nabc\r\n",
+      "$3\rX\r\nabc\r\n",
+      ":\r\n",
+      ":-0\r\n",  // found by resp_reply_fuzz: hiredis refuses it, so the fast path must too
+      ":-\r\n",
+      ":+1\r\n",
+      ":1x\r\n",
+      ":1234567890123456789\r\n",
+      "$1234567890123456789\r\n",
+      "*1\r\n$1\r\nx\r\n:5\r\n*-1\r\n+after\r\n",
+      ":1\r\n?bad\r\n",
+      "$2\r\nab\r\n$5\r\nab",
+  };
+  for (const std::string& bytes : cases) {
+    const Outcome whole = read_all(bytes, bytes.size());
+    EXPECT_EQ(whole, read_all(bytes, 1)) << bytes;
+    EXPECT_EQ(whole, read_all(bytes, 3)) << bytes;
+  }
+  EXPECT_EQ(read_all(cases[0], cases[0].size()).replies,
+            (std::vector<Reply>{str("abc"), str(""), Reply::nil(), Reply::integer(0),
+                                Reply::integer(-42), Reply::integer(123456789012345678),
+                                Reply::status("OK"), Reply::error("ERR x")}));
+  EXPECT_TRUE(read_all("$9\r\n123456789\r\n", 100).failed);  // past max_bulk_length
 }
 
 // ---- Dragonfly ROLE fixtures ----------------------------------------------------------------
