@@ -14,7 +14,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # CPU seconds (user + system) of this script's finished children so far: fields 16 and 17 of
 # /proc/<pid>/stat, in clock ticks. Wall time is noisy on a shared machine; CPU time is not.
 cpu_s() {
-  local stat
+  local stat f
   stat=$(</proc/$$/stat)
   stat=${stat##*) } # after the command name, which may hold spaces
   read -r -a f <<<"$stat"
