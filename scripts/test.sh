@@ -52,6 +52,9 @@ if [[ $quick -eq 0 ]]; then
   # The sanitizer builds carry -g1 debug information (line tables, inlined frames), which is
   # all a sanitizer report uses for its function, file:line stack frames; nobody steps
   # through these builds in a debugger, and full -g made them slower to compile and link.
+  # Measured per file, CPU s before -> after (-g1, with the tests' precompiled header):
+  # ASan reply_test 4.2 -> 2.4, client_test 6.7 -> 4.4, src/client.cpp 5.6 -> 5.3; TSan
+  # reply_test 6.3 -> 3.2, client_test 10.1 -> 5.6, src/client.cpp 7.0 -> 5.4.
   # They build no benchmarks or examples: no stage of theirs runs one.
   stage "ASan + UBSan build"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLYSHARD_SANITIZE=ON \
