@@ -21,6 +21,8 @@ PACKAGES=(
   chromium python3 python3-locust wrk gnuplot-nox curl
   # fuzzing (libFuzzer) and ThreadSanitizer builds
   clang libclang-rt-14-dev
+  # scripts/test.sh links with lld (-fuse-ld=lld): faster than ld.bfd on the test binaries
+  lld
 )
 SERVICES=(redis-server redis-sentinel nutcracker)
 

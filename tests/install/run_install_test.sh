@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs a built flyshard into a fresh prefix and builds a consumer against it twice: with
-# find_package(flyshard CONFIG) + flyshard::flyshard, and with pkg-config. Also checks that the
-# installed public headers do not include any private dependency.
+# Installs a built flyshard into a fresh prefix and builds a consumer against it three times:
+# with find_package(flyshard CONFIG) + flyshard::flyshard, with pkg-config, and with
+# `pkg-config --static` against libflyshard.a. Also checks that the installed public headers
+# do not include any private dependency.
 #
 # usage: run_install_test.sh <build-dir> [<temp-base>]
 #   <build-dir>  a configured and built flyshard build tree
@@ -85,9 +86,45 @@ pc_libdir="$(pkg-config --variable=libdir flyshard)"
 pc_incdir="$(pkg-config --variable=includedir flyshard)"
 [[ "$(realpath "$pc_incdir")" == "$(realpath "$incdir")" ]] ||
   fail "flyshard.pc includedir is '$pc_incdir', expected $incdir"
+if ls "$libdir"/libflyshard.so* >/dev/null 2>&1; then
+  # shellcheck disable=SC2046  # pkg-config output is meant to be split into words
+  "$CXX" -Wall -Wextra -Wpedantic -Werror "$here/consumer/main.cpp" -o "$work/consumer-pc" \
+    $(pkg-config --cflags --libs flyshard) -Wl,-rpath,"$libdir"
+  "$work/consumer-pc"
+else
+  # Without --static a static libflyshard leaves OpenSSL and the rest unresolved.
+  echo "a static build (libflyshard.a): the --static step below links it"
+fi
+
+step "pkg-config consumer, static link (pkg-config --static)"
+# A static libflyshard brings none of its dependencies: `pkg-config --static --libs` must name
+# them all (Requires.private in cmake/flyshard.pc.in).
+static_libs="$(pkg-config --static --libs flyshard)"
+echo "pkg-config --static --libs flyshard: $static_libs"
+for lib in -lflyshard -lhiredis -luv -lxxhash -lssl -lcrypto; do
+  [[ " $static_libs " == *" $lib "* ]] || fail "pkg-config --static --libs flyshard lacks $lib"
+done
+# The consumer links against libflyshard.a alone. A build with BUILD_SHARED_LIBS=OFF installed
+# one; for a shared build (the default) a copy of the prefix gets the archive of the very
+# objects libflyshard.so was linked from, which is what a static build installs, without
+# compiling the library a second time.
+static_prefix="$prefix"
+if ls "$libdir"/libflyshard.so* >/dev/null 2>&1; then
+  static_prefix="$work/static-prefix"
+  cp -a "$prefix" "$static_prefix"
+  static_libdir="$static_prefix/${libdir#"$prefix"/}"
+  rm -f "$static_libdir"/libflyshard.so*
+  mapfile -t objects < <(find "$build/CMakeFiles/flyshard.dir" -name '*.o' | sort)
+  ((${#objects[@]} > 0)) || fail "no object files of libflyshard under $build/CMakeFiles/flyshard.dir"
+  ar rcs "$static_libdir/libflyshard.a" "${objects[@]}"
+fi
+export PKG_CONFIG_PATH="$(dirname "$(find "$static_prefix" -name flyshard.pc -path '*/pkgconfig/*' | head -n 1)")"
 # shellcheck disable=SC2046  # pkg-config output is meant to be split into words
-"$CXX" -Wall -Wextra -Wpedantic -Werror "$here/consumer/main.cpp" -o "$work/consumer-pc" \
-  $(pkg-config --cflags --libs flyshard) -Wl,-rpath,"$libdir"
-"$work/consumer-pc"
+"$CXX" -Wall -Wextra -Wpedantic -Werror "$here/consumer/main.cpp" -o "$work/consumer-static" \
+  $(pkg-config --cflags --static --libs flyshard)
+if ldd "$work/consumer-static" | grep -q libflyshard; then
+  fail "consumer-static links libflyshard dynamically; expected the archive"
+fi
+"$work/consumer-static"
 
 step "install test passed"
