@@ -180,6 +180,11 @@ class ClientCore {
   /// Asks for a record read now and waits (caller's thread) until `done` holds after a read,
   /// or `until` passes. Returns done()'s last verdict.
   bool wait_for_record(Clock::time_point until, const std::function<bool()>& done);
+  /// After a recorded write's check refused `epoch` (nothing ran): false once `until` has
+  /// passed; else asks for a read and waits briefly for a newer epoch, then true (send it
+  /// again). Not only until the epoch moves: the refusing primary's record may be the one
+  /// behind (the migrator writes the primaries one after another).
+  bool retry_after_refused_check(Clock::time_point until, std::uint64_t epoch);
   /// Asks the loop for a record read at its next sweep (any thread).
   void want_record() const noexcept { record_wanted_.store(true, std::memory_order_relaxed); }
   /// A pipelined command under a topology record: the guard's EVALSHA words for a guarded

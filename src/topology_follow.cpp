@@ -1,6 +1,7 @@
 // Following the topology record (online resharding): read it from every primary at start and
 // every topology_poll_interval (sooner when a primary publishes a hint or a caller asks), route by
 // the newest epoch, never by an older one, and register this client's epoch with a lease.
+#include <algorithm>
 #include <random>
 
 #include "client_core.hpp"
@@ -304,6 +305,14 @@ bool ClientCore::wait_for_record(Clock::time_point until, const std::function<bo
     if (done()) return true;
     if (Clock::now() >= until) return false;
   }
+}
+
+bool ClientCore::retry_after_refused_check(Clock::time_point until, std::uint64_t epoch) {
+  want_record();
+  if (Clock::now() >= until) return false;
+  wait_for_record(std::min(until, Clock::now() + std::chrono::milliseconds(20)),
+                  [&] { return topology_epoch() != epoch; });
+  return true;
 }
 
 }  // namespace flyshard::detail

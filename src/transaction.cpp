@@ -250,12 +250,8 @@ std::optional<std::vector<Reply>> Transaction::exec() {
       // Only the check's WATCH can have answered nil: the record is not the one this client
       // routes by, and nothing ran. Nothing of the caller's was read under a WATCH, so the
       // transaction is sent again once the record is read (routed again: a flip moves it).
-      core_->want_record();
-      if (detail::Clock::now() >= until)
+      if (!core_->retry_after_refused_check(until, record->check.epoch))
         throw Error(errc::migrating, std::string(detail::kRecordChangedMessage));
-      const std::uint64_t epoch = record->check.epoch;
-      core_->wait_for_record(std::min(until, detail::Clock::now() + std::chrono::milliseconds(20)),
-                             [&] { return core_->topology_epoch() != epoch; });
       continue;
     }
     // With WATCHed keys of the caller's, a nil is theirs to retry (the record's change is one

@@ -225,11 +225,9 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
           *route.node, payload, recorded_replies(!sadd.empty()), false, std::nullopt, route.known));
       if (r.ok() || r.error() != errc::migrating) return r;
       // The check refused this client's epoch, or the record changed before EXEC: nothing
-      // ran. Re-read and route again. Not only once the epoch moves: this primary's record
-      // may be the one behind (the migrator writes the primaries one after another).
-      if (Clock::now() >= until) return migrating_error(std::string(kRecordChangedMessage));
-      wait_for_record(std::min(until, Clock::now() + std::chrono::milliseconds(20)),
-                      [&] { return topology_epoch() != epoch; });
+      // ran. Re-read and route again.
+      if (!retry_after_refused_check(until, epoch))
+        return migrating_error(std::string(kRecordChangedMessage));
       continue;
     }
     const GuardCall call{epoch, t.reshard->fencing, t.reshard->dirty_key, f.moving, f.others};

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,14 @@ using namespace flyshard::testing;
 namespace fs = std::filesystem;
 
 namespace {
+
+void expect_clean(const std::vector<std::string>& problems) {
+  EXPECT_TRUE(problems.empty()) << [&] {
+    std::string s;
+    for (const auto& p : problems) s += p + "\n";
+    return s;
+  }();
+}
 
 class MigrateTest : public SharedClusterTest<4, 1> {
  protected:
@@ -73,6 +82,47 @@ class MigrateTest : public SharedClusterTest<4, 1> {
     }
     wait_lock_free();
   }
+  // A migration under load, checked: `init` with `from`, `n` keys of every type written through
+  // a client of `from_layout`, `writers` GuardedWriters writing while `migrate --json <extra>`
+  // runs, then every key and each writer's last acknowledged writes checked against
+  // `to_layout`. Returns the tool's run and its JSON summary (null when it failed).
+  struct Migrated {
+    ToolRun run;
+    nlohmann::json summary;
+    std::vector<std::string> keys;  // the fixture keys written before the migration
+  };
+  Migrated migrate_under_writers(const fs::path& from, const Topology& from_layout,
+                                 const fs::path& to, const Topology& to_layout, int n,
+                                 const std::string& extra, int writers) {
+    Migrated m;
+    EXPECT_EQ(tool("init -c " + from.string()).rc, 0);
+    {
+      Client c(from_layout);
+      m.keys = fill_every_type(c, n);
+    }
+    const auto before = snapshot(from_layout, m.keys);
+    std::vector<std::unique_ptr<GuardedWriter>> ws;
+    for (int i = 0; i < writers; ++i) ws.push_back(std::make_unique<GuardedWriter>(four_, i + 1));
+    for (auto& w : ws) w->start();
+    m.run = tool(migrate_args(from, to) + " --json " + extra);
+    for (auto& w : ws) w->stop();
+    EXPECT_EQ(m.run.rc, 0) << m.run.err;
+    if (m.run.rc != 0) return m;
+    m.summary = nlohmann::json::parse(m.run.out);
+    expect_clean(check_layout(all_, to_layout, before));
+    long long ops = 0, guarded = 0, frozen = 0;
+    for (const auto& w : ws) {
+      EXPECT_EQ(w->errors, 0) << w->last_error;
+      EXPECT_GT(w->ops, 0);
+      expect_clean(check_writer(to_layout, *w));
+      ops += w->ops;
+      guarded += w->guarded;
+      frozen += w->frozen;
+    }
+    std::cout << m.keys.size() << " keys, " << m.summary["keys_copied"] << " copied; writers: " << ops
+              << " ops, " << guarded << " through the guard, " << frozen << " held at cutover\n";
+    return m;
+  }
   std::uint64_t epoch_on(std::size_t shard) {
     const Reply r = cluster_->primary(shard).command({"HGET", "flyshard:topology", "epoch"});
     return r.is_nil() ? 0 : std::stoull(r.str());
@@ -83,13 +133,6 @@ class MigrateTest : public SharedClusterTest<4, 1> {
   fs::path a_, b_;
 };
 
-void expect_clean(const std::vector<std::string>& problems) {
-  EXPECT_TRUE(problems.empty()) << [&] {
-    std::string s;
-    for (const auto& p : problems) s += p + "\n";
-    return s;
-  }();
-}
 
 TEST_F(MigrateTest, InitWritesTheRecordOnEveryPrimaryAndRefusesAnotherLayout) {
   ToolRun none = tool(migrate_args(a_, b_));
@@ -127,37 +170,16 @@ TEST_F(MigrateTest, InitWritesTheRecordOnEveryPrimaryAndRefusesAnotherLayout) {
 constexpr int kEveryTypeKeys = FLYSHARD_SLOWDOWN > 1 ? 10000 : 100000;
 
 TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
-  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
-  std::vector<std::string> keys;
-  {
-    Client c(three_);
-    keys = fill_every_type(c, kEveryTypeKeys);
-  }
-  const auto before = snapshot(three_, keys);
-  GuardedWriter w1(four_, 1), w2(four_, 2);
-  w1.start();
-  w2.start();
   // A rate keeps the copy long enough for the writers to write during every phase.
-  ToolRun r = tool(migrate_args(a_, b_) + " --json --rate 20000");
-  w1.stop();
-  w2.stop();
-  ASSERT_EQ(r.rc, 0) << r.err;
-  const auto j = nlohmann::json::parse(r.out);
+  const Migrated m = migrate_under_writers(a_, three_, b_, four_, kEveryTypeKeys, "--rate 20000", 2);
+  ASSERT_EQ(m.run.rc, 0);
+  const auto& j = m.summary;
   EXPECT_GT(j["keys_copied"].get<long long>(), kEveryTypeKeys / 7);
   // Cleanup unlinked the moved fixture keys (not a count to compare with keys_copied: a
   // writer's key copied and then deleted or expired by its writer is gone before cleanup).
-  // check_layout below checks that nothing is left on the sources.
+  // check_layout checked that nothing is left on the sources.
   EXPECT_GT(j["keys_unlinked"].get<long long>(), kEveryTypeKeys / 7);
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(epoch_on(i), j["epoch"].get<std::uint64_t>());
-  expect_clean(check_layout(all_, four_, before));
-  for (const GuardedWriter* w : {&w1, &w2}) {
-    EXPECT_EQ(w->errors, 0) << w->last_error;
-    EXPECT_GT(w->ops, 0);
-    expect_clean(check_writer(four_, *w));
-  }
-  std::cout << keys.size() << " keys, " << j["keys_copied"]
-            << " copied; writers: " << w1.ops + w2.ops << " ops, " << w1.guarded + w2.guarded
-            << " through the guard, " << w1.frozen + w2.frozen << " held at cutover\n";
 
   ToolRun again = tool(migrate_args(a_, b_));
   EXPECT_EQ(again.rc, 0);
@@ -165,21 +187,8 @@ TEST_F(MigrateTest, GrowThreeToFourWithEveryTypeWhileWritersWrite) {
 }
 
 TEST_F(MigrateTest, ShrinkFourToThree) {
-  ASSERT_EQ(tool("init -c " + b_.string()).rc, 0);
-  std::vector<std::string> keys;
-  {
-    Client c(four_);
-    keys = fill_every_type(c, kEveryTypeKeys);
-  }
-  const auto before = snapshot(four_, keys);
-  GuardedWriter w(four_, 3);
-  w.start();
-  ToolRun r = tool(migrate_args(b_, a_) + " --rate 20000");
-  w.stop();
-  ASSERT_EQ(r.rc, 0) << r.err;
-  expect_clean(check_layout(all_, three_, before));
-  EXPECT_EQ(w.errors, 0) << w.last_error;
-  expect_clean(check_writer(three_, w));  // check_layout saw no user key left on s4
+  // check_layout also finds no user key left on s4.
+  migrate_under_writers(b_, four_, a_, three_, kEveryTypeKeys, "--rate 20000", 1);
 }
 
 // Reweighting: keys move between shards that both stay (each a source and a target that holds
@@ -188,27 +197,13 @@ TEST_F(MigrateTest, ReweightMovesKeysBetweenShardsThatStay) {
   Topology heavier = four_;
   heavier.shards[0].weight = 3;
   const fs::path h = write("heavier.json", heavier);
-  ASSERT_EQ(tool("init -c " + b_.string()).rc, 0);
-  std::vector<std::string> keys;
-  {
-    Client c(four_);
-    keys = fill_every_type(c, 20000);
-  }
-  const auto before = snapshot(four_, keys);
+  const Migrated m = migrate_under_writers(b_, four_, h, heavier, 20000, "--rate 20000", 1);
+  ASSERT_EQ(m.run.rc, 0);
   const detail::LayoutPair p(four_, &heavier);
-  const auto moving =
-      std::count_if(keys.begin(), keys.end(), [&](const std::string& k) { return p.moves(k); });
-  ASSERT_GT(moving, 1000) << "the weight moves keys";
-  GuardedWriter w(four_, 5);
-  w.start();
-  ToolRun r = tool(migrate_args(b_, h) + " --json --rate 20000");
-  w.stop();
-  ASSERT_EQ(r.rc, 0) << r.err;
-  const auto j = nlohmann::json::parse(r.out);
-  EXPECT_GE(j["keys_copied"].get<long long>(), moving);
-  expect_clean(check_layout(all_, heavier, before));
-  EXPECT_EQ(w.errors, 0) << w.last_error;
-  expect_clean(check_writer(heavier, w));
+  const auto moving = std::count_if(m.keys.begin(), m.keys.end(),
+                                    [&](const std::string& k) { return p.moves(k); });
+  EXPECT_GT(moving, 1000) << "the weight moves keys";
+  EXPECT_GE(m.summary["keys_copied"].get<long long>(), moving);
   ToolRun status = tool("status --json -c " + b_.string());
   ASSERT_EQ(status.rc, 0) << status.err;
   EXPECT_EQ(nlohmann::json::parse(status.out)["topology_record"]["state"], "stable");
@@ -217,22 +212,9 @@ TEST_F(MigrateTest, ReweightMovesKeysBetweenShardsThatStay) {
 // --adaptive: the probe holds the copy now and then and pauses for the drains; the migration
 // still ends, with every key and every acknowledged write where it belongs.
 TEST_F(MigrateTest, AdaptiveRateMigrationEndsWithEveryKeyInPlace) {
-  ASSERT_EQ(tool("init -c " + a_.string()).rc, 0);
-  std::vector<std::string> keys;
-  {
-    Client c(three_);
-    keys = fill_every_type(c, 10000);
-  }
-  const auto before = snapshot(three_, keys);
-  GuardedWriter w(four_, 4);
-  w.start();
-  ToolRun r = tool(migrate_args(a_, b_) + " --json --adaptive --rate 50000");
-  w.stop();
-  ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.err.find("adaptive rate: baseline round trip"), std::string::npos) << r.err;
-  expect_clean(check_layout(all_, four_, before));
-  EXPECT_EQ(w.errors, 0) << w.last_error;
-  expect_clean(check_writer(four_, w));
+  const Migrated m =
+      migrate_under_writers(a_, three_, b_, four_, 10000, "--adaptive --rate 50000", 1);
+  EXPECT_NE(m.run.err.find("adaptive rate: baseline round trip"), std::string::npos) << m.run.err;
 }
 
 TEST_F(MigrateTest, ToolReadsTheRecordsLayoutAfterAMigrationNotTheFilesAnyMore) {
