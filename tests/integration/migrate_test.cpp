@@ -349,7 +349,13 @@ TEST_F(MigrateTest, AbortAfterTheCopyKeepsLaterWritesAndDropsTheStaleCopies) {
   ASSERT_GE(moving.size(), 30u);
   kill_after("copying", {"--batch", "5000"});
   ServerProcess& s4 = cluster_->primary(3);
-  ASSERT_EQ(s4.command({"GET", moving[0]}).str(), "old") << "the copy took the moving keys";
+  // The pause line comes from the first source to finish a page; the others may be killed
+  // before theirs landed, so only some moving keys need to be on s4 (each source's page is
+  // the whole source, so at least one source's third of them).
+  const auto copied = std::count_if(moving.begin(), moving.end(), [&](const std::string& k) {
+    return s4.command({"GET", k}).str() == "old";
+  });
+  ASSERT_GE(copied, static_cast<long>(moving.size() / 6)) << "the copy took the moving keys";
   std::vector<std::string> deleted;
   {
     Client c(three_);
