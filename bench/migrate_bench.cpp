@@ -14,11 +14,11 @@
 // then large values (--large-keys, --large-size). Prints a Markdown table; --json FILE too.
 //
 // --measure-load: the client-visible cost of a migration. A closed-loop GET/SET load through
-// one record-following Client runs from before the migration to its end; each request is
-// timed and classed by its key (stays or moves from layout A to B) and its command, and each
-// class is reported over three windows: the baseline (the load alone, just before the
-// migration starts, as long as the migration window), the migration (its start to the flip)
-// and the cleanup (the flip to the end).
+// one record-following Client runs from before the migration to a while after its end; each
+// request is timed and classed by its key (stays or moves from layout A to B) and its command,
+// and each class is reported over four windows: the baseline (the load alone, just before the
+// migration starts, as long as the migration window), the migration (its start to the flip),
+// the cleanup (the flip to the end) and after (--after-s past the end: the load alone again).
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -67,6 +67,12 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
                     all sharing one Client (default 1: 2 threads)
   --baseline-s N    seconds the load runs alone before the migration (default 10); the
                     baseline window is its last part, as long as the migration window
+  --pin-split       the servers on CPU 1, this process (load, migrator, clients) on CPU 0:
+                    unpinned on 2 CPUs, where the load's threads and the servers they wake
+                    land moves its requests/s by up to 2x with no migration at all (which
+                    servers each thread talks to decides it), so windows compare only pinned
+  --after-s N       seconds the load runs on after the migration ended (default 5): the
+                    "after" window, the same load once it is over
   --json FILE       also write the results as JSON
 )";
 
@@ -89,6 +95,8 @@ struct Config {
   bool measure_load = false;
   std::uint64_t load_threads = 1;
   std::uint64_t baseline_s = 10;
+  std::uint64_t after_s = 5;
+  bool pin_split = false;
   std::string json;
 };
 
@@ -102,12 +110,13 @@ struct WindowStats {
 
 constexpr std::array<const char*, 4> kLoadClasses{"staying GET", "staying SET", "moving GET",
                                                   "moving SET"};
-constexpr std::array<const char*, 3> kWindows{"baseline", "migration", "cleanup"};
+constexpr std::array<const char*, 4> kWindows{"baseline", "migration", "cleanup", "after"};
 
 struct LoadResult {
   bool measured = false;
   std::uint64_t threads = 0;                        // per kind of key (staying, moving)
-  std::array<std::array<WindowStats, 3>, 4> stats;  // [class][window]
+  std::array<std::array<WindowStats, kWindows.size()>, kLoadClasses.size()>
+      stats;  // [class][window]
 };
 
 struct RunResult {
@@ -270,19 +279,21 @@ class Load {
 
   /// Stats of every class over [from, to) (request starts), after stop().
   LoadResult result(Clock::time_point baseline_from, Clock::time_point start,
-                    Clock::time_point flip, Clock::time_point end) const {
-    const std::array<Clock::time_point, 4> edges{baseline_from, start, flip, end};
-    std::array<std::array<std::vector<std::uint32_t>, 3>, 4> lat;
+                    Clock::time_point flip, Clock::time_point end,
+                    Clock::time_point after_end) const {
+    const std::array<Clock::time_point, kWindows.size() + 1> edges{baseline_from, start, flip, end,
+                                                                   after_end};
+    std::array<std::array<std::vector<std::uint32_t>, kWindows.size()>, kLoadClasses.size()> lat;
     LoadResult r;
     r.measured = true;
     r.threads = samples_.size() / 2;
-    for (std::size_t c = 0; c < 4; ++c)
-      for (std::size_t w = 0; w < 3; ++w)
+    for (std::size_t c = 0; c < kLoadClasses.size(); ++c)
+      for (std::size_t w = 0; w < kWindows.size(); ++w)
         r.stats[c][w].seconds = bench::seconds_between(edges[w], edges[w + 1]);
     for (const auto& per_thread : samples_) {
       for (const Sample& s : per_thread) {
         const auto at = t0_ + std::chrono::nanoseconds(s.start_ns);
-        for (std::size_t w = 0; w < 3; ++w) {
+        for (std::size_t w = 0; w < kWindows.size(); ++w) {
           if (at < edges[w] || at >= edges[w + 1]) continue;
           WindowStats& ws = r.stats[s.cls][w];
           lat[s.cls][w].push_back(s.latency_us);
@@ -293,8 +304,8 @@ class Load {
         }
       }
     }
-    for (std::size_t c = 0; c < 4; ++c) {
-      for (std::size_t w = 0; w < 3; ++w) {
+    for (std::size_t c = 0; c < kLoadClasses.size(); ++c) {
+      for (std::size_t w = 0; w < kWindows.size(); ++w) {
         WindowStats& ws = r.stats[c][w];
         auto& v = lat[c][w];
         if (ws.seconds > 0) ws.ok_per_s = static_cast<double>(ws.ok) / ws.seconds;
@@ -414,11 +425,15 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
   const detail::MigrationOutcome out = m.migrate(b);
   const auto ended = Clock::now();
   if (load) {
+    // The same load once the migration is over: is what the clients see afterwards what they
+    // saw before it (the baseline), or does the layout (now four shards) change it?
+    std::this_thread::sleep_for(std::chrono::seconds(c.after_s));
+    const auto after_end = Clock::now();
     load->stop();
     if (flipped == Clock::time_point{}) flipped = ended;  // no flip (aborted): to the end
     // The baseline as long as the migration window, when the load ran alone that long.
     const auto baseline_from = std::max(load_from, started - (flipped - started));
-    r.load = load->result(baseline_from, started, flipped, ended);
+    r.load = load->result(baseline_from, started, flipped, ended, after_end);
   }
   writers.stop();
   r.client_writes = writers.writes();
@@ -542,6 +557,10 @@ int main(int argc, char** argv) {
       c.load_threads = cl.count(1, 64);
     else if (cl.flag() == "--baseline-s")
       c.baseline_s = cl.count(1, 3600);
+    else if (cl.flag() == "--pin-split")
+      c.pin_split = true;
+    else if (cl.flag() == "--after-s")
+      c.after_s = cl.count(0, 3600);
     else if (cl.flag() == "--json")
       c.json = cl.value();
     else if (cl.flag() == "--batches") {
@@ -554,7 +573,10 @@ int main(int argc, char** argv) {
   testing::ClusterOptions co;
   co.shards = 4;
   co.replicas = c.replicas;
+  // The servers inherit CPU 1 from this thread; then it and every thread it starts take CPU 0.
+  if (c.pin_split) bench::pin_to_cpu(1);
   testing::LocalCluster cluster(co);
+  if (c.pin_split) bench::pin_to_cpu(0);
   std::cerr << "cluster:\n" << cluster.describe();
 
   std::vector<RunResult> results;
@@ -601,6 +623,7 @@ int main(int argc, char** argv) {
               << r.client_errors << " failed), replicas per shard " << c.replicas << "\n";
   print_load(results, c);
   if (!c.json.empty()) bench::write_file(c.json, json);
-  std::cout << "server: " << testing::server_binary() << ", CPUs " << bench::cpu_list() << "\n";
+  std::cout << "server: " << testing::server_binary() << ", CPUs "
+            << (c.pin_split ? "1 (this process: 0)" : bench::cpu_list()) << "\n";
   return 0;
 }
