@@ -16,8 +16,10 @@ using detail::make_gather;
 
 namespace {
 
-void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
-              Callback<MultiKeyReply> cb) {
+// Every part at once; a key that goes alone (a migration runs) as command() sends it.
+// `table`: the one the plan was made by (its shard indexes name nodes in it).
+void run_plan(detail::ClientCore& core, const detail::RoutingTable& table,
+              std::shared_ptr<detail::SplitPlan> plan, Callback<MultiKeyReply> cb) {
   auto g =
       make_gather(plan->parts.size(), [plan, cb = std::move(cb)](std::vector<Result<Reply>>& r) {
         cb(detail::merge_parts(*plan, r));
@@ -33,7 +35,7 @@ void run_plan(detail::ClientCore& core, std::shared_ptr<detail::SplitPlan> plan,
     }
     detail::Node* node;
     try {
-      node = &core.node_for_shard(plan->parts[i].shard, write, false);
+      node = &core.node_for_shard(table, plan->parts[i].shard, write, detail::Clock::time_point{});
     } catch (const Error& e) {
       core.submit_error(e.value(), e.what(), std::move(done));
       continue;
@@ -121,6 +123,7 @@ void AsyncClient::set(std::string_view key, std::string_view value, Callback<boo
 void AsyncClient::multi_key(std::string_view name, const std::vector<std::string>& keys,
                             Callback<MultiKeyReply> cb) {
   std::shared_ptr<detail::SplitPlan> plan;
+  const auto table = core_->router().table();
   try {
     if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
     const std::string upper_name = [&] {
@@ -128,17 +131,16 @@ void AsyncClient::multi_key(std::string_view name, const std::vector<std::string
       for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       return u;
     }();
-    plan = std::make_shared<detail::SplitPlan>(
-        core_->one_by_one(upper_name == "DEL" || upper_name == "UNLINK")
-            ? detail::split_keys_one_by_one(name, keys)
-            : detail::split_keys(name, keys, *core_->router().placement()));
+    plan = std::make_shared<detail::SplitPlan>(detail::split_keys(
+        name, keys, *table->placement,
+        core_->one_by_one(*table, keys, upper_name == "DEL" || upper_name == "UNLINK")));
   } catch (const Error& e) {
     core_->submit_error(e.value(), e.what(), [cb = std::move(cb)](Result<Reply> r) {
       cb(Result<MultiKeyReply>(r.error(), r.message()));
     });
     return;
   }
-  run_plan(*core_, std::move(plan), std::move(cb));
+  run_plan(*core_, *table, std::move(plan), std::move(cb));
 }
 
 void AsyncClient::mset(const std::vector<std::pair<std::string, std::string>>& pairs,
@@ -149,10 +151,10 @@ void AsyncClient::mset(const std::vector<std::pair<std::string, std::string>>& p
     });
     return;
   }
-  run_plan(*core_,
+  const auto table = core_->router().table();
+  run_plan(*core_, *table,
            std::make_shared<detail::SplitPlan>(
-               core_->one_by_one(true) ? detail::split_pairs_one_by_one(pairs)
-                                       : detail::split_pairs(pairs, *core_->router().placement())),
+               detail::split_pairs(pairs, *table->placement, core_->one_by_one(*table, pairs))),
            std::move(cb));
 }
 

@@ -286,30 +286,22 @@ long long Client::zcard(std::string_view key) {
 
 namespace {
 
-// Runs a split plan on the blocking path: every shard's part at once.
-MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) {
+// Runs a split plan on the blocking path: every shard's part at once, then the keys that go
+// alone (a migration runs), each routed, guarded or held like command(). `table`: the one the
+// plan was made by; its shard indexes name nodes in it, not in a table a flip put in since.
+MultiKeyReply run_plan(detail::ClientCore& core, const detail::RoutingTable& table,
+                       const detail::SplitPlan& plan) {
   const bool write = plan.kind != detail::MergeKind::values;
   std::vector<Result<Reply>> results(plan.parts.size(), Result<Reply>(errc::shutting_down, ""));
-  if (!plan.parts.empty() && !plan.parts[0].words.empty()) {
-    // Key by key (a migration runs): each is routed, guarded or held like command().
-    for (std::size_t i = 0; i < plan.parts.size(); ++i) {
-      const std::vector<std::string_view> w(plan.parts[i].words.begin(), plan.parts[i].words.end());
-      try {
-        results[i] = core.run_fenced(w, std::nullopt, std::nullopt);
-      } catch (const Error& e) {
-        results[i] = Result<Reply>(e.value(), e.what());
-      }
-    }
-    return detail::merge_parts(plan, results);
-  }
   std::vector<detail::BlockingJob> jobs;
   std::vector<std::size_t> part_of_job;
   // One wait for promoted primaries for the whole call, not one per shard in turn.
   const auto wait_until = core.promotion_deadline();
   for (std::size_t i = 0; i < plan.parts.size(); ++i) {
+    if (!plan.parts[i].words.empty()) continue;
     try {
       detail::BlockingJob job;
-      job.node = &core.node_for_shard(plan.parts[i].shard, write, wait_until);
+      job.node = &core.node_for_shard(table, plan.parts[i].shard, write, wait_until);
       job.payload = plan.parts[i].payload;
       job.replies = 1;
       jobs.push_back(std::move(job));
@@ -321,18 +313,27 @@ MultiKeyReply run_plan(detail::ClientCore& core, const detail::SplitPlan& plan) 
   if (jobs.size() == 1) {
     // One shard: the single-request fast path.
     results[part_of_job[0]] = core.execute(*jobs[0].node, jobs[0].payload, 1, !write);
-    return detail::merge_parts(plan, results);
+  } else if (!jobs.empty()) {
+    core.execute_many(jobs);
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      auto& j = jobs[k];
+      Result<Reply>& slot = results[part_of_job[k]];
+      if (j.error != errc{}) {
+        slot = Result<Reply>(j.error, j.message);
+      } else if (j.out.back().is_error()) {
+        slot = Result<Reply>(errc::server_error, j.out.back().str());
+      } else {
+        slot = Result<Reply>(std::move(j.out.back()));
+      }
+    }
   }
-  core.execute_many(jobs);
-  for (std::size_t k = 0; k < jobs.size(); ++k) {
-    auto& j = jobs[k];
-    Result<Reply>& slot = results[part_of_job[k]];
-    if (j.error != errc{}) {
-      slot = Result<Reply>(j.error, j.message);
-    } else if (j.out.back().is_error()) {
-      slot = Result<Reply>(errc::server_error, j.out.back().str());
-    } else {
-      slot = Result<Reply>(std::move(j.out.back()));
+  for (std::size_t i = 0; i < plan.parts.size(); ++i) {
+    if (plan.parts[i].words.empty()) continue;
+    const std::vector<std::string_view> w(plan.parts[i].words.begin(), plan.parts[i].words.end());
+    try {
+      results[i] = core.run_fenced(w, std::nullopt, std::nullopt);
+    } catch (const Error& e) {
+      results[i] = Result<Reply>(e.value(), e.what());
     }
   }
   return detail::merge_parts(plan, results);
@@ -363,18 +364,18 @@ MultiKeyReply or_throw(MultiKeyReply r) {
 MultiKeyReply Client::multi_key_partial(std::string_view name,
                                         const std::vector<std::string>& keys) {
   if (keys.empty()) throw Error(errc::config, std::string(name) + ": no keys");
-  if (core_->one_by_one(splits_a_write(name))) [[unlikely]] {
-    return run_plan(*core_, detail::split_keys_one_by_one(name, keys));
-  }
-  return run_plan(*core_, detail::split_keys(name, keys, *core_->router().placement()));
+  // One table for the plan: its placement and its record say where each key goes.
+  const auto table = core_->router().table();
+  return run_plan(*core_, *table,
+                  detail::split_keys(name, keys, *table->placement,
+                                     core_->one_by_one(*table, keys, splits_a_write(name))));
 }
 
 MultiKeyReply Client::mset_partial(const std::vector<std::pair<std::string, std::string>>& pairs) {
   if (pairs.empty()) throw Error(errc::config, "MSET: no keys");
-  if (core_->one_by_one(true)) [[unlikely]] {
-    return run_plan(*core_, detail::split_pairs_one_by_one(pairs));
-  }
-  return run_plan(*core_, detail::split_pairs(pairs, *core_->router().placement()));
+  const auto table = core_->router().table();
+  return run_plan(*core_, *table,
+                  detail::split_pairs(pairs, *table->placement, core_->one_by_one(*table, pairs)));
 }
 
 std::vector<std::optional<std::string>> Client::mget(const std::vector<std::string>& keys) {

@@ -222,9 +222,16 @@ class ClientCore {
   };
   std::optional<BatchRecord> batch_record(
       const std::vector<std::vector<std::string>>& commands) const;
-  /// Must a multi-key call go key by key (split_keys_one_by_one) rather than by shard? Yes
-  /// while a migration runs, for strict-fenced writes, and for writes with an expired lease.
-  bool one_by_one(bool write) const;
+  /// Which keys of a multi-key call under `table` must go alone, each fenced as a single
+  /// command (split_keys' `alone`; empty: none, the whole call goes by shard). None for a
+  /// read: reads are never fenced, and until the flip the source holds every moving key. For
+  /// a write: the keys that move while a migration runs (the others go by shard, as with no
+  /// migration: their path and cost do not change), every key under strict fencing or with
+  /// an expired lease.
+  std::vector<bool> one_by_one(const RoutingTable& table, const std::vector<std::string>& keys,
+                               bool write) const;
+  std::vector<bool> one_by_one(const RoutingTable& table,
+                               const std::vector<std::pair<std::string, std::string>>& pairs) const;
   /// Blocking: runs one command by `route`, through the guard or after waiting for the cutover
   /// as the record says. `words` are the caller's; `routed`: its route, when the caller
   /// has one already (routed again after a wait).

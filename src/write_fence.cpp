@@ -59,12 +59,41 @@ ClientCore::Fence ClientCore::fence_for(const RoutingTable& table,
   return f;
 }
 
-bool ClientCore::one_by_one(bool write) const {
-  const auto t = router_->table();
-  if (!t->reshard) [[likely]]
-    return false;
-  return t->reshard->migrating() ||
-         (write && (t->reshard->fencing == Fencing::strict || !lease_valid(*t)));
+namespace {
+
+template <typename KeyAt>
+std::vector<bool> alone_keys(const RoutingTable& t, std::size_t n, KeyAt key_at, bool write,
+                             bool lease_valid) {
+  if (!t.reshard || !write) [[likely]]
+    return {};
+  const ReshardView& v = *t.reshard;
+  if (v.fencing == Fencing::strict || !lease_valid) return std::vector<bool>(n, true);
+  if (!v.migrating()) return {};
+  std::vector<bool> alone(n, false);
+  bool any = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    alone[i] = v.pair.moves(key_at(i));
+    any = any || alone[i];
+  }
+  if (!any) alone.clear();
+  return alone;
+}
+
+}  // namespace
+
+std::vector<bool> ClientCore::one_by_one(const RoutingTable& table,
+                                         const std::vector<std::string>& keys, bool write) const {
+  return alone_keys(
+      table, keys.size(), [&](std::size_t i) -> std::string_view { return keys[i]; }, write,
+      !write || lease_valid(table));
+}
+
+std::vector<bool> ClientCore::one_by_one(
+    const RoutingTable& table,
+    const std::vector<std::pair<std::string, std::string>>& pairs) const {
+  return alone_keys(
+      table, pairs.size(), [&](std::size_t i) -> std::string_view { return pairs[i].first; }, true,
+      lease_valid(table));
 }
 
 std::uint32_t ClientCore::BatchRecord::append_check(std::string& payload) const {

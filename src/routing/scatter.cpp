@@ -15,13 +15,19 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-// Groups key indexes by shard, shards in order of first appearance.
-template <typename KeyAt>
-std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Placement& d) {
+// Groups key indexes by shard, shards in order of first appearance; a key marked in `alone`
+// gets a part of its own, its command from alone_words(i).
+template <typename KeyAt, typename AloneWords>
+std::vector<ShardPart> group(std::size_t n, KeyAt key_at, const Placement& d,
+                             const std::vector<bool>& alone, AloneWords alone_words) {
   std::vector<ShardPart> parts;
   const std::size_t shards = d.distribution.size();
   std::vector<std::size_t> part_of_shard(shards, static_cast<std::size_t>(-1));
   for (std::size_t i = 0; i < n; ++i) {
+    if (!alone.empty() && alone[i]) {
+      parts.push_back(ShardPart{0, {i}, {}, alone_words(i)});
+      continue;
+    }
     std::size_t s = d.shard_for(key_at(i));
     if (part_of_shard[s] == static_cast<std::size_t>(-1)) {
       part_of_shard[s] = parts.size();
@@ -56,15 +62,21 @@ MergeKind kind_of(const std::string& cmd) {
 }  // namespace
 
 SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
-                     const Placement& distribution) {
+                     const Placement& distribution, const std::vector<bool>& alone) {
   SplitPlan plan;
   const std::string cmd = upper(name);
   plan.kind = kind_of(cmd);
   plan.key_count = keys.size();
+  // MGET stays MGET when alone: a one-key MGET answers an array of one, the shape merge_parts
+  // expects (a GET's bulk string is not).
   plan.parts = group(
-      keys.size(), [&](std::size_t i) -> std::string_view { return keys[i]; }, distribution);
+      keys.size(), [&](std::size_t i) -> std::string_view { return keys[i]; }, distribution, alone,
+      [&](std::size_t i) {
+        return std::vector<std::string>{cmd, keys[i]};
+      });
   std::vector<std::string_view> words;
   for (auto& part : plan.parts) {
+    if (!part.words.empty()) continue;
     words.clear();
     words.push_back(cmd);
     for (std::size_t i : part.positions) words.push_back(keys[i]);
@@ -74,15 +86,19 @@ SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys
 }
 
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
-                      const Placement& distribution) {
+                      const Placement& distribution, const std::vector<bool>& alone) {
   SplitPlan plan;
   plan.kind = MergeKind::ok;
   plan.key_count = pairs.size();
   plan.parts = group(
-      pairs.size(), [&](std::size_t i) -> std::string_view { return pairs[i].first; },
-      distribution);
+      pairs.size(), [&](std::size_t i) -> std::string_view { return pairs[i].first; }, distribution,
+      alone,
+      [&](std::size_t i) {
+        return std::vector<std::string>{"SET", pairs[i].first, pairs[i].second};
+      });
   std::vector<std::string_view> words;
   for (auto& part : plan.parts) {
+    if (!part.words.empty()) continue;
     words.clear();
     words.push_back("MSET");
     for (std::size_t i : part.positions) {
@@ -90,35 +106,6 @@ SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pa
       words.push_back(pairs[i].second);
     }
     append_command(part.payload, words);
-  }
-  return plan;
-}
-
-SplitPlan split_keys_one_by_one(std::string_view name, const std::vector<std::string>& keys) {
-  SplitPlan plan;
-  plan.kind = kind_of(upper(name));
-  // MGET stays MGET: a one-key MGET answers an array of one, the shape merge_parts expects
-  // (a GET's bulk string is not).
-  const std::string cmd = upper(name);
-  plan.key_count = keys.size();
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    ShardPart part;
-    part.positions.push_back(i);
-    part.words = {cmd, keys[i]};
-    plan.parts.push_back(std::move(part));
-  }
-  return plan;
-}
-
-SplitPlan split_pairs_one_by_one(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  SplitPlan plan;
-  plan.kind = MergeKind::ok;
-  plan.key_count = pairs.size();
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    ShardPart part;
-    part.positions.push_back(i);
-    part.words = {"SET", pairs[i].first, pairs[i].second};
-    plan.parts.push_back(std::move(part));
   }
   return plan;
 }

@@ -19,7 +19,8 @@ struct ShardPart {
   std::size_t shard = 0;
   std::vector<std::size_t> positions;  // indexes into the caller's key list
   std::string payload;                 // the RESP command for this shard
-  /// One-by-one plans only: the part's command (routed and fenced like command()).
+  /// A key that goes alone (split_keys' `alone`): its command, routed and fenced like
+  /// command(); `shard` and `payload` are then unused.
   std::vector<std::string> words;
 };
 
@@ -36,16 +37,15 @@ SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys
 /// Splits MSET over key/value pairs.
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                       const Distribution& distribution);
-/// The same over the router's current placement (cache policy: the live shards only).
+/// The same over the router's current placement (cache policy: the live shards only). Keys
+/// marked in `alone` (empty: none) get a part each, with its single-key command in `words`
+/// (MGET stays a one-key MGET, MSET becomes SET) and no shard: while a migration runs, such a
+/// key is routed, guarded, held or fenced as a single command is (ClientCore::one_by_one
+/// says which keys; a split by shard would bypass that).
 SplitPlan split_keys(std::string_view name, const std::vector<std::string>& keys,
-                     const Placement& placement);
+                     const Placement& placement, const std::vector<bool>& alone = {});
 SplitPlan split_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
-                      const Placement& placement);
-/// One part per key, each its own single-key command (MGET -> GET, MSET -> SET), with `words`
-/// set and no shard: while a migration runs each key is guarded, waits or is fenced as a
-/// single command is (a split by shard would bypass that).
-SplitPlan split_keys_one_by_one(std::string_view name, const std::vector<std::string>& keys);
-SplitPlan split_pairs_one_by_one(const std::vector<std::pair<std::string, std::string>>& pairs);
+                      const Placement& placement, const std::vector<bool>& alone = {});
 /// Merges the parts' results (results[i] belongs to plan.parts[i]).
 MultiKeyReply merge_parts(const SplitPlan& plan, std::vector<Result<Reply>>& results);
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
@@ -197,23 +198,80 @@ TEST(ScatterTest, MergeMgetKeepsNilValues) {
   }
 }
 
-// During a migration multi-key calls go key by key; what a server answers each part (a
-// one-key MGET: an array of one) merges back in the caller's order.
-TEST(ScatterTest, OneByOneMgetMergesTheServersArraysOfOne) {
+// During a migration the keys that move go alone (each fenced like a single command) and the
+// others by shard as always; what the servers answer (a one-key MGET: an array of one; a
+// shard's MGET: its keys' values) merges back in the caller's order.
+TEST(ScatterTest, KeysThatGoAloneGetAPartEachAndTheRestGoByShard) {
+  const Distribution d = three_shards();
+  const Placement placement{d, {}, std::nullopt, {}};
   const auto keys = some_keys();
-  const SplitPlan plan = split_keys_one_by_one("mget", keys);
-  ASSERT_EQ(plan.parts.size(), keys.size());
+  std::vector<bool> alone(keys.size(), false);
+  for (std::size_t i = 0; i < keys.size(); i += 3) alone[i] = true;
+  const SplitPlan plan = split_keys("mget", keys, placement, alone);
+  std::vector<int> seen(keys.size(), 0);
+  std::size_t alone_parts = 0;
   std::vector<Result<Reply>> results;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    EXPECT_EQ(plan.parts[i].words, (std::vector<std::string>{"MGET", keys[i]}));
-    std::vector<Reply> one;
-    one.push_back(value_for(keys[i]));
-    results.emplace_back(Reply::array(std::move(one)));
+  for (const ShardPart& part : plan.parts) {
+    std::vector<Reply> values;
+    if (!part.words.empty()) {
+      ++alone_parts;
+      ASSERT_EQ(part.positions.size(), 1u);
+      EXPECT_TRUE(alone[part.positions[0]]);
+      EXPECT_EQ(part.words, (std::vector<std::string>{"MGET", keys[part.positions[0]]}));
+      EXPECT_TRUE(part.payload.empty());
+    } else {
+      std::vector<std::string> expect{"MGET"};
+      for (std::size_t pos : part.positions) {
+        EXPECT_FALSE(alone[pos]) << pos;
+        EXPECT_EQ(d.shard_for(keys[pos]), part.shard) << pos;
+        expect.push_back(keys[pos]);
+      }
+      EXPECT_EQ(parse_command(part.payload), expect);
+    }
+    for (std::size_t pos : part.positions) {
+      ++seen[pos];
+      values.push_back(value_for(keys[pos]));
+    }
+    results.emplace_back(Reply::array(std::move(values)));
   }
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(seen[i], 1) << i;
+  EXPECT_EQ(alone_parts, static_cast<std::size_t>(std::count(alone.begin(), alone.end(), true)));
+  EXPECT_EQ(plan.parts.size(), alone_parts + 3) << "the others in one part per shard";
   const MultiKeyReply m = merge_parts(plan, results);
   ASSERT_TRUE(m.ok()) << m.error_message;
   for (std::size_t i = 0; i < keys.size(); ++i)
     EXPECT_EQ(m.reply.elements()[i], value_for(keys[i]));
+
+  // Every key alone (strict fencing, an expired lease): one part per key, no shard payloads.
+  const SplitPlan all = split_keys("DEL", keys, placement, std::vector<bool>(keys.size(), true));
+  ASSERT_EQ(all.parts.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(all.parts[i].words, (std::vector<std::string>{"DEL", keys[i]}));
+}
+
+TEST(ScatterTest, MsetKeysThatGoAloneBecomeSets) {
+  const Distribution d = three_shards();
+  const Placement placement{d, {}, std::nullopt, {}};
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 12; ++i) pairs.emplace_back("k" + std::to_string(i), "v" + std::to_string(i));
+  std::vector<bool> alone(pairs.size(), false);
+  alone[2] = alone[5] = true;
+  const SplitPlan plan = split_pairs(pairs, placement, alone);
+  std::size_t sets = 0, keys_by_shard = 0;
+  for (const ShardPart& part : plan.parts) {
+    if (!part.words.empty()) {
+      const auto& [k, v] = pairs[part.positions.at(0)];
+      EXPECT_EQ(part.words, (std::vector<std::string>{"SET", k, v}));
+      ++sets;
+      continue;
+    }
+    const auto words = parse_command(part.payload);
+    ASSERT_FALSE(words.empty());
+    EXPECT_EQ(words[0], "MSET");
+    keys_by_shard += part.positions.size();
+  }
+  EXPECT_EQ(sets, 2u);
+  EXPECT_EQ(keys_by_shard, pairs.size() - 2);
 }
 
 TEST(ScatterTest, MergeDelSums) {
