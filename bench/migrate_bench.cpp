@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -71,6 +72,11 @@ constexpr std::string_view kUsage = R"(usage: migrate_bench [options]
                     unpinned on 2 CPUs, where the load's threads and the servers they wake
                     land moves its requests/s by up to 2x with no migration at all (which
                     servers each thread talks to decides it), so windows compare only pinned
+  --copy-batch N    keys per pipelined copy batch (MigrateOptions::copy_batch; 0: a page's)
+  --duty MS         with --measure-load: the copy (and drains) held every other MS ms of the
+                    migration, and the migration window's requests compared by whether it
+                    was on or off when they started (20 ms after each switch left out): the
+                    copy's own cost, interleaved, so drift between windows cancels
   --after-s N       seconds the load runs on after the migration ended (default 5): the
                     "after" window, the same load once it is over
   --json FILE       also write the results as JSON
@@ -97,6 +103,8 @@ struct Config {
   std::uint64_t baseline_s = 10;
   std::uint64_t after_s = 5;
   bool pin_split = false;
+  std::uint64_t duty_ms = 0;
+  std::uint64_t copy_batch = detail::MigrateOptions{}.copy_batch;
   std::string json;
 };
 
@@ -117,6 +125,9 @@ struct LoadResult {
   std::uint64_t threads = 0;                        // per kind of key (staying, moving)
   std::array<std::array<WindowStats, kWindows.size()>, kLoadClasses.size()>
       stats;  // [class][window]
+  bool duty = false;
+  std::uint64_t duty_ms = 0;
+  std::array<std::array<WindowStats, 2>, kLoadClasses.size()> by_copy;  // --duty: [class][on, off]
 };
 
 struct RunResult {
@@ -277,36 +288,77 @@ class Load {
       if (t.joinable()) t.join();
   }
 
-  /// Stats of every class over [from, to) (request starts), after stop().
+  /// Stats of every class over the four windows (request starts), after stop().
   LoadResult result(Clock::time_point baseline_from, Clock::time_point start,
                     Clock::time_point flip, Clock::time_point end,
                     Clock::time_point after_end) const {
     const std::array<Clock::time_point, kWindows.size() + 1> edges{baseline_from, start, flip, end,
                                                                    after_end};
-    std::array<std::array<std::vector<std::uint32_t>, kWindows.size()>, kLoadClasses.size()> lat;
+    std::array<double, kWindows.size()> seconds{};
+    for (std::size_t w = 0; w < kWindows.size(); ++w)
+      seconds[w] = bench::seconds_between(edges[w], edges[w + 1]);
     LoadResult r;
     r.measured = true;
     r.threads = samples_.size() / 2;
-    for (std::size_t c = 0; c < kLoadClasses.size(); ++c)
+    r.stats = stats_by<kWindows.size()>(seconds, [&](Clock::time_point at) -> int {
       for (std::size_t w = 0; w < kWindows.size(); ++w)
-        r.stats[c][w].seconds = bench::seconds_between(edges[w], edges[w + 1]);
+        if (at >= edges[w] && at < edges[w + 1]) return static_cast<int>(w);
+      return -1;
+    });
+    return r;
+  }
+
+  /// --duty: the migration window's requests by whether the copy was on or off when they
+  /// started ([class][0: on, 1: off]). `toggles`: (when, on) in time order, the first at the
+  /// window's start; a request that starts within `settle` of a toggle counts in neither
+  /// (batches under way at an "off" finish then).
+  std::array<std::array<WindowStats, 2>, kLoadClasses.size()> duty(
+      const std::vector<std::pair<Clock::time_point, bool>>& toggles, Clock::time_point flip,
+      Clock::duration settle) const {
+    std::array<double, 2> seconds{};
+    for (std::size_t i = 0; i < toggles.size(); ++i) {
+      const auto from = toggles[i].first + settle;
+      const auto to = i + 1 < toggles.size() ? std::min(toggles[i + 1].first, flip) : flip;
+      if (to > from) seconds[toggles[i].second ? 0 : 1] += bench::seconds_between(from, to);
+    }
+    return stats_by<2>(seconds, [&](Clock::time_point at) -> int {
+      if (toggles.empty() || at < toggles.front().first || at >= flip) return -1;
+      auto it =
+          std::upper_bound(toggles.begin(), toggles.end(), at,
+                           [](Clock::time_point t, const std::pair<Clock::time_point, bool>& x) {
+                             return t < x.first;
+                           });
+      --it;
+      if (at < it->first + settle) return -1;
+      return it->second ? 0 : 1;
+    });
+  }
+
+ private:
+  // Every class's stats over W slots; slot_of(start) names a request's slot (-1: none).
+  template <std::size_t W>
+  std::array<std::array<WindowStats, W>, kLoadClasses.size()> stats_by(
+      const std::array<double, W>& seconds,
+      const std::function<int(Clock::time_point)>& slot_of) const {
+    std::array<std::array<WindowStats, W>, kLoadClasses.size()> out;
+    std::array<std::array<std::vector<std::uint32_t>, W>, kLoadClasses.size()> lat;
+    for (std::size_t c = 0; c < kLoadClasses.size(); ++c)
+      for (std::size_t w = 0; w < W; ++w) out[c][w].seconds = seconds[w];
     for (const auto& per_thread : samples_) {
       for (const Sample& s : per_thread) {
-        const auto at = t0_ + std::chrono::nanoseconds(s.start_ns);
-        for (std::size_t w = 0; w < kWindows.size(); ++w) {
-          if (at < edges[w] || at >= edges[w + 1]) continue;
-          WindowStats& ws = r.stats[s.cls][w];
-          lat[s.cls][w].push_back(s.latency_us);
-          if (s.err == 0)
-            ++ws.ok;
-          else
-            ++ws.errors[std::string(errc_name(static_cast<errc>(s.err)))];
-        }
+        const int w = slot_of(t0_ + std::chrono::nanoseconds(s.start_ns));
+        if (w < 0) continue;
+        WindowStats& ws = out[s.cls][static_cast<std::size_t>(w)];
+        lat[s.cls][static_cast<std::size_t>(w)].push_back(s.latency_us);
+        if (s.err == 0)
+          ++ws.ok;
+        else
+          ++ws.errors[std::string(errc_name(static_cast<errc>(s.err)))];
       }
     }
     for (std::size_t c = 0; c < kLoadClasses.size(); ++c) {
-      for (std::size_t w = 0; w < kWindows.size(); ++w) {
-        WindowStats& ws = r.stats[c][w];
+      for (std::size_t w = 0; w < W; ++w) {
+        WindowStats& ws = out[c][w];
         auto& v = lat[c][w];
         if (ws.seconds > 0) ws.ok_per_s = static_cast<double>(ws.ok) / ws.seconds;
         if (v.empty()) continue;
@@ -320,10 +372,9 @@ class Load {
         ws.max_us = static_cast<double>(v.back());
       }
     }
-    return r;
+    return out;
   }
 
- private:
   struct Sample {
     std::int64_t start_ns;  // since t0_
     std::uint32_t latency_us;
@@ -387,6 +438,7 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
   mo.adaptive_rate.start = c.adaptive_start;
   mo.adaptive_rate.increase = c.adaptive_increase;
   mo.inflight = c.inflight;
+  mo.copy_batch = c.copy_batch;
   mo.copy.string_window = c.string_window;
   mo.links.request_timeout = std::chrono::seconds(30);
   detail::Migrator(a, mo).init();
@@ -420,10 +472,32 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
     std::cerr << "  load alone for " << c.baseline_s << " s (baseline)...\n";
     std::this_thread::sleep_for(std::chrono::seconds(c.baseline_s));
   }
+  // --duty: the copy on and off in turns, so its cost is measured against requests of the
+  // same minutes rather than against a baseline seconds earlier (on this VM two windows of
+  // the same load alone differ by 5-15 %).
+  std::atomic<bool> copy_on{true}, migrating{true};
+  std::vector<std::pair<Clock::time_point, bool>> toggles;
+  if (c.duty_ms > 0) mo.copy_gate = [&copy_on] { return copy_on.load(); };
   detail::Migrator m(a, mo);
   const auto started = Clock::now();
+  std::thread toggler;
+  if (c.duty_ms > 0) {
+    toggles.emplace_back(started, true);
+    toggler = std::thread([&] {
+      auto next = started;
+      while (migrating.load()) {
+        next += std::chrono::milliseconds(c.duty_ms);
+        std::this_thread::sleep_until(next);
+        const bool on = !copy_on.load();
+        copy_on = on;
+        toggles.emplace_back(Clock::now(), on);
+      }
+    });
+  }
   const detail::MigrationOutcome out = m.migrate(b);
   const auto ended = Clock::now();
+  migrating = false;
+  if (toggler.joinable()) toggler.join();
   if (load) {
     // The same load once the migration is over: is what the clients see afterwards what they
     // saw before it (the baseline), or does the layout (now four shards) change it?
@@ -434,6 +508,11 @@ RunResult run(testing::LocalCluster& cluster, const std::string& scenario, std::
     // The baseline as long as the migration window, when the load ran alone that long.
     const auto baseline_from = std::max(load_from, started - (flipped - started));
     r.load = load->result(baseline_from, started, flipped, ended, after_end);
+    if (c.duty_ms > 0) {
+      r.load.duty = true;
+      r.load.duty_ms = c.duty_ms;
+      r.load.by_copy = load->duty(toggles, flipped, std::chrono::milliseconds(20));
+    }
   }
   writers.stop();
   r.client_writes = writers.writes();
@@ -485,7 +564,22 @@ std::string load_json(const LoadResult& l) {
          num_or_null("%.3f", mig.ok_per_s / base.ok_per_s) +
          ",\"p99\":" + num_or_null("%.3f", mig.p99_us / base.p99_us) + "}}";
   }
-  return j + "]}";
+  j += "]";
+  if (l.duty) {
+    // --duty: the migration window by copy on / off, per class.
+    j += ",\"duty_ms\":" + std::to_string(l.duty_ms) + ",\"by_copy\":[";
+    for (std::size_t cls = 0; cls < kLoadClasses.size(); ++cls) {
+      const WindowStats& on = l.by_copy[cls][0];
+      const WindowStats& off = l.by_copy[cls][1];
+      j += std::string(cls ? "," : "") + "{\"class\":\"" + kLoadClasses[cls] +
+           "\",\"on_ok_per_s\":" + num_or_null("%.1f", on.ok_per_s) +
+           ",\"off_ok_per_s\":" + num_or_null("%.1f", off.ok_per_s) +
+           ",\"on_p99_us\":" + num_or_null("%.0f", on.p99_us) +
+           ",\"off_p99_us\":" + num_or_null("%.0f", off.p99_us) + "}";
+    }
+    j += "]";
+  }
+  return j + "}";
 }
 
 // The client-visible cost: a row per run, class and window.
@@ -511,6 +605,28 @@ void print_load(const std::vector<RunResult>& results, const Config& c) {
                   << " | " << bench::fmt("%.0f", s.p99_us) << " | " << bench::fmt("%.0f", s.max_us)
                   << " | " << (w == 0 ? "" : bench::fmt("%.2f", s.ok_per_s / base.ok_per_s))
                   << " | " << (w == 0 ? "" : bench::fmt("%.2f", s.p99_us / base.p99_us)) << " | "
+                  << errors_text(s) << " |\n";
+      }
+    }
+  }
+  for (const auto& r : results) {
+    const LoadResult& l = r.load;
+    if (!l.duty) continue;
+    std::cout << "\nThe migration window by whether the copy was on or off (" << l.duty_ms
+              << " ms each, in turns; " << r.scenario << ", batch " << r.batch
+              << "): the copy's own cost, measured against requests of the same seconds\n\n"
+                 "| requests | copy | s | requests/s | p50 µs | p99 µs | max µs | requests/s on ÷ "
+                 "off | p99 on ÷ off | errors |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    for (std::size_t cls = 0; cls < kLoadClasses.size(); ++cls) {
+      const WindowStats& off = l.by_copy[cls][1];
+      for (std::size_t w = 0; w < 2; ++w) {
+        const WindowStats& s = l.by_copy[cls][w];
+        std::cout << "| " << kLoadClasses[cls] << " | " << (w == 0 ? "on" : "off") << " | "
+                  << bench::fmt("%.2f", s.seconds) << " | " << bench::fmt("%.0f", s.ok_per_s)
+                  << " | " << bench::fmt("%.0f", s.p50_us) << " | " << bench::fmt("%.0f", s.p99_us)
+                  << " | " << bench::fmt("%.0f", s.max_us) << " | "
+                  << (w == 0 ? bench::fmt("%.2f", s.ok_per_s / off.ok_per_s) : "") << " | "
+                  << (w == 0 ? bench::fmt("%.2f", s.p99_us / off.p99_us) : "") << " | "
                   << errors_text(s) << " |\n";
       }
     }
@@ -559,6 +675,10 @@ int main(int argc, char** argv) {
       c.baseline_s = cl.count(1, 3600);
     else if (cl.flag() == "--pin-split")
       c.pin_split = true;
+    else if (cl.flag() == "--copy-batch")
+      c.copy_batch = cl.count(0, 100000);
+    else if (cl.flag() == "--duty")
+      c.duty_ms = cl.count(50, 60000);
     else if (cl.flag() == "--after-s")
       c.after_s = cl.count(0, 3600);
     else if (cl.flag() == "--json")

@@ -32,6 +32,7 @@ struct MigrateCliOptions {
   double rate = 0;
   std::size_t batch = 1000;
   std::size_t inflight = 2;
+  std::size_t copy_batch = 0;
   bool adaptive = false;
   std::size_t big_elements = 10000;
   std::string pause_after;
@@ -96,6 +97,7 @@ int run_migrate(MigrateCliOptions o) {
   m.rate = o.rate;
   m.batch = o.batch;
   m.inflight = o.inflight;
+  m.copy_batch = o.copy_batch;
   m.adaptive = o.adaptive;
   m.copy.big_elements = o.big_elements;
   m.lock_ttl = std::chrono::milliseconds(o.lock_ttl_ms);
@@ -146,6 +148,11 @@ void add_migrate_command(CLI::App& app, Action& action) {
                   "copy pages in flight per source shard at once (reads overlap writes)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  sub->add_option("--copy-batch", o->copy_batch,
+                  "keys per pipelined copy batch; 0: 50 when paced (--rate, --adaptive), a "
+                  "page's moving keys when not")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   sub->add_flag("--adaptive", o->adaptive,
                 "adapt the rate to the nodes' load: back off while the round trip other "
                 "clients see is over its baseline by 10 %; --rate is then the ceiling");

@@ -46,11 +46,6 @@ struct AdaptiveRateOptions {
   /// How long a hold waits for the batches already sent to finish before it samples.
   /// Default 30 ms.
   std::chrono::milliseconds settle{30};
-  /// Keys per pipelined copy batch while the rate adapts (MoveContext::batch_keys): at a few
-  /// thousand keys/s, 50-key batches spread over time block a node for less at once than a
-  /// page's few hundred moving keys at once, and the clients' tail is what suffers from
-  /// those. 0: a page's moving keys per target in one batch. Default 50.
-  std::size_t batch_keys = 50;
 };
 
 class AimdRate {

@@ -25,8 +25,8 @@ struct MoveContext {
   std::map<std::string, std::int64_t> clock_offset;
   RateLimiter& rate;
   /// Keys per copy_keys batch at most (a page's moving keys for one target are split); 0: no
-  /// split. The adaptive rate sets it (AdaptiveRateOptions::batch_keys): a smaller batch,
-  /// paced by the rate one at a time, blocks each node for less at once.
+  /// split. MigrateOptions::copy_batch sets it: a smaller batch, paced by the rate one at a
+  /// time, blocks each node for less at once.
   std::size_t batch_keys = 0;
 };
 

@@ -72,7 +72,10 @@ struct Migrator::Run {
                const std::function<void(const std::string&)>& say) {
     plan = std::make_unique<MovePlan>(source_layout(r), target_layout(r));
     rate = std::make_unique<RateLimiter>(o.rate);
+    if (o.copy_gate) rate->gate(o.copy_gate);
     ctx.reset(new MoveContext{links, *plan, r.migration_id, o.copy, {}, *rate});
+    const bool paced = o.rate > 0 || o.adaptive;
+    ctx->batch_keys = o.copy_batch > 0 ? o.copy_batch : paced ? MigrateOptions::kPacedCopyBatch : 0;
     for (const auto& s : target_layout(r).shards)
       ctx->clock_offset[s.name] = clock_offset_ms(links.shard(s.name));
     if (o.adaptive) {
@@ -80,7 +83,6 @@ struct Migrator::Run {
       if (o.rate > 0) a.ceiling = o.rate;
       probe = std::make_unique<LatencyProbe>(
           std::vector<Topology>{source_layout(r), target_layout(r)}, o.links, a);
-      ctx->batch_keys = a.batch_keys;
       const double base = probe->sample_baseline();
       say("adaptive rate: baseline round trip " + std::to_string(std::lround(base)) +
           " us; starting at " + std::to_string(std::lround(probe->aimd().rate())) + " keys/s");
@@ -485,13 +487,20 @@ std::uint64_t Migrator::sweep(
     run_pass(
         links_, shard, r.migration_id, pass, options_.batch, 1,
         [&](const std::vector<std::string>& page) {
-          std::vector<std::string> words{"UNLINK"};
+          std::vector<std::string> keys;
           for (const auto& k : page)
-            if (drop(shard, k)) words.push_back(k);
-          if (words.size() == 1) return PageResult{};
-          run.rate->acquire(words.size() - 1);
-          links_.run(shard, Args(words));
-          return PageResult{words.size() - 1, 0};
+            if (drop(shard, k)) keys.push_back(k);
+          // In the copy's batches, each paced by the rate as the copy's are.
+          const std::size_t step = run.ctx->batch_keys == 0 ? keys.size() : run.ctx->batch_keys;
+          for (std::size_t at = 0; at < keys.size(); at += step) {
+            std::vector<std::string> words{"UNLINK"};
+            const auto first = keys.begin() + static_cast<std::ptrdiff_t>(at);
+            words.insert(words.end(), first,
+                         first + static_cast<std::ptrdiff_t>(std::min(step, keys.size() - at)));
+            run.rate->acquire(words.size() - 1);
+            links_.run(shard, Args(words));
+          }
+          return PageResult{keys.size(), 0};
         },
         [&](const PassState&, const PageResult& page) {
           MigrationProgress now{pass, r.epoch, 0, 0, 0, ""};

@@ -4,6 +4,7 @@
 // With --adaptive the rate is set again every interval (latency_probe.hpp).
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -38,6 +39,10 @@ class RateLimiter {
     held_ = on;
   }
 
+  /// A further hold, asked before each batch while not lifted: no batch starts while it
+  /// answers false (MigrateOptions::copy_gate, a benchmark's). Set before any acquire().
+  void gate(std::function<bool()> open) { gate_ = std::move(open); }
+
   /// Waits until `keys` more keys fit in the rate.
   void acquire(std::size_t keys) {
     if (keys == 0) return;
@@ -46,7 +51,7 @@ class RateLimiter {
     for (;;) {
       {
         std::lock_guard lock(mu_);
-        if (lifted_ || !held_) break;
+        if (lifted_ || (!held_ && (!gate_ || gate_()))) break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -67,6 +72,7 @@ class RateLimiter {
   mutable std::mutex mu_;
   bool lifted_ = false;
   bool held_ = false;
+  std::function<bool()> gate_;
   std::chrono::steady_clock::time_point next_{};
 };
 

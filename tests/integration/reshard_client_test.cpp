@@ -374,8 +374,8 @@ TEST_F(ReshardClientTest, MultiKeyCallsSendOnlyTheMovingKeysAlone) {
         << "one guarded SET per moving key";
     std::set<std::string> dirty;
     for (auto* srv : primaries_a()) {
-      for (const Reply& m : srv->command({"SMEMBERS", "flyshard:dirty:m1"}).elements())
-        dirty.insert(m.str());
+      const Reply members = srv->command({"SMEMBERS", "flyshard:dirty:m1"});
+      for (const Reply& m : members.elements()) dirty.insert(m.str());
     }
     EXPECT_EQ(dirty, std::set<std::string>(moving.begin(), moving.end()));
     const auto values = c.mget(keys);
