@@ -94,9 +94,11 @@ ClientCore::Routing ClientCore::classify(std::span<const std::string_view> words
   Routing r = classify_keys(words, use, routing_key);
   if (!r.table->reshard) [[likely]]
     return r;
-  // Stable under lease fencing nothing depends on the keys: only the lease is checked.
+  // Nothing depends on the keys for a read (reads are never fenced: until the flip the source
+  // holds every moving key), nor stable under lease fencing (only the lease is checked): the
+  // keys are not even listed, so those requests cost what they do with no migration.
   const ReshardView& v = *r.table->reshard;
-  if (!v.migrating() && v.fencing == Fencing::lease && use != Use::batch) return r;
+  if ((r.read || (!v.migrating() && v.fencing == Fencing::lease)) && use != Use::batch) return r;
   // A topology record: the callers need the keys to tell moving ones (write_fence.cpp).
   r.keys = command_keys(words, r.info);
   r.script = r.info != nullptr && (r.info->name == "EVAL" || r.info->name == "EVALSHA");

@@ -203,7 +203,13 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
                                      std::optional<ReadFrom> read_from,
                                      std::optional<std::string_view> routing_key,
                                      std::optional<Route> routed) {
-  const auto until = Clock::now() + options_.request_timeout;
+  // The call's deadline, read from the clock only when something waits: a plain request (a
+  // read, a key that does not move) pays nothing for it.
+  std::optional<Clock::time_point> deadline;
+  const auto until = [&] {
+    if (!deadline) deadline = Clock::now() + options_.request_timeout;
+    return *deadline;
+  };
   std::string payload;
   std::vector<std::string> scratch;
   for (;;) {
@@ -222,7 +228,7 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
     if (!route.read && !lease_valid(t)) {
       // The record may have changed while this client was not looking (paused, cut off):
       // nothing is written before a fresh read says which layout holds.
-      if (!wait_for_record(until, [&] { return lease_valid(*router_->table()); })) {
+      if (!wait_for_record(until(), [&] { return lease_valid(*router_->table()); })) {
         return migrating_error("topology record not read within the lease (" +
                                std::to_string(t.reshard->lease.count()) +
                                " ms): writes wait for a fresh read");
@@ -231,16 +237,18 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
     }
     const Fence f = fence_for(t, route.keys, route.read, route.script);
     if (f.kind == FenceKind::frozen) {
-      if (!wait_for_record(until, [&] { return topology_epoch() > epoch; })) {
+      if (!wait_for_record(until(), [&] { return topology_epoch() > epoch; })) {
         return migrating_error("key frozen for the cutover of topology epoch " +
                                std::to_string(epoch) + ": retry");
       }
       continue;
     }
     if (f.kind == FenceKind::plain) {
-      append_command(payload, words);
-      return execute(*route.node, payload, 1, route.read && !route.blocks, route.blocks,
-                     route.known);
+      // On the stack when short, as with no record (the bytes live until execute returns).
+      char small[256];
+      std::string big;
+      return execute(*route.node, encode_command(words, small, big), 1, route.read && !route.blocks,
+                     route.blocks, route.known);
     }
     if (f.kind == FenceKind::record) {
       // A script: WATCH, the check, MULTI, the script, SADD to the dirty set, EXEC. A NOSCRIPT
@@ -255,7 +263,7 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
       if (r.ok() || r.error() != errc::migrating) return r;
       // The check refused this client's epoch, or the record changed before EXEC: nothing
       // ran. Re-read and route again.
-      if (!retry_after_refused_check(until, epoch))
+      if (!retry_after_refused_check(until(), epoch))
         return migrating_error(std::string(kRecordChangedMessage));
       continue;
     }
@@ -271,7 +279,7 @@ Result<Reply> ClientCore::run_fenced(std::span<const std::string_view> words,
     const auto stored = stale_epoch(r.message());
     if (!stored) return r;
     // Strict fencing refused this client's epoch: nothing ran. Re-read and route again.
-    if (!wait_for_record(until, [&] {
+    if (!wait_for_record(until(), [&] {
           const std::uint64_t now = topology_epoch();
           return now >= *stored && now != epoch;
         })) {
