@@ -187,8 +187,7 @@ TEST_F(ReshardKeyCopyTest, KeysChangedDuringTheCopyEndWithTheirLastWrite) {
   // CI run saw 44), within 20 s.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (int round = 0;
-       round < 5 || (writes.load() < 200 && std::chrono::steady_clock::now() < give_up);
-       ++round) {
+       round < 5 || (writes.load() < 200 && std::chrono::steady_clock::now() < give_up); ++round) {
     std::vector<std::thread> pages;
     for (std::size_t from = 0; from < keys.size(); from += 50) {
       pages.emplace_back([&, from] {
