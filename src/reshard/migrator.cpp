@@ -374,9 +374,24 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, Mig
     run.ctx->rate.hold(false);
     run.ctx->rate.set_rate(options_.rate);
   }
+  // Catch-up at --rate cannot converge while the clients dirty moving keys faster than the
+  // rate drains them: every pass would be longer than the last, and what is left is drained
+  // inside the freeze. Once a pass begins with the sets no smaller than the pass before it
+  // began with, the rest of the catch-up drains unthrottled: its work is then the clients'
+  // own writes of moving keys, each key copied once per pass, which the rate cannot lower
+  // anyway. (At --rate 5000, a load writing 4,500 moving keys/s kept catch-up at it for
+  // 20 passes and over a minute before this.)
+  struct Unlift {
+    RateLimiter& rate;
+    bool on = false;
+    ~Unlift() {
+      if (on) rate.lift(false);
+    }
+  } unlift{run.ctx->rate};
+  std::uint64_t previous_start = 0;
   for (int pass = 0;; ++pass) {
     std::mutex mu;
-    std::uint64_t drained = 0;
+    std::uint64_t drained = 0, started = 0;
     for_each_shard(sources, [&](std::size_t, const std::string& source) {
       const std::size_t keep = taken ? options_.verify_per_source : 0;
       // Before the freeze a pass takes at most what the set held when it began: writers that
@@ -386,6 +401,10 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, Mig
       if (!to_empty) {
         most = dirty_count(*run.ctx, source);
         if (most == 0) return;
+      }
+      {
+        std::lock_guard lock(mu);
+        started += most;
       }
       DrainCounts d = drain_dirty(*run.ctx, source, options_.batch, most, keep);
       std::lock_guard lock(mu);
@@ -401,6 +420,16 @@ void Migrator::drain_phase(Run& run, const TopologyRecord& r, bool to_empty, Mig
     out.keys_drained += drained;
     report({phase, r.epoch, out.keys_drained, 0, 0, ""});
     if (to_empty ? drained == 0 : (drained < options_.catchup_small || pass >= 20)) break;
+    if (!to_empty && !unlift.on && pass > 0 && started >= previous_start &&
+        run.ctx->rate.rate() > 0) {
+      unlift.on = true;
+      run.ctx->rate.lift(true);
+      report({phase, r.epoch, 0, 0, 0,
+              "catch-up: the dirty sets did not shrink at " +
+                  std::to_string(std::lround(run.ctx->rate.rate())) +
+                  " keys/s (clients write moving keys faster); draining them unthrottled"});
+    }
+    previous_start = started;
   }
   if (to_empty) {
     // Empty sets are the cutover's precondition for the flip: look once more.
