@@ -132,6 +132,28 @@ class ReshardClientTest : public testing::SharedClusterTest<3> {
 
   void paused_client_writes_by_the_new_layout(Fencing fencing);
 
+  // The members of migration m1's dirty set on `server`.
+  static std::set<std::string> dirty_set(ServerProcess& server) {
+    std::set<std::string> out;
+    const Reply members = server.command({"SMEMBERS", "flyshard:dirty:m1"});
+    for (const Reply& m : members.elements()) out.insert(m.str());
+    return out;
+  }
+  // A transaction of `c` that SETs the moving `key` to "t": it runs on the key's source and
+  // the key lands in the source's dirty set (the SADD inside the same MULTI/EXEC).
+  static void expect_recorded_transaction(Client& c, const std::string& key) {
+    const Topology a = layout_a(), b = layout_b();
+    ServerProcess& source = cluster_->primary(LayoutPair(a, &b).shard_for(key));
+    auto tx = c.transaction();
+    tx.command({"SET", key, "t"});
+    const auto replies = tx.exec();
+    ASSERT_TRUE(replies.has_value());
+    ASSERT_EQ(replies->size(), 1u);
+    EXPECT_EQ((*replies)[0].str(), "OK");
+    EXPECT_EQ(source.command({"GET", key}).str(), "t");
+    EXPECT_EQ(source.command({"SISMEMBER", "flyshard:dirty:m1", key}).integer(), 1);
+  }
+
   static inline ServerProcess* extra_ = nullptr;
 };
 
@@ -282,12 +304,8 @@ TEST_F(ReshardClientTest, PreparingWritesMovingKeysThroughTheGuardIntoTheDirtySe
   }
   ASSERT_GT(moved, 0u);
   ASSERT_GT(stayed, 0u);
-  for (std::size_t s = 0; s < 3; ++s) {
-    std::set<std::string> dirty;
-    const Reply members = cluster_->primary(s).command({"SMEMBERS", "flyshard:dirty:m1"});
-    for (const Reply& m : members.elements()) dirty.insert(m.str());
-    EXPECT_EQ(dirty, moving[s]) << "shard " << s;
-  }
+  for (std::size_t s = 0; s < 3; ++s)
+    EXPECT_EQ(dirty_set(cluster_->primary(s)), moving[s]) << "shard " << s;
   for (int i = 0; i < 200; ++i) {
     const std::string k = "key:" + std::to_string(i);
     EXPECT_EQ(c.get(k), "v" + std::to_string(i));
@@ -303,18 +321,7 @@ TEST_F(ReshardClientTest, PreparingWritesMovingKeysThroughTheGuardIntoTheDirtySe
       1);
   // A transaction on a moving key runs, its SADD to the dirty set inside the same MULTI/EXEC
   // (moving_in_transactions_and_scripts covers it in depth).
-  const std::string mk2 = moving_key(2000);
-  auto tx = c.transaction();
-  tx.command({"SET", mk2, "t"});
-  const auto replies = tx.exec();
-  ASSERT_TRUE(replies.has_value());
-  ASSERT_EQ(replies->size(), 1u);
-  EXPECT_EQ((*replies)[0].str(), "OK");
-  EXPECT_EQ(cluster_->primary(p.shard_for(mk2)).command({"GET", mk2}).str(), "t");
-  EXPECT_EQ(cluster_->primary(p.shard_for(mk2))
-                .command({"SISMEMBER", "flyshard:dirty:m1", mk2})
-                .integer(),
-            1);
+  expect_recorded_transaction(c, moving_key(2000));
 }
 
 // calls= of `command` in INFO commandstats on `p` (0 before its first call).
@@ -373,10 +380,7 @@ TEST_F(ReshardClientTest, MultiKeyCallsSendOnlyTheMovingKeysAlone) {
     EXPECT_EQ(total(eval1) - total(eval0), static_cast<long long>(moving.size()))
         << "one guarded SET per moving key";
     std::set<std::string> dirty;
-    for (auto* srv : primaries_a()) {
-      const Reply members = srv->command({"SMEMBERS", "flyshard:dirty:m1"});
-      for (const Reply& m : members.elements()) dirty.insert(m.str());
-    }
+    for (auto* srv : primaries_a()) dirty.merge(dirty_set(*srv));
     EXPECT_EQ(dirty, std::set<std::string>(moving.begin(), moving.end()));
     const auto values = c.mget(keys);
     for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(values[i], pairs[i].second) << i;
@@ -448,15 +452,8 @@ TEST_F(ReshardClientTest, ScriptsAndTransactionsOnMovingKeysRunInTheCatchUp) {
   EXPECT_EQ(set_script.run(c, {mk}, {"x"}).str(), "OK");
   EXPECT_EQ(source.command({"GET", mk}).str(), "x");
   EXPECT_EQ(source.command({"SISMEMBER", "flyshard:dirty:m1", mk}).integer(), 1);
-  auto tx = c.transaction();
-  tx.command({"SET", mk2, "t"});
-  const auto r = tx.exec();
-  ASSERT_TRUE(r.has_value());
-  ASSERT_EQ(r->size(), 1u);
-  EXPECT_EQ((*r)[0].str(), "OK");
+  expect_recorded_transaction(c, mk2);
   ServerProcess& source2 = cluster_->primary(p.shard_for(mk2));
-  EXPECT_EQ(source2.command({"GET", mk2}).str(), "t");
-  EXPECT_EQ(source2.command({"SISMEMBER", "flyshard:dirty:m1", mk2}).integer(), 1);
   // The async face and write_and_wait the same way.
   const Result<Reply> at = async_transaction(c, {{"SET", mk2, "async"}});
   ASSERT_TRUE(at.ok()) << at.message();
