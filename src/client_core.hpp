@@ -323,6 +323,12 @@ class ClientCore {
   std::uint32_t append_registration(std::string& out, const ReshardView& view) const;
   /// Registers the epoch routed by now on every primary of the layout (loop thread).
   void register_epoch();
+  /// The library's own requests on `node` (the record's reads, this client's registration;
+  /// loop thread): sent like submit()'s, but kept out of the node's stats and pending bound,
+  /// as the health checks are, so that ClientStats count what the program asked for (a poll
+  /// round every second added one request per primary to them).
+  void submit_internal(Node& node, std::string_view payload, std::uint32_t replies, ReplyHandler cb,
+                       std::size_t affinity);
   /// Router entries for `layout`'s shards, nodes found or created (loop thread or ctor).
   std::vector<Router::ShardInit> shard_inits(const Topology& layout);
 

@@ -61,8 +61,27 @@ void ClientCore::register_epoch() {
   std::string payload;
   const std::uint32_t replies = append_registration(payload, *table->reshard);
   for (const ShardRoute& s : table->shards)
-    submit(
+    submit_internal(
         *s.primary, payload, replies, [](Result<Reply>) {}, kRegistrationLink);
+}
+
+void ClientCore::submit_internal(Node& node, std::string_view payload, std::uint32_t replies,
+                                 ReplyHandler cb, std::size_t affinity) {
+  // No Request::node: the engine counts a request in its node's stats and pending bound
+  // only through it (HealthChecker::check_now sends its INFO the same way).
+  if (node.connections.empty() || node.retired.load()) {
+    engine_->finish(nullptr, Clock::now(), false, cb,
+                    Result<Reply>(errc::shard_unavailable, node.name + ": retired"));
+    return;
+  }
+  Request r;
+  r.payload.assign(payload);
+  r.replies = replies;
+  r.affinity = affinity;
+  r.start = Clock::now();
+  r.deadline = r.start + options_.request_timeout;
+  r.callback = std::move(cb);
+  engine_->dispatch_now(node, std::move(r));
 }
 
 std::string ClientCore::random_client_id() {
@@ -253,33 +272,36 @@ void ClientCore::record_tick(Clock::time_point now) {
     Node& primary = *table->shards[i].primary;
     subscribe_node(*engine_, primary, std::string(kRecordChannel), hint_);
     if (side_replies > 0) {
-      submit(
+      submit_internal(
           primary, side, side_replies, [](Result<Reply>) {}, kRegistrationLink);
     }
-    submit(primary, read_payload, 1, [this, round, i](Result<Reply> r) {
-      try {
-        if (r.ok()) {
-          round->read[i] = record_from_reply(r.value(), topology_);
-          round->answered = true;
-        }
-      } catch (const Error& e) {
-        log_.log(LogLevel::warning, std::string("topology record: ") + e.what());
-      }
-      if (--round->left > 0) return;
-      record_round_out_ = false;
-      if (round->answered) record_read_ns_.store(ns_of(round->start));
-      const TopologyRecord* best = newest_record(round->read);
-      const std::uint64_t now_epoch = topology_epoch();
-      if (best != nullptr && best->epoch > now_epoch) {
-        apply_record(*best);
-        register_epoch();
-      }
-      {
-        std::lock_guard lock(record_mu_);
-        ++record_rounds_;
-      }
-      record_cv_.notify_all();
-    });
+    submit_internal(
+        primary, read_payload, 1,
+        [this, round, i](Result<Reply> r) {
+          try {
+            if (r.ok()) {
+              round->read[i] = record_from_reply(r.value(), topology_);
+              round->answered = true;
+            }
+          } catch (const Error& e) {
+            log_.log(LogLevel::warning, std::string("topology record: ") + e.what());
+          }
+          if (--round->left > 0) return;
+          record_round_out_ = false;
+          if (round->answered) record_read_ns_.store(ns_of(round->start));
+          const TopologyRecord* best = newest_record(round->read);
+          const std::uint64_t now_epoch = topology_epoch();
+          if (best != nullptr && best->epoch > now_epoch) {
+            apply_record(*best);
+            register_epoch();
+          }
+          {
+            std::lock_guard lock(record_mu_);
+            ++record_rounds_;
+          }
+          record_cv_.notify_all();
+        },
+        kAnyConnection);
   }
 }
 
