@@ -254,7 +254,8 @@ void ClientCore::record_tick(Clock::time_point now) {
   round->left = table->shards.size();
   round->read.resize(table->shards.size());
   record_round_out_ = true;
-  static const std::string read_payload = record_read_payload();
+  // Never destroyed (see guard_script_sha1): a detached loop thread may send it during exit.
+  static const std::string& read_payload = *new std::string(record_read_payload());
   std::string side;  // registration and the guard script, when a record exists
   std::uint32_t side_replies = 0;
   if (table->reshard) {

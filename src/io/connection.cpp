@@ -607,9 +607,9 @@ void Connection::sweep(Clock::time_point now) {
       return;
     }
     if (keepalive_due_ == Clock::time_point{} && now - last_rx_ >= keepalive) {
-      static const std::string kPing = "*1\r\n$4\r\nPING\r\n";
+      constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
       keepalive_due_ = now + engine_.request_timeout();
-      send_untracked(kPing);
+      send_untracked(std::string(kPing));
     }
   }
   if (state_ == State::ready && !in_flight_.empty() &&

@@ -50,8 +50,11 @@ std::string_view guard_script_source() noexcept {
 }
 
 const std::string& guard_script_sha1() {
-  static const std::string sha = sha1_hex(kSource);
-  return sha;
+  // Never destroyed: the loop thread of a client destroyed inside its own callback runs on,
+  // detached, and may still read it while the process exits (TSan saw such a race on the
+  // record read's payload, a static string like this one).
+  static const std::string* const sha = new std::string(sha1_hex(kSource));
+  return *sha;
 }
 
 std::vector<std::string_view> guard_words(std::span<const std::string_view> command,
