@@ -28,7 +28,7 @@ class DeadlineThread {
     return t;
   }
 
-  void add(std::chrono::steady_clock::time_point at, std::weak_ptr<AwaitState> state) {
+  void add(std::chrono::steady_clock::time_point at, std::weak_ptr<AwaitBase> state) {
     std::lock_guard l(mu_);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     const bool earliest = timers_.empty() || at < timers_.begin()->first;
@@ -58,29 +58,25 @@ class DeadlineThread {
         cv_.wait_until(l, first->first);
         continue;
       }
-      std::weak_ptr<AwaitState> w = std::move(first->second);
+      std::weak_ptr<AwaitBase> w = std::move(first->second);
       timers_.erase(first);
       l.unlock();
       // Gone: the await finished and its coroutine moved on long ago.
-      if (auto state = w.lock()) {
-        state->finish(Result<Reply>(errc::timeout, "await deadline passed"), false);
-      }
+      if (auto state = w.lock()) state->expire();
       l.lock();
     }
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::multimap<std::chrono::steady_clock::time_point, std::weak_ptr<AwaitState>> timers_;
+  std::multimap<std::chrono::steady_clock::time_point, std::weak_ptr<AwaitBase>> timers_;
   bool stopping_ = false;
   std::thread thread_;
 };
 
 }  // namespace
 
-void AwaitState::finish(Result<Reply> r, bool on_loop) {
-  if (done.exchange(true)) return;  // the other side won: a late reply or a spent deadline
-  result.emplace(std::move(r));
+void AwaitBase::resume(bool on_loop) {
   if (resume_on) {
     resume_on(handle);
   } else if (on_loop) {
@@ -91,15 +87,10 @@ void AwaitState::finish(Result<Reply> r, bool on_loop) {
   }
 }
 
-void start_await(const std::shared_ptr<AwaitState>& state, std::chrono::milliseconds deadline) {
+void arm_deadline(std::weak_ptr<AwaitBase> state, std::chrono::milliseconds deadline) {
   if (deadline.count() > 0) {
-    DeadlineThread::instance().add(std::chrono::steady_clock::now() + deadline, state);
+    DeadlineThread::instance().add(std::chrono::steady_clock::now() + deadline, std::move(state));
   }
-  // A local copy keeps the words alive while command() reads them, even if the callback
-  // has already resumed the coroutine (and destroyed the awaitable) on the loop thread.
-  std::shared_ptr<AwaitState> keep = state;
-  keep->async->command(Args(keep->words),
-                       [keep](Result<Reply> r) { keep->finish(std::move(r), true); });
 }
 
 }  // namespace detail

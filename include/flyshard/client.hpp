@@ -233,6 +233,15 @@ class AsyncClient {
   /// must not block. Dropped once the client is shutting down. (Coroutines resume through it.)
   void post(std::function<void()> fn);
 
+  /// SCAN over every shard as an AsyncScan (the keys batch by batch through next(cb)),
+  /// shard after shard, each from cursor 0 on the node the read policy picks and its later
+  /// batches on that same node, as Client::scan. Nothing is sent before the first next().
+  AsyncKeyScan scan(const ScanOptions& options = {});
+  /// HSCAN / SSCAN / ZSCAN of one key, on the key's primary (see Client::hscan).
+  AsyncFieldScan hscan(std::string_view key, const ScanOptions& options = {});
+  AsyncKeyScan sscan(std::string_view key, const ScanOptions& options = {});
+  AsyncScoredScan zscan(std::string_view key, const ScanOptions& options = {});
+
  private:
   friend class Client;
   explicit AsyncClient(std::shared_ptr<detail::ClientCore> core) : core_(std::move(core)) {}

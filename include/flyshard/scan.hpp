@@ -5,9 +5,12 @@
 #include <cstddef>
 #include <functional>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "flyshard/result.hpp"
 
 namespace flyshard {
 
@@ -109,11 +112,46 @@ class ScanRange {
   bool finished_ = false;
 };
 
+/// The async face's cursor (AsyncClient::scan, hscan, sscan, zscan): next(cb) fetches the
+/// next batch and hands it to `cb`, on the loop thread, never inside next(): a non-empty
+/// batch, or nullopt once every cursor is done (batches the server returns empty are skipped,
+/// one more call each). Same guarantees and read policy as the blocking ScanRange; each
+/// next() makes one or more calls to the server.
+///
+/// One next() at a time: a next() made before the previous one's callback ran completes
+/// with errc::config and changes nothing. After an error (a shard down, a timeout,
+/// WRONGTYPE) next() tries the same step again. The scan holds a share of its client's
+/// engine, as a copy of AsyncClient does (it keeps the engine running), so it may outlive
+/// the AsyncClient it came from. Movable, not copyable; destroying it while a next() is
+/// pending is safe (its callback still runs).
+template <typename T>
+class AsyncScan {
+ public:
+  using Batch = std::optional<std::vector<T>>;
+  using BatchCallback = std::function<void(Result<Batch>)>;
+  using Next = std::function<void(BatchCallback)>;
+
+  explicit AsyncScan(Next next) : next_(std::move(next)) {}
+  AsyncScan(AsyncScan&&) noexcept = default;
+  AsyncScan& operator=(AsyncScan&&) noexcept = default;
+  AsyncScan(const AsyncScan&) = delete;
+  AsyncScan& operator=(const AsyncScan&) = delete;
+
+  /// Fetches the next batch (any thread); `cb` runs once, on the loop thread.
+  void next(BatchCallback cb) { next_(std::move(cb)); }
+
+ private:
+  Next next_;
+};
+
 /// Keys of SCAN and members of SSCAN.
 using KeyRange = ScanRange<std::string>;
 /// HSCAN: (field, value).
 using FieldRange = ScanRange<std::pair<std::string, std::string>>;
 /// ZSCAN: (member, score).
 using ScoredRange = ScanRange<std::pair<std::string, double>>;
+using AsyncKeyScan = AsyncScan<std::string>;
+using AsyncFieldScan = AsyncScan<std::pair<std::string, std::string>>;
+using AsyncScoredScan = AsyncScan<std::pair<std::string, double>>;
 
 }  // namespace flyshard
