@@ -25,13 +25,8 @@ namespace {
 
 constexpr int kSlow = FLYSHARD_SLOWDOWN;
 
-class ConfirmedWriteTest : public flyshard::testing::SharedClusterTest<2, 1> {
+class ConfirmedWriteTest : public flyshard::testing::ReplicatedClusterTest<2> {
  protected:
-  void SetUp() override {
-    SharedClusterTest::SetUp();  // flush
-    for (std::size_t s = 0; s < cluster_->shards(); ++s) cluster_->wait_replicas_up(s);
-  }
-
   static ClientOptions options() {
     ClientOptions o;
     o.request_timeout = 1000ms * kSlow;
