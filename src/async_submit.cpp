@@ -33,6 +33,16 @@ void ClientCore::submit(Node& node, std::string payload, std::uint32_t replies, 
   engine_->submit(std::move(r));
 }
 
+void ClientCore::submit_all(Node& node, std::string payload, std::uint32_t replies,
+                            std::chrono::milliseconds extra_wait, ReplyHandler cb) {
+  Request r = make_request(node, replies, std::move(cb), kAnyConnection);
+  r.payload = std::move(payload);
+  r.deadline += extra_wait;
+  r.all_replies = std::make_unique<std::vector<Reply>>();
+  r.all_replies->reserve(replies);
+  engine_->submit(std::move(r));
+}
+
 void ClientCore::submit_command(std::span<const std::string_view> words, ReplyHandler cb,
                                 std::optional<ReadFrom> read_from,
                                 std::optional<std::string_view> routing_key) {

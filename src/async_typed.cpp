@@ -6,9 +6,12 @@
 #include "client_core.hpp"
 #include "command_table.hpp"
 #include "flyshard/client.hpp"
+#include "flyshard/server_error.hpp"
 #include "gather.hpp"
 #include "io/resp.hpp"
 #include "script_words.hpp"
+#include "stream_reply.hpp"
+#include "stream_words.hpp"
 #include "typed_words.hpp"
 
 namespace flyshard {
@@ -239,6 +242,60 @@ void AsyncClient::zincrby(std::string_view key, double by, std::string_view memb
 
 void AsyncClient::zcard(std::string_view key, Callback<long long> cb) {
   command_as<long long>({"ZCARD", key}, std::move(cb));
+}
+
+void AsyncClient::xadd(std::string_view key,
+                       const std::vector<std::pair<std::string, std::string>>& fields,
+                       Callback<std::string> cb, std::string_view id, std::size_t max_len) {
+  std::string len;
+  command(Args(detail::xadd_words(key, fields, id, max_len, len)),
+          converting(std::move(cb), detail::parse_xadd_id));
+}
+
+void AsyncClient::xgroup_create(std::string_view key, std::string_view group, Callback<bool> cb,
+                                std::string_view start_id, bool mkstream) {
+  command(Args(detail::xgroup_create_words(key, group, start_id, mkstream)),
+          [cb = std::move(cb)](Result<Reply> r) {
+            // BUSYGROUP: the group is there already, as the blocking face reports it.
+            if (!r.ok() && server_error_kind(r) == ServerErrorKind::busygroup)
+              return cb(Result<bool>(false));
+            if (!r.ok()) return cb(Result<bool>(r.error(), r.message()));
+            cb(Result<bool>(true));
+          });
+}
+
+void AsyncClient::xreadgroup(std::string_view group, std::string_view consumer,
+                             std::string_view key, Callback<std::vector<StreamEntry>> cb,
+                             std::string_view id, std::size_t count) {
+  std::string n, ms;
+  command(Args(detail::xreadgroup_words(group, consumer, key, id, count,
+                                        std::chrono::milliseconds(0), n, ms)),
+          converting(std::move(cb), detail::parse_read_reply));
+}
+
+void AsyncClient::xack(std::string_view key, std::string_view group,
+                       const std::vector<std::string>& ids, Callback<long long> cb) {
+  if (ids.empty()) return complete_soon(*core_, std::move(cb), 0LL);
+  command_as<long long>(Args(detail::xack_words(key, group, ids)), std::move(cb));
+}
+
+void AsyncClient::xautoclaim(std::string_view key, std::string_view group,
+                             std::string_view consumer, std::chrono::milliseconds min_idle,
+                             Callback<AutoClaimed> cb, std::string_view start, std::size_t count) {
+  std::string idle, n;
+  command(Args(detail::xautoclaim_words(key, group, consumer, min_idle, start, count, idle, n)),
+          converting(std::move(cb), detail::parse_autoclaim));
+}
+
+void AsyncClient::xlen(std::string_view key, Callback<long long> cb) {
+  command_as<long long>({"XLEN", key}, std::move(cb));
+}
+
+void AsyncClient::xrange(std::string_view key, Callback<std::vector<StreamEntry>> cb,
+                         std::string_view start, std::string_view end, std::size_t count) {
+  std::string n;
+  command(Args(detail::xrange_words(key, start, end, count, n)),
+          converting(std::move(cb), detail::parse_stream_entries));
 }
 
 void AsyncClient::publish(std::string_view channel, std::string_view message,

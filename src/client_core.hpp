@@ -118,6 +118,13 @@ class ClientCore {
   /// key stay in order even with several connections per node.
   void submit(Node& node, std::string payload, std::uint32_t replies, ReplyHandler cb,
               std::size_t affinity = kAnyConnection);
+  /// submit() for a batch whose every reply the caller needs (write_and_wait): `cb` gets them
+  /// all, in order, as one array, error replies as its elements. The deadline is
+  /// request_timeout + `extra_wait` (WAIT's own timeout); requests queued behind it on the
+  /// link may then time out up to `extra_wait` late (a sweep stops at the first live request),
+  /// which costs them nothing: their replies come after the batch's anyway.
+  void submit_all(Node& node, std::string payload, std::uint32_t replies,
+                  std::chrono::milliseconds extra_wait, ReplyHandler cb);
   /// Async: routes and submits one command. A write to a shard with no usable primary waits
   /// (parked on the loop) up to wait_for_promotion, like a blocking write does.
   /// With `routing_key`, routed by it as route_by() does.

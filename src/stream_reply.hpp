@@ -1,8 +1,9 @@
 #pragma once
-// Parsers of the stream commands' replies (RESP2), shared by Client's stream helpers and the
+// Parsers of the stream commands' replies (RESP2), shared by both faces' stream helpers and the
 // unit tests. They throw Error(protocol_error) for a shape no server sends.
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "flyshard/reply.hpp"
@@ -21,6 +22,9 @@ std::vector<StreamEntry> parse_stream_entries(const Reply& r);
 /// XREADGROUP/XREAD for one stream: nil (nothing came) gives no entries; otherwise
 /// [[key, entries]] (RESP2) and the first stream's entries.
 std::vector<StreamEntry> parse_read_reply(const Reply& r);
+
+/// XADD: the new entry's ID (nil: the stream does not exist, errc::server_error).
+std::string parse_xadd_id(const Reply& r);
 
 /// XAUTOCLAIM: [next, entries, deleted] (Redis 7) or [next, entries] (Redis 6.2, Dragonfly).
 AutoClaimed parse_autoclaim(const Reply& r);

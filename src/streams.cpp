@@ -9,6 +9,7 @@
 #include "flyshard/server_error.hpp"
 #include "flyshard/streams.hpp"
 #include "stream_reply.hpp"
+#include "stream_words.hpp"
 
 namespace flyshard {
 
@@ -75,36 +76,27 @@ AutoClaimed parse_autoclaim(const Reply& r) {
   return out;
 }
 
+std::string parse_xadd_id(const Reply& r) {
+  if (r.is_nil()) {
+    // XADD ... NOMKSTREAM on a missing stream; not sent by the helpers, but say so plainly.
+    throw Error(errc::server_error, "XADD: the stream does not exist");
+  }
+  return text_of(r, "XADD");
+}
+
 }  // namespace detail
 
 std::string Client::xadd(std::string_view key,
                          const std::vector<std::pair<std::string, std::string>>& fields,
                          std::string_view id, std::size_t max_len) {
-  std::vector<std::string_view> w{"XADD", key};
   std::string len;
-  if (max_len > 0) {
-    len = std::to_string(max_len);
-    w.insert(w.end(), {"MAXLEN", "~", len});
-  }
-  w.push_back(id);
-  for (const auto& [f, v] : fields) {
-    w.push_back(f);
-    w.push_back(v);
-  }
-  Reply r = command(w);
-  if (r.is_nil()) {
-    // XADD ... NOMKSTREAM on a missing stream; not sent by this helper, but say so plainly.
-    throw Error(errc::server_error, "XADD: the stream does not exist");
-  }
-  return detail::text_of(r, "XADD");
+  return detail::parse_xadd_id(command(detail::xadd_words(key, fields, id, max_len, len)));
 }
 
-bool Client::xgroup_create(std::string_view key, std::string_view group,
-                           std::string_view start_id, bool mkstream) {
-  std::vector<std::string_view> w{"XGROUP", "CREATE", key, group, start_id};
-  if (mkstream) w.push_back("MKSTREAM");
+bool Client::xgroup_create(std::string_view key, std::string_view group, std::string_view start_id,
+                           bool mkstream) {
   try {
-    command(w);
+    command(detail::xgroup_create_words(key, group, start_id, mkstream));
   } catch (const Error& e) {
     if (server_error_kind(e) == ServerErrorKind::busygroup) {
       return false;
@@ -117,54 +109,32 @@ bool Client::xgroup_create(std::string_view key, std::string_view group,
 std::vector<StreamEntry> Client::xreadgroup(std::string_view group, std::string_view consumer,
                                             std::string_view key, std::string_view id,
                                             std::size_t count, std::chrono::milliseconds block) {
-  std::vector<std::string_view> w{"XREADGROUP", "GROUP", group, consumer};
   std::string n, ms;
-  if (count > 0) {
-    n = std::to_string(count);
-    w.insert(w.end(), {"COUNT", n});
-  }
-  if (block.count() > 0) {
-    // BLOCK 0 would wait forever: block 0 means "do not block" here, so no BLOCK is sent.
-    ms = std::to_string(block.count());
-    w.insert(w.end(), {"BLOCK", ms});
-  }
-  w.insert(w.end(), {"STREAMS", key, id});
   // command() gives a blocking command its own deadline: request_timeout + its block time.
-  return detail::parse_read_reply(command(w));
+  return detail::parse_read_reply(
+      command(detail::xreadgroup_words(group, consumer, key, id, count, block, n, ms)));
 }
 
 long long Client::xack(std::string_view key, std::string_view group,
                        const std::vector<std::string>& ids) {
   if (ids.empty()) return 0;
-  std::vector<std::string_view> w{"XACK", key, group};
-  w.insert(w.end(), ids.begin(), ids.end());
-  return command(w).as_integer();
+  return command(detail::xack_words(key, group, ids)).as_integer();
 }
 
 AutoClaimed Client::xautoclaim(std::string_view key, std::string_view group,
                                std::string_view consumer, std::chrono::milliseconds min_idle,
                                std::string_view start, std::size_t count) {
-  const std::string idle = std::to_string(min_idle.count() < 0 ? 0 : min_idle.count());
-  std::vector<std::string_view> w{"XAUTOCLAIM", key, group, consumer, idle, start};
-  std::string n;
-  if (count > 0) {
-    n = std::to_string(count);
-    w.insert(w.end(), {"COUNT", n});
-  }
-  return detail::parse_autoclaim(command(w));
+  std::string idle, n;
+  return detail::parse_autoclaim(
+      command(detail::xautoclaim_words(key, group, consumer, min_idle, start, count, idle, n)));
 }
 
 long long Client::xlen(std::string_view key) { return command({"XLEN", key}).as_integer(); }
 
 std::vector<StreamEntry> Client::xrange(std::string_view key, std::string_view start,
                                         std::string_view end, std::size_t count) {
-  std::vector<std::string_view> w{"XRANGE", key, start, end};
   std::string n;
-  if (count > 0) {
-    n = std::to_string(count);
-    w.insert(w.end(), {"COUNT", n});
-  }
-  return detail::parse_stream_entries(command(w));
+  return detail::parse_stream_entries(command(detail::xrange_words(key, start, end, count, n)));
 }
 
 }  // namespace flyshard

@@ -191,6 +191,50 @@ class AsyncClient {
   void zincrby(std::string_view key, double by, std::string_view member, Callback<double> cb);
   void zcard(std::string_view key, Callback<long long> cb);
 
+  // Streams: the blocking Client's words and reply conversions (see flyshard/streams.hpp).
+  /// XADD key [MAXLEN ~ max_len] id field value ...; the new entry's ID. `max_len` 0 means no
+  /// trimming; `id` "*" lets the server choose.
+  void xadd(std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields,
+            Callback<std::string> cb, std::string_view id = "*", std::size_t max_len = 0);
+  /// XGROUP CREATE key group start_id [MKSTREAM]; false when the group already exists
+  /// (BUSYGROUP), true when it was created.
+  void xgroup_create(std::string_view key, std::string_view group, Callback<bool> cb,
+                     std::string_view start_id = "$", bool mkstream = true);
+  /// XREADGROUP GROUP group consumer [COUNT count] STREAMS key id, never with BLOCK: a BLOCK
+  /// would stall every other caller of the node's shared link (Client::xreadgroup with a
+  /// block time waits on a connection of its own). `id` ">" reads new entries, "0" this
+  /// consumer's pending ones; `count` 0 means no COUNT. Empty when nothing is there.
+  void xreadgroup(std::string_view group, std::string_view consumer, std::string_view key,
+                  Callback<std::vector<StreamEntry>> cb, std::string_view id = ">",
+                  std::size_t count = 100);
+  /// XACK key group id...; how many were acknowledged (0 at once for no IDs).
+  void xack(std::string_view key, std::string_view group, const std::vector<std::string>& ids,
+            Callback<long long> cb);
+  /// XAUTOCLAIM key group consumer min_idle start [COUNT count]: takes over entries pending
+  /// longer than `min_idle` (ms).
+  void xautoclaim(std::string_view key, std::string_view group, std::string_view consumer,
+                  std::chrono::milliseconds min_idle, Callback<AutoClaimed> cb,
+                  std::string_view start = "0-0", std::size_t count = 100);
+  void xlen(std::string_view key, Callback<long long> cb);
+  /// XRANGE key start end [COUNT count]; `count` 0 means all.
+  void xrange(std::string_view key, Callback<std::vector<StreamEntry>> cb,
+              std::string_view start = "-", std::string_view end = "+", std::size_t count = 0);
+
+  // Confirmed writes (flyshard/durability.hpp). The batch and WAIT leave as one contiguous
+  // batch on the shard's shared link, so WAIT counts the replicas that acknowledged at least
+  // these writes; while WAIT waits (up to ack.timeout, when replicas lag) the other callers
+  // of that link wait behind it. The deadline is request_timeout + ack.timeout.
+  /// Client::write_and_wait: `commands` (all keys on one shard, else errc::cross_shard before
+  /// sending; a command that blocks: errc::config) then WAIT. Error replies are kept in
+  /// `replies`; a transport error fails the call (the writes may have been applied).
+  void write_and_wait(const std::vector<std::vector<std::string>>& commands, const ReplicaAck& ack,
+                      Callback<AckedReplies> cb);
+  /// MULTI, `commands`, EXEC, WAIT as one batch (Transaction::exec_and_wait without WATCH):
+  /// EXEC's replies and WAIT's count. An aborted EXEC (EXECABORT) completes with
+  /// errc::server_error; keys that span shards with errc::cross_shard before sending.
+  void transaction_and_wait(const std::vector<std::vector<std::string>>& commands,
+                            const ReplicaAck& ack, Callback<AckedReplies> cb);
+
   /// MGET over any keys (split per shard, merged in order). Any shard's failure fails the
   /// call (multi_key() gives the partial result instead).
   void mget(const std::vector<std::string>& keys,

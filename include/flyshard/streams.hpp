@@ -1,6 +1,6 @@
 #pragma once
 /// \file streams.hpp
-/// Values returned by the stream helpers of Client (xadd, xreadgroup, xautoclaim, ...).
+/// Values returned by the stream helpers of Client and AsyncClient (xadd, xreadgroup, ...).
 
 #include <string>
 #include <utility>

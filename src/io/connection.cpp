@@ -1,5 +1,6 @@
 #include "io/connection.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <vector>
@@ -440,9 +441,10 @@ void Connection::on_data(const char* data, std::size_t size) {
       }
       Request& front = in_flight_.front();
       if (front.replies > 1) {
-        // A batch (MULTI ... EXEC or the handshake): only its last reply is delivered, but an
-        // error on the way is reported for the handshake.
+        // A batch (MULTI ... EXEC or the handshake): only its last reply is delivered, unless
+        // it asked for all of them, but an error on the way is reported for the handshake.
         --front.replies;
+        if (front.all_replies) front.all_replies->push_back(std::move(*reply));
         if (!front.callback && !front.done && reply->is_error()) {
           engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
         }
@@ -469,6 +471,14 @@ void Connection::on_data(const char* data, std::size_t size) {
       Endpoint* const node = front.node;
       const Clock::time_point start = front.start;
       const bool sent = front.fail_with == errc{};
+      if (front.all_replies) [[unlikely]] {
+        std::unique_ptr<std::vector<Reply>> all = std::move(front.all_replies);
+        in_flight_.pop_front();
+        batch_answered_ = Clock::now();
+        all->push_back(std::move(*reply));
+        engine_.finish(node, start, sent, callback, Result<Reply>(Reply::array(std::move(*all))));
+        continue;
+      }
       in_flight_.pop_front();
       if (reply->is_error()) {
         engine_.finish(node, start, sent, callback,
@@ -612,12 +622,16 @@ void Connection::sweep(Clock::time_point now) {
       send_untracked(std::string(kPing));
     }
   }
-  if (state_ == State::ready && !in_flight_.empty() &&
-      now - in_flight_.front().start > engine_.link_settings().stuck_timeout) {
-    ++failures_;  // a stuck link counts as a failure: reconnect with backoff
-    fail_link("no reply for " +
-              std::to_string(engine_.link_settings().stuck_timeout.count()) +
-              " ms; reopening the link");
+  if (state_ == State::ready && !in_flight_.empty()) {
+    const Request& front = in_flight_.front();
+    Clock::time_point from = std::max(front.start, batch_answered_);
+    // A batch that asked for a longer deadline (WAIT's timeout) is not stuck before it.
+    if (front.all_replies) from += front.deadline - front.start - engine_.request_timeout();
+    if (now - from > engine_.link_settings().stuck_timeout) {
+      ++failures_;  // a stuck link counts as a failure: reconnect with backoff
+      fail_link("no reply for " + std::to_string(engine_.link_settings().stuck_timeout.count()) +
+                " ms; reopening the link");
+    }
   }
 }
 

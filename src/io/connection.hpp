@@ -106,6 +106,10 @@ class Connection {
   std::function<void(Reply&)> on_push_;  // set: subscriber mode
   std::function<void()> on_ready_;
   Clock::time_point last_rx_{};      // subscriber mode: when the server last sent a byte
+  // When the last all-replies batch (write_and_wait: WAIT holds the link up to its timeout)
+  // was answered: the requests queued behind it count as stuck from then, not from their own
+  // start, which may be that long ago.
+  Clock::time_point batch_answered_{};
   Clock::time_point keepalive_due_{};  // a keepalive PING is out: its answer is due by then
   // TLS (node_.tls set): the session of the current link, its ciphertext to send, and the
   // plaintext it decrypted from the last read (both kept for their capacity).

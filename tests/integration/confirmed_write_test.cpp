@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "client_helpers.hpp"
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
 #include "shared_cluster_test.hpp"
@@ -14,7 +15,9 @@
 using namespace flyshard;
 using namespace std::chrono_literals;
 using flyshard::testing::ClusterOptions;
+using flyshard::testing::key_on;
 using flyshard::testing::LocalCluster;
+using flyshard::testing::ResumeOnExit;
 using flyshard::testing::ServerProcess;
 using Clock = std::chrono::steady_clock;
 
@@ -22,25 +25,13 @@ namespace {
 
 constexpr int kSlow = FLYSHARD_SLOWDOWN;
 
-class ConfirmedWriteTest : public flyshard::testing::SharedClusterTest<2, 1> {
+class ConfirmedWriteTest : public flyshard::testing::ReplicatedClusterTest<2> {
  protected:
-  void SetUp() override {
-    SharedClusterTest::SetUp();  // flush
-    for (std::size_t s = 0; s < cluster_->shards(); ++s) cluster_->wait_replicas_up(s);
-  }
-
   static ClientOptions options() {
     ClientOptions o;
     o.request_timeout = 1000ms * kSlow;
     o.log_level = LogLevel::error;
     return o;
-  }
-  // A key of shard `shard` (plain names, no hash tag).
-  static std::string key_on(const Client& c, std::size_t shard, const std::string& prefix) {
-    for (int i = 0;; ++i) {
-      std::string k = prefix + std::to_string(i);
-      if (c.shard_for(k) == shard) return k;
-    }
   }
   // Two keys on different shards.
   static std::pair<std::string, std::string> split_pair(const Client& c) {
@@ -51,14 +42,6 @@ class ConfirmedWriteTest : public flyshard::testing::SharedClusterTest<2, 1> {
       if (cluster_->primary(s).command({"EXISTS", key}).integer() != 0) return true;
     }
     return false;
-  }
-};
-
-// Resumes a SIGSTOPped process however the test ends.
-struct ResumeOnExit {
-  ServerProcess& p;
-  ~ResumeOnExit() {
-    if (p.stopped()) p.resume();
   }
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "client_helpers.hpp"
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
 #include "shared_cluster_test.hpp"
@@ -14,6 +15,7 @@
 using namespace flyshard;
 using namespace std::chrono_literals;
 using flyshard::testing::ClusterOptions;
+using flyshard::testing::key_on;
 using flyshard::testing::LocalCluster;
 using Clock = std::chrono::steady_clock;
 
@@ -32,12 +34,6 @@ class StreamsScriptTest : public flyshard::testing::SharedClusterTest<3> {
     o.request_timeout = 500ms * kSlow;
     o.log_level = LogLevel::error;
     return o;
-  }
-  static std::string key_on(const Client& c, std::size_t shard, const std::string& prefix) {
-    for (int i = 0;; ++i) {
-      std::string k = prefix + std::to_string(i);
-      if (c.shard_for(k) == shard) return k;
-    }
   }
 };
 

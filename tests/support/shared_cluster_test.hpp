@@ -32,4 +32,15 @@ class SharedClusterTest : public ::testing::Test {
   static inline LocalCluster* cluster_ = nullptr;
 };
 
+/// SharedClusterTest with one replica per shard, every replica in sync before each test (the
+/// confirmed-write tests: WAIT counts them).
+template <std::size_t Shards>
+class ReplicatedClusterTest : public SharedClusterTest<Shards, 1> {
+ protected:
+  void SetUp() override {
+    SharedClusterTest<Shards, 1>::SetUp();  // flush
+    for (std::size_t s = 0; s < this->cluster_->shards(); ++s) this->cluster_->wait_replicas_up(s);
+  }
+};
+
 }  // namespace flyshard::testing
