@@ -38,8 +38,7 @@ void ClientCore::submit_all(Node& node, std::string payload, std::uint32_t repli
   Request r = make_request(node, replies, std::move(cb), kAnyConnection);
   r.payload = std::move(payload);
   r.deadline += extra_wait;
-  r.all_replies = std::make_unique<std::vector<Reply>>();
-  r.all_replies->reserve(replies);
+  r.all_replies = true;
   engine_->submit(std::move(r));
 }
 

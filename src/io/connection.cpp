@@ -444,7 +444,7 @@ void Connection::on_data(const char* data, std::size_t size) {
         // A batch (MULTI ... EXEC or the handshake): only its last reply is delivered, unless
         // it asked for all of them, but an error on the way is reported for the handshake.
         --front.replies;
-        if (front.all_replies) front.all_replies->push_back(std::move(*reply));
+        if (front.all_replies) batch_replies_.push_back(std::move(*reply));
         if (!front.callback && !front.done && reply->is_error()) {
           engine_.log().log(LogLevel::error, node_.name + ": handshake: " + reply->str());
         }
@@ -453,6 +453,7 @@ void Connection::on_data(const char* data, std::size_t size) {
       // A timed-out request (its callback already ran) is marked done: its late reply is
       // dropped. Checked before the handshake case, which is the other one without callback.
       if (front.done) {
+        if (front.all_replies) batch_replies_.clear();
         in_flight_.pop_front();
         failures_ = 0;
         continue;
@@ -472,11 +473,12 @@ void Connection::on_data(const char* data, std::size_t size) {
       const Clock::time_point start = front.start;
       const bool sent = front.fail_with == errc{};
       if (front.all_replies) [[unlikely]] {
-        std::unique_ptr<std::vector<Reply>> all = std::move(front.all_replies);
         in_flight_.pop_front();
         batch_answered_ = Clock::now();
-        all->push_back(std::move(*reply));
-        engine_.finish(node, start, sent, callback, Result<Reply>(Reply::array(std::move(*all))));
+        std::vector<Reply> all = std::move(batch_replies_);
+        batch_replies_.clear();  // moved-from: valid, emptied for the next batch
+        all.push_back(std::move(*reply));
+        engine_.finish(node, start, sent, callback, Result<Reply>(Reply::array(std::move(all))));
         continue;
       }
       in_flight_.pop_front();
@@ -547,6 +549,7 @@ void Connection::fail_all(errc code, const std::string& why) {
   // drains its queue later), but keep this loop independent of that anyway.
   RingQueue<Request> in_flight;
   in_flight.swap(in_flight_);
+  batch_replies_.clear();  // a batch cut short by the failure
   RingQueue<Request> waiting;
   waiting.swap(waiting_);
   for (std::size_t i = 0; i < in_flight.size(); ++i) {

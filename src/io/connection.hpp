@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "io/request.hpp"
 #include "io/resolver.hpp"
@@ -110,6 +111,9 @@ class Connection {
   // was answered: the requests queued behind it count as stuck from then, not from their own
   // start, which may be that long ago.
   Clock::time_point batch_answered_{};
+  // The replies so far of the all-replies batch at the head of in_flight_ (only the head
+  // request can be receiving); emptied when it completes or the link fails.
+  std::vector<Reply> batch_replies_;
   Clock::time_point keepalive_due_{};  // a keepalive PING is out: its answer is due by then
   // TLS (node_.tls set): the session of the current link, its ciphertext to send, and the
   // plaintext it decrypted from the last read (both kept for their capacity).
