@@ -197,11 +197,17 @@ TEST(FailoverTest, KilledPrimaryUnderLoadReplicasServeReadsSentinelPromotesOther
 
   // The old primary comes back (empty): Sentinel makes it a replica; it is never written to
   // (a write there would fail with READONLY, so every write succeeding shows that).
+  // Sentinel converts it only after the instance has reported itself a master for 8 s
+  // (4 publish periods) and its INFO was refreshed, which can be 10 s apart: 20 s was short
+  // once in a clean-clone CI run.
   cluster.primary(victim).restart();
-  ASSERT_TRUE(eventually([&] {
-    auto role = cluster.primary(victim).info_field("replication", "role");
-    return role && *role == "slave";
-  }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto role = cluster.primary(victim).info_field("replication", "role");
+        return role && *role == "slave";
+      },
+      45s))
+      << cluster.sentinel(0).log_tail();
   for (int i = 0; i < 200; ++i) {
     ASSERT_TRUE(try_set(c, victim_keys[i % victim_keys.size()], "after:" + std::to_string(i), true));
   }
