@@ -45,16 +45,22 @@ std::string split_reply(const Reply& r, std::string_view command, const Reply*& 
 // the node its cursor belongs to.
 class ShardCursor {
  public:
+  // The shards are those of the routing table when the scan begins: the layout in use, which
+  // a migration's flip may have changed from the configured topology (3 shards grown to 4:
+  // the configured count missed the fourth, and a shrink indexed past the table).
   ShardCursor(const detail::ClientCore& core, const ScanOptions& options)
-      : shards_(core.topology().shards.size()) {
+      : table_(core.router().table()) {
     append_options(words_, options, true);
   }
-  bool done() const noexcept { return shard_ >= shards_; }
+  bool done() const noexcept { return shard_ >= table_->shards.size(); }
   // The node of this shard's next call: picked by the read policy at cursor 0 and kept until
   // the shard is done, since another node (another replica, or the primary) would not know
   // the cursor. Nodes live as long as the client core. Throws shard_unavailable.
   detail::Node& node(detail::ClientCore& core) {
-    if (node_ == nullptr) node_ = &core.node_for_shard(shard_, false, false);
+    if (node_ == nullptr) {
+      node_ =
+          &core.node_for_shard(*table_, shard_, false, detail::Clock::time_point{}, std::nullopt);
+    }
     return *node_;
   }
   std::string payload() const {
@@ -89,7 +95,7 @@ class ShardCursor {
 
  private:
   std::vector<std::string> words_{"SCAN", "0"};
-  std::size_t shards_;
+  std::shared_ptr<const detail::RoutingTable> table_;
   std::size_t shard_ = 0;
   detail::Node* node_ = nullptr;
 };

@@ -822,6 +822,39 @@ TEST_F(ReshardClientTest, FlipToALayoutWithAnAddedShardRoutesByIt) {
       5s));
 }
 
+TEST_F(ReshardClientTest, ScansCoverTheShardsOfTheLayoutInUse) {
+  // Layout B has a fourth shard the configured topology (A) does not: a scan must visit the
+  // shards of the layout the client routes by, on both faces.
+  Client c(layout_a(), fast_poll());
+  testing::write_record(primaries_b(), stable(1, layout_b()));
+  ASSERT_TRUE(eventually([&] { return c.epoch() == 1; }, 5s));
+  std::set<std::string> written;
+  for (int i = 0; i < 300; ++i) {
+    const std::string k = "scan:" + std::to_string(i);
+    c.set(k, "v");
+    written.insert(k);
+  }
+  ASSERT_GT(std::count_if(written.begin(), written.end(),
+                          [&](const std::string& k) { return c.shard_for(k) == 3; }),
+            0);
+  std::set<std::string> blocking;
+  for (const std::string& k : c.scan({.match = "scan:*", .count = 100})) blocking.insert(k);
+  EXPECT_EQ(blocking, written);
+
+  AsyncKeyScan scan = c.async().scan({.match = "scan:*", .count = 100});
+  std::set<std::string> async;
+  for (;;) {
+    std::promise<Result<std::optional<std::vector<std::string>>>> p;
+    scan.next(
+        [&](Result<std::optional<std::vector<std::string>>> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.message();
+    if (!r.value()) break;
+    async.insert(r.value()->begin(), r.value()->end());
+  }
+  EXPECT_EQ(async, written);
+}
+
 // ---- a client paused across an epoch change --------------------------------------------
 
 class ChildClient {
