@@ -1,6 +1,8 @@
-// The stream helpers of Client: one key each, routed by it. XREADGROUP with BLOCK runs on
-// the blocking path over a pooled connection of its own with a deadline lengthened by its
-// block time (the command table marks it blocking; see ClientCore::execute's extra_wait).
+// The stream helpers of Client, and the reply parsers both faces use (AsyncClient's helpers
+// are in async_typed.cpp, with the same words from stream_words.hpp): one key each, routed by
+// it. XREADGROUP with BLOCK runs on the blocking path over a pooled connection of its own with
+// a deadline lengthened by its block time (the command table marks it blocking; see
+// ClientCore::execute's extra_wait); the async face never sends BLOCK.
 #include <string>
 #include <vector>
 
