@@ -9,6 +9,7 @@
 
 #include <cstddef>
 
+#include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
 
 namespace flyshard::testing {
@@ -40,6 +41,22 @@ class ReplicatedClusterTest : public SharedClusterTest<Shards, 1> {
   void SetUp() override {
     SharedClusterTest<Shards, 1>::SetUp();  // flush
     for (std::size_t s = 0; s < this->cluster_->shards(); ++s) this->cluster_->wait_replicas_up(s);
+  }
+  // The confirmed-write tests' first batch, {order:1}: SET status paid, INCR version, GET of a
+  // missing key, with one replica asked for: its replies in place, and the replica holding
+  // the writes once confirmed. One check for both faces.
+  void expect_order_batch_confirmed(const Client& c, const AckedReplies& r) {
+    ASSERT_EQ(r.replies.size(), 3u);
+    EXPECT_EQ(r.replies[0].str(), "OK");
+    EXPECT_EQ(r.replies[1].integer(), 1);
+    EXPECT_TRUE(r.replies[2].is_nil());
+    ASSERT_TRUE(r.acked.has_value());
+    EXPECT_GE(*r.acked, 1);
+    EXPECT_TRUE(r.confirmed);
+    // Confirmed means the replica has applied them.
+    auto& replica = this->cluster_->replica(c.shard_for("{order:1}:status"), 0);
+    EXPECT_EQ(replica.command({"GET", "{order:1}:status"}).str(), "paid");
+    EXPECT_EQ(replica.command({"GET", "{order:1}:version"}).str(), "1");
   }
 };
 
