@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client_helpers.hpp"
 #include "flyshard/coro.hpp"
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
@@ -16,6 +17,7 @@
 using namespace flyshard;
 using flyshard::testing::ClusterOptions;
 using flyshard::testing::LocalCluster;
+using flyshard::testing::loop_thread;
 
 namespace {
 
@@ -66,12 +68,6 @@ class Executor {
   std::thread thread_;
 };
 
-std::thread::id loop_thread_id(AsyncClient& async) {
-  std::promise<std::thread::id> p;
-  async.post([&] { p.set_value(std::this_thread::get_id()); });
-  return p.get_future().get();
-}
-
 Task<std::vector<std::string>> set_get_incr(AsyncClient& async,
                                             std::vector<std::thread::id>& threads,
                                             AwaitOptions options = {}) {
@@ -102,7 +98,7 @@ Task<std::vector<std::string>> set_get_incr(AsyncClient& async,
 template <typename Calls>
 void expect_resumptions(Client& client, bool on_executor, Calls calls,
                         const std::vector<std::string>& expected, std::size_t awaits) {
-  const auto loop = loop_thread_id(client.async());
+  const auto loop = loop_thread(client.async());
   ASSERT_NE(loop, std::this_thread::get_id());
   Executor executor;
   std::vector<std::thread::id> threads;
@@ -126,7 +122,7 @@ void expect_deadline_on_stopped_server(LocalCluster& cluster, AwaitGet await_get
   const std::size_t shard = client.shard_for(key);
   client.set(key, "v");  // the connection is up before the server stops
   client.async().command({"GET", key}).get();
-  const auto loop = loop_thread_id(client.async());
+  const auto loop = loop_thread(client.async());
 
   auto& server = cluster.primary(shard);
   server.stop();  // SIGSTOP: the request is sent and never answered

@@ -9,12 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "client_helpers.hpp"
 #include "flyshard/flyshard.hpp"
 #include "local_cluster.hpp"
 
 using namespace flyshard;
 using namespace std::chrono_literals;
 using flyshard::testing::ClusterOptions;
+using flyshard::testing::key_on;
 using flyshard::testing::LocalCluster;
 using Clock = std::chrono::steady_clock;
 
@@ -42,13 +44,6 @@ bool eventually(Cond cond, std::chrono::milliseconds within = 10000ms * kSlow) {
     std::this_thread::sleep_for(5ms);
   }
   return cond();
-}
-
-std::string key_on(const Client& c, std::size_t shard, const std::string& prefix) {
-  for (int i = 0;; ++i) {
-    std::string k = prefix + std::to_string(i);
-    if (c.shard_for(k) == shard) return k;
-  }
 }
 
 bool shard_writable(Client& c, const std::string& key) {
